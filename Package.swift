@@ -1,0 +1,71 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "EventBus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EventBus", targets: ["EventBus"]),
+        .library(name: "EventBusConformance", targets: ["EventBusConformance"]),
+        .executable(name: "eventbus-pressure", targets: ["EventBusPressure"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        .target(
+            name: "EventBus",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "EventBusConformance",
+            dependencies: ["EventBus"]
+        ),
+        .target(
+            name: "EventBusPressureKit",
+            dependencies: [
+                "EventBus",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "EventBusPressure",
+            dependencies: [
+                "EventBus",
+                "EventBusPressureKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "EventBusTests",
+            dependencies: ["EventBus"]
+        ),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["EventBus", "EventBusConformance"]
+        ),
+        .testTarget(
+            name: "NativeLibrarySmokeTests",
+            dependencies: ["CKafka", "CNats"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

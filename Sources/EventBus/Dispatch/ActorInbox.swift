@@ -1,0 +1,138 @@
+import DequeModule
+import Synchronization
+
+/// The bounded mailbox of one pool actor.
+///
+/// Producers hand over whole batches and the actor takes everything queued in one swap, so a lock,
+/// a wake-up and a continuation are paid per batch, not per message. Capacity counts messages queued
+/// and messages being handled; a producer that finds no room waits (it is never dropped).
+final class ActorInbox: Sendable {
+    private struct State {
+        var queued: [ReceivedMessage] = []
+        var occupancy = 0
+        var closed = false
+        var consumer: UnsafeContinuation<Void, Never>?
+        var producers: Deque<UnsafeContinuation<Void, Never>> = []
+    }
+
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds as many of `messages[start...]` as fit and returns the index of the first that did not.
+    ///
+    /// Never waits. After `close()` nothing is accepted.
+    func offer(_ messages: [ReceivedMessage], from start: Int) -> Int {
+        var waking: UnsafeContinuation<Void, Never>?
+        let next = state.withLock { state -> Int in
+            guard !state.closed else { return start }
+            let room = capacity - state.occupancy
+            guard room > 0 else { return start }
+            let end = min(messages.count, start + room)
+            if start == 0 && end == messages.count && state.queued.isEmpty {
+                state.queued = messages
+            } else {
+                state.queued.append(contentsOf: messages[start..<end])
+            }
+            state.occupancy += end - start
+            waking = state.consumer
+            state.consumer = nil
+            return end
+        }
+        waking?.resume()
+        return next
+    }
+
+    /// Adds all of `messages`, waiting for room as often as needed.
+    ///
+    /// Returns false when the inbox was closed before every message was accepted.
+    func put(_ messages: [ReceivedMessage]) async -> Bool {
+        var next = offer(messages, from: 0)
+        while next < messages.count {
+            guard await waitForRoom() else { return false }
+            next = offer(messages, from: next)
+        }
+        return true
+    }
+
+    /// Waits until some room is free; false when the inbox closed instead.
+    func waitForRoom() async -> Bool {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.closed || state.occupancy < capacity { return true }
+                state.producers.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        return state.withLock { !$0.closed }
+    }
+
+    /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage.
+    ///
+    /// Waits while the inbox is empty; returns nil once it is closed and empty.
+    func take(recycling buffer: consuming [ReceivedMessage]) async -> [ReceivedMessage]? {
+        var spare = buffer
+        spare.removeAll(keepingCapacity: true)
+        while true {
+            let taken = state.withLock { state -> [ReceivedMessage]?? in
+                if !state.queued.isEmpty {
+                    swap(&state.queued, &spare)
+                    return .some(spare)
+                }
+                return state.closed ? .some(nil) : .none
+            }
+            if let taken { return taken }
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if !state.queued.isEmpty || state.closed { return true }
+                    state.consumer = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    /// Frees room for `count` messages the actor has finished, waking producers that wait.
+    func release(_ count: Int) {
+        let waking = state.withLock { state -> Deque<UnsafeContinuation<Void, Never>> in
+            state.occupancy -= count
+            let woken = state.producers
+            state.producers.removeAll()
+            return woken
+        }
+        for producer in waking { producer.resume() }
+    }
+
+    /// Accepts nothing more; the actor drains what is queued, then `take` returns nil.
+    func close() {
+        let (consumer, producers) = state.withLock { state in
+            state.closed = true
+            let woken = (state.consumer, state.producers)
+            state.consumer = nil
+            state.producers.removeAll()
+            return woken
+        }
+        consumer?.resume()
+        for producer in producers { producer.resume() }
+    }
+
+    /// Closes and forgets what is queued, returning how many messages were discarded.
+    func discardAndClose() -> Int {
+        let discarded = state.withLock { state -> Int in
+            let count = state.queued.count
+            state.queued.removeAll()
+            state.occupancy -= count
+            return count
+        }
+        close()
+        return discarded
+    }
+
+    /// Messages queued or being handled.
+    var occupancy: Int { state.withLock { $0.occupancy } }
+}

@@ -1,0 +1,279 @@
+import Logging
+import Synchronization
+
+/// A supervised pool of actors that handles messages in order per key and concurrently across keys.
+///
+/// Each message's key (its aggregate ID) is hashed with ``KeyHash/fnv1a(_:)`` to pick an actor, so
+/// one aggregate is always handled by one actor, one message at a time, in submission order; keyless
+/// messages go round-robin. Every actor has a bounded inbox: ``submit(_:)`` waits when it is full,
+/// so a fast producer is slowed down instead of growing memory or losing messages.
+///
+/// Supervision differs from an actor runtime that drops the failing message and carries on with a
+/// fresh actor: here the actor is restarted (a new handler from the factory, after a short, doubling
+/// backoff) and given the *same* message again, up to ``ActorPoolConfiguration/maxRestarts`` times.
+/// Only then is the message written to the dead-letter sink, and the actor moves on. Either way the
+/// pool reports a ``DispatchOutcome`` after the fact, which is the only point at which a backend may
+/// acknowledge the message: nothing is lost and nothing is acknowledged before it was dealt with.
+/// A handler error that says retrying cannot help (an ``EventBusError`` whose `isRetriable` is false,
+/// such as a malformed envelope) is dead-lettered without restarts.
+///
+/// Lifecycle: call ``run()`` in a task of your own; it returns after ``finish()`` (drain what was
+/// submitted) or ``stop()`` (abandon what is queued; those messages get no outcome and so are
+/// redelivered by the backend).
+public final class ActorPool: Sendable {
+    /// Counters of what the pool has done so far.
+    public struct Statistics: Sendable, Equatable {
+        /// Messages whose handler returned.
+        public var handled: Int
+        /// Messages written to the dead-letter sink.
+        public var deadLettered: Int
+        /// Handler restarts after a failure.
+        public var restarts: Int
+    }
+
+    private let configuration: ActorPoolConfiguration
+    private let makeHandler: @Sendable () -> MessageHandler
+    private let deadLetterSink: DeadLetterSink
+    private let reportOutcomes: @Sendable ([DispatchOutcome]) -> Void
+    private let inboxes: [ActorInbox]
+    private let roundRobin = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let handledCount = Atomic<Int>(0)
+    private let deadLetteredCount = Atomic<Int>(0)
+    private let restartCount = Atomic<Int>(0)
+
+    /// Outcomes are reported in groups of at most this many, so acknowledgements are not held back
+    /// behind a long batch.
+    private static let outcomeFlushSize = 128
+
+    /// Creates a pool; nothing runs until ``run()``.
+    ///
+    /// - Parameters:
+    ///   - makeHandler: builds a handler with fresh state; called per actor at start and on restart.
+    ///   - deadLetterSink: writes a message that failed every attempt; retried until it succeeds.
+    ///   - onOutcomes: told, from the actor's task, what became of each message. Keep it short.
+    public init(
+        configuration: ActorPoolConfiguration = ActorPoolConfiguration(),
+        makeHandler: @escaping @Sendable () -> MessageHandler,
+        deadLetterSink: @escaping DeadLetterSink,
+        onOutcomes: @escaping @Sendable ([DispatchOutcome]) -> Void
+    ) throws(EventBusError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.makeHandler = makeHandler
+        self.deadLetterSink = deadLetterSink
+        self.reportOutcomes = onOutcomes
+        self.inboxes = (0..<configuration.actorCount).map { _ in
+            ActorInbox(capacity: configuration.inboxCapacity)
+        }
+    }
+
+    /// What the pool has done so far.
+    public var statistics: Statistics {
+        Statistics(
+            handled: handledCount.load(ordering: .relaxed),
+            deadLettered: deadLetteredCount.load(ordering: .relaxed),
+            restarts: restartCount.load(ordering: .relaxed)
+        )
+    }
+
+    /// Messages queued or being handled, over all actors.
+    public var occupancy: Int { inboxes.reduce(0) { $0 + $1.occupancy } }
+
+    /// The actor a key belongs to.
+    public func actorIndex(forKey key: String) -> Int {
+        Int(KeyHash.fnv1a(key) % UInt32(inboxes.count))
+    }
+
+    private func actorIndex(for message: ReceivedMessage) -> Int {
+        if let key = message.key {
+            return actorIndex(forKey: key)
+        }
+        return (roundRobin.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max) % inboxes.count
+    }
+
+    /// Hands messages to their actors, waiting while an inbox is full.
+    ///
+    /// Throws ``EventBusError/Code/shutDown`` when the pool stopped before every message was taken;
+    /// the messages not taken get no outcome.
+    public func submit(_ messages: [ReceivedMessage]) async throws(EventBusError) {
+        if messages.count == 1 {
+            guard await inboxes[actorIndex(for: messages[0])].put(messages) else {
+                throw Self.closedError
+            }
+            return
+        }
+        let groups = groupByActor(messages, actors: messages.map(actorIndex(for:)))
+        for actor in groups.indices where !groups[actor].isEmpty {
+            guard await inboxes[actor].put(groups[actor]) else { throw Self.closedError }
+        }
+    }
+
+    /// Hands over one message, waiting while its actor's inbox is full.
+    public func submit(_ message: ReceivedMessage) async throws(EventBusError) {
+        try await submit([message])
+    }
+
+    /// Hands over what fits without waiting and returns the rest, in their original order.
+    ///
+    /// Once a message for some actor did not fit, no later message for that actor is taken, so order
+    /// per key holds when the caller offers the rest again. For callers on a thread of their own
+    /// (a broker's poll loop) that pause their source instead of waiting.
+    public func offer(_ messages: [ReceivedMessage]) -> [ReceivedMessage] {
+        let actors = messages.map(actorIndex(for:))
+        let groups = groupByActor(messages, actors: actors)
+        var accepted = [Int](repeating: 0, count: inboxes.count)
+        var anyRejected = false
+        for actor in groups.indices where !groups[actor].isEmpty {
+            accepted[actor] = inboxes[actor].offer(groups[actor], from: 0)
+            anyRejected = anyRejected || accepted[actor] < groups[actor].count
+        }
+        guard anyRejected else { return [] }
+        var rest: [ReceivedMessage] = []
+        for (message, actor) in zip(messages, actors) {
+            if accepted[actor] > 0 {
+                accepted[actor] -= 1
+            } else {
+                rest.append(message)
+            }
+        }
+        return rest
+    }
+
+    private func groupByActor(_ messages: [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
+        var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
+        for (message, actor) in zip(messages, actors) {
+            groups[actor].append(message)
+        }
+        return groups
+    }
+
+    /// Whether every inbox has room for at least one more message.
+    public var hasRoom: Bool {
+        inboxes.allSatisfy { $0.occupancy < configuration.inboxCapacity }
+    }
+
+    /// Runs the actors until ``finish()`` or ``stop()``; returns when all of them have ended.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for inbox in inboxes {
+                group.addTask { await self.runActor(inbox) }
+            }
+        }
+    }
+
+    /// Accepts no more messages; actors handle what they hold, then ``run()`` returns.
+    public func finish() {
+        for inbox in inboxes { inbox.close() }
+    }
+
+    /// Abandons queued messages; handlers already running finish their message, then ``run()``
+    /// returns. Abandoned messages get no outcome, so the backend redelivers them.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        for inbox in inboxes { _ = inbox.discardAndClose() }
+    }
+
+    private static var closedError: EventBusError {
+        EventBusError(.shutDown, "the actor pool was stopped")
+    }
+
+    private func runActor(_ inbox: ActorInbox) async {
+        var handler = makeHandler()
+        var batch: [ReceivedMessage] = []
+        var outcomes: [DispatchOutcome] = []
+        outcomes.reserveCapacity(Self.outcomeFlushSize)
+        while let taken = await inbox.take(recycling: batch) {
+            batch = taken
+            var finished = 0
+            for message in batch {
+                if stopping.load(ordering: .relaxed) { break }
+                guard let outcome = await deliver(message, handler: &handler) else { break }
+                outcomes.append(outcome)
+                finished += 1
+                if outcomes.count >= Self.outcomeFlushSize {
+                    flush(&outcomes, inbox: inbox)
+                }
+            }
+            flush(&outcomes, inbox: inbox)
+            let abandoned = batch.count - finished
+            if abandoned > 0 {
+                // Only after stop(): these get no outcome, so the backend redelivers them.
+                inbox.release(abandoned)
+                return
+            }
+        }
+    }
+
+    private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
+        guard !outcomes.isEmpty else { return }
+        reportOutcomes(outcomes)
+        inbox.release(outcomes.count)
+        outcomes.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls the handler until it succeeds or the restarts are used up; nil when the pool stopped.
+    private func deliver(_ message: ReceivedMessage, handler: inout MessageHandler) async
+        -> DispatchOutcome?
+    {
+        var attempts = 0
+        var backoff = configuration.restartBackoff
+        while true {
+            attempts += 1
+            do {
+                try await handler(message)
+                handledCount.add(1, ordering: .relaxed)
+                return DispatchOutcome(message: message, result: .handled, attempts: attempts)
+            } catch {
+                let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
+                let restarts = attempts - 1
+                if permanent || restarts >= configuration.maxRestarts {
+                    return await deadLetter(message, error: error, attempts: attempts)
+                }
+                restartCount.add(1, ordering: .relaxed)
+                configuration.logger.debug(
+                    "handler failed; restarting actor",
+                    metadata: [
+                        "eventbus.topic": "\(message.topic)",
+                        "eventbus.attempt": "\(attempts)",
+                        "eventbus.error": "\(error)",
+                    ]
+                )
+                handler = makeHandler()
+                if backoff > .zero {
+                    try? await Task.sleep(for: backoff)
+                }
+                backoff = backoff * 2
+                if stopping.load(ordering: .relaxed) { return nil }
+            }
+        }
+    }
+
+    private func deadLetter(_ message: ReceivedMessage, error: any Error, attempts: Int) async
+        -> DispatchOutcome?
+    {
+        let letter = DeadLetter(message: message, error: error, attempts: attempts)
+        while true {
+            do {
+                try await deadLetterSink(letter)
+                deadLetteredCount.add(1, ordering: .relaxed)
+                configuration.logger.warning(
+                    "message dead-lettered",
+                    metadata: [
+                        "eventbus.topic": "\(message.topic)",
+                        "eventbus.attempts": "\(attempts)",
+                        "eventbus.error": "\(letter.errorDescription)",
+                    ]
+                )
+                return DispatchOutcome(message: message, result: .deadLettered, attempts: attempts)
+            } catch {
+                configuration.logger.error(
+                    "dead-letter write failed; will retry",
+                    metadata: ["eventbus.topic": "\(message.topic)", "eventbus.error": "\(error)"]
+                )
+                if stopping.load(ordering: .relaxed) { return nil }
+                try? await Task.sleep(for: configuration.deadLetterRetryInterval)
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Logging
+
+/// Settings of an ``ActorPool``; the defaults are those of the reference Go system.
+public struct ActorPoolConfiguration: Sendable {
+    /// How many actors run concurrently; each owns the keys that hash to it. Default 256.
+    public var actorCount: Int
+    /// How many messages one actor may hold, queued or being handled, before producers wait.
+    /// Default 1000.
+    public var inboxCapacity: Int
+    /// How often a failing handler is restarted for one message before it is dead-lettered.
+    /// Default 3.
+    public var maxRestarts: Int
+    /// The pause before the first restart; it doubles with each further restart. Default 5 ms.
+    public var restartBackoff: Duration
+    /// The pause between attempts to write a dead letter whose sink failed. Default 100 ms.
+    public var deadLetterRetryInterval: Duration
+    /// Where the pool logs restarts and dead letters.
+    public var logger: Logger
+
+    /// Creates a configuration with the reference defaults.
+    public init(
+        actorCount: Int = 256,
+        inboxCapacity: Int = 1000,
+        maxRestarts: Int = 3,
+        restartBackoff: Duration = .milliseconds(5),
+        deadLetterRetryInterval: Duration = .milliseconds(100),
+        logger: Logger = Logger(label: "eventbus.pool")
+    ) {
+        self.actorCount = actorCount
+        self.inboxCapacity = inboxCapacity
+        self.maxRestarts = maxRestarts
+        self.restartBackoff = restartBackoff
+        self.deadLetterRetryInterval = deadLetterRetryInterval
+        self.logger = logger
+    }
+
+    /// Throws when a value is out of range.
+    public func validate() throws(EventBusError) {
+        guard actorCount >= 1 else {
+            throw EventBusError(
+                .invalidConfiguration, "actorCount must be at least 1", field: "actorCount")
+        }
+        guard inboxCapacity >= 1 else {
+            throw EventBusError(
+                .invalidConfiguration, "inboxCapacity must be at least 1", field: "inboxCapacity")
+        }
+        guard maxRestarts >= 0 else {
+            throw EventBusError(
+                .invalidConfiguration, "maxRestarts must not be negative", field: "maxRestarts")
+        }
+        guard restartBackoff >= .zero, deadLetterRetryInterval >= .zero else {
+            throw EventBusError(
+                .invalidConfiguration, "intervals must not be negative", field: "restartBackoff")
+        }
+    }
+}

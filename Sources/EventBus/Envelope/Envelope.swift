@@ -1,0 +1,47 @@
+/// A domain event: what happened to which aggregate, in which version, with its payload.
+///
+/// Its JSON wire format matches the Go jxt-core event bus (see ``EnvelopeCodec``), so services in
+/// either language read each other's events.
+public struct Envelope: Sendable, Equatable {
+    /// Unique per event; brokers use it to deduplicate retried publishes.
+    public var eventID: String
+    /// The aggregate the event belongs to; events of one aggregate are handled in order.
+    public var aggregateID: String
+    /// What happened, for example `OrderPlaced`.
+    public var eventType: String
+    /// The aggregate's version after this event; starts at 1.
+    public var eventVersion: Int64
+    /// When the event happened.
+    public var timestamp: EventTimestamp
+    /// The distributed trace the event was produced in.
+    public var traceID: String?
+    /// Ties together events caused by one request.
+    public var correlationID: String?
+    /// The tenant the event belongs to, in multi-tenant services.
+    public var tenantID: String?
+    /// The event's body as raw JSON bytes, embedded as-is in the wire format.
+    public var payload: [UInt8]
+
+    /// Creates an envelope; the event ID defaults to a fresh UUIDv7 and the timestamp to now.
+    public init(
+        eventID: String = UUIDv7.generate(),
+        aggregateID: String,
+        eventType: String,
+        eventVersion: Int64,
+        timestamp: EventTimestamp = .now(),
+        traceID: String? = nil,
+        correlationID: String? = nil,
+        tenantID: String? = nil,
+        payload: [UInt8]
+    ) {
+        self.eventID = eventID
+        self.aggregateID = aggregateID
+        self.eventType = eventType
+        self.eventVersion = eventVersion
+        self.timestamp = timestamp
+        self.traceID = traceID
+        self.correlationID = correlationID
+        self.tenantID = tenantID
+        self.payload = payload
+    }
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A wall-clock instant with nanosecond precision, as Go's `time.Time` keeps it.
+///
+/// `Date` holds a `Double`, which cannot carry nanoseconds since 1970 exactly; events that
+/// round-trip through other languages must keep the instant they were given.
+public struct EventTimestamp: Sendable, Hashable, Comparable {
+    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    public var nanosecondsSinceEpoch: Int64
+
+    /// Creates a timestamp from nanoseconds since the Unix epoch.
+    public init(nanosecondsSinceEpoch: Int64) {
+        self.nanosecondsSinceEpoch = nanosecondsSinceEpoch
+    }
+
+    /// The current wall-clock time.
+    public static func now() -> EventTimestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return EventTimestamp(
+            nanosecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+    }
+
+    public static func < (lhs: EventTimestamp, rhs: EventTimestamp) -> Bool {
+        lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch
+    }
+}

@@ -1,0 +1,35 @@
+/// Publishes and consumes messages and domain events; every backend conforms to it.
+///
+/// User code depends on this protocol only, so a service can move from the in-memory bus to Kafka or
+/// NATS JetStream by changing the one line that builds the bus.
+///
+/// Delivery is at least once: a message is acknowledged to its backend only after its handler
+/// returned, or after it was durably written to the dead-letter topic.
+public protocol EventBus: Sendable {
+    /// Publishes one message and returns once the backend has accepted it durably.
+    func publish(_ message: OutgoingMessage) async throws(EventBusError)
+
+    /// Publishes messages and returns once all of them were accepted.
+    ///
+    /// Messages with the same key keep the order they have in `messages`. If any publish fails the
+    /// call throws; messages before the failure may have been published.
+    func publish(_ messages: [OutgoingMessage]) async throws(EventBusError)
+
+    /// Starts delivering messages of `topic` to `handler` as a member of consumer group `group`.
+    ///
+    /// Returns once messages will be received. Within a group each message goes to one member;
+    /// every group receives every message. Messages with the same key are handled one at a time,
+    /// in order.
+    func subscribe(
+        topic: String,
+        group: String,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription
+
+    /// Reports the bus's condition.
+    func health() async -> BusHealth
+
+    /// Stops accepting publishes, lets handled work drain, closes every subscription and releases
+    /// the backend's resources. Calling it twice is harmless.
+    func shutdown() async
+}

@@ -1,0 +1,40 @@
+/// A message as a subscriber's handler receives it.
+public struct ReceivedMessage: Sendable {
+    /// The topic it was published to.
+    public var topic: String
+    /// The routing key it was published with.
+    public var key: String?
+    /// The headers it was published with.
+    public var headers: [MessageHeader]
+    /// The raw payload.
+    public var payload: [UInt8]
+    /// The partition it was read from; 0 on backends without partitions.
+    public var partition: Int32
+    /// Its position in that partition (Kafka offset, JetStream stream sequence, in-memory log offset).
+    public var offset: Int64
+    /// How many times the backend has delivered it, counting this delivery (1 on the first).
+    public var deliveryCount: Int
+    /// An opaque value the backend uses to find its acknowledgement state again.
+    public var deliveryTag: UInt64
+
+    /// Creates a received message; backends and tests use this.
+    public init(
+        topic: String,
+        key: String? = nil,
+        headers: [MessageHeader] = [],
+        payload: [UInt8],
+        partition: Int32 = 0,
+        offset: Int64 = 0,
+        deliveryCount: Int = 1,
+        deliveryTag: UInt64 = 0
+    ) {
+        self.topic = topic
+        self.key = key
+        self.headers = headers
+        self.payload = payload
+        self.partition = partition
+        self.offset = offset
+        self.deliveryCount = deliveryCount
+        self.deliveryTag = deliveryTag
+    }
+}

@@ -1,0 +1,13 @@
+/// A running subscription of one handler to one topic within one consumer group.
+public protocol Subscription: Sendable {
+    /// The topic it reads.
+    var topic: String { get }
+    /// The consumer group it belongs to.
+    var group: String { get }
+
+    /// Stops taking messages and waits for handlers already running to return.
+    ///
+    /// Messages that were received but not yet handled are not acknowledged, so the backend
+    /// redelivers them to another member of the group. Calling it twice is harmless.
+    func close() async
+}

@@ -1,0 +1,2 @@
+// Scenarios arrive with the conformance work item.
+import EventBus

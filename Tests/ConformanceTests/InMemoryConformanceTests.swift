@@ -1,0 +1,3 @@
+import EventBus
+import EventBusConformance
+import XCTest

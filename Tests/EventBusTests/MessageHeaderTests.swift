@@ -1,0 +1,11 @@
+import XCTest
+
+@testable import EventBus
+
+final class PlaceholderTests: XCTestCase {
+    func testHeaderLookupFindsFirstMatchWhenRepeated() {
+        let h = [MessageHeader(name: "a", value: "1"), MessageHeader(name: "a", value: "2")]
+        XCTAssertEqual(h[header: "a"], "1")
+        XCTAssertNil(h[header: "b"])
+    }
+}

@@ -1,2 +1,91 @@
-// Scenarios arrive with the conformance work item.
 import EventBus
+
+/// The backend-agnostic scenarios every ``EventBus`` implementation must pass.
+///
+/// Modelled on Watermill's single pub/sub test suite: a backend hands over a factory of fresh buses
+/// and a ``ConformanceFeatures`` description, and gets back named scenarios to run from its own test
+/// target. The module does not import XCTest, so any test framework can drive it.
+///
+/// Each scenario builds its buses through the factory, uses topic and group names with a random
+/// suffix (so scenarios never see each other's messages on a shared broker) and shuts its buses down
+/// when it ends, pass or fail.
+public struct ConformanceSuite: Sendable {
+    /// What the backend supports.
+    public let features: ConformanceFeatures
+    private let makeBus: @Sendable () async throws -> any EventBus
+
+    /// Creates the suite for one backend.
+    ///
+    /// - Parameter makeBus: returns a new bus on each call; scenarios shut down what they build.
+    public init(
+        features: ConformanceFeatures = ConformanceFeatures(),
+        makeBus: @escaping @Sendable () async throws -> any EventBus
+    ) {
+        self.features = features
+        self.makeBus = makeBus
+    }
+
+    /// Every scenario, in the order of ``ConformanceScenarioID``.
+    public var scenarios: [ConformanceScenario] {
+        ConformanceScenarioID.allCases.map(scenario)
+    }
+
+    /// The scenario with `id`.
+    public func scenario(_ id: ConformanceScenarioID) -> ConformanceScenario {
+        let features = self.features
+        let makeBus = self.makeBus
+        return ConformanceScenario(id: id, skipReason: skipReason(id)) {
+            let context = ScenarioContext(name: id.rawValue, features: features, makeBus: makeBus)
+            do {
+                let outcome = try await Self.body(of: id)(context)
+                await context.shutdownAll()
+                return outcome
+            } catch {
+                await context.shutdownAll()
+                throw error
+            }
+        }
+    }
+
+    private func skipReason(_ id: ConformanceScenarioID) -> String? {
+        switch id {
+        case .keepsOrderPerAggregate where !features.guaranteedOrderPerKey,
+            .retriesFailingHandler where !features.guaranteedOrderPerKey:
+            return "the backend does not guarantee order per key"
+        case .sharesMessagesInGroup where !features.consumerGroups:
+            return "the backend has no consumer groups"
+        case .redeliversOnClose where !features.consumerGroups || !features.redeliversUnhandledOnClose:
+            return "the backend does not redeliver a closed member's messages within its group"
+        case .boundsInFlightMessages where features.backpressure == nil:
+            return "no backpressure profile given"
+        case .survivesBrokerRestart where features.restartBroker == nil || !features.persistent:
+            return "the backend is not persistent or cannot restart its broker"
+        default:
+            return nil
+        }
+    }
+
+    private static func body(of id: ConformanceScenarioID)
+        -> @Sendable (ScenarioContext) async throws ->
+        ConformanceOutcome
+    {
+        switch id {
+        case .deliversEveryMessageOnce: return deliversEveryMessageOnce
+        case .keepsOrderPerAggregate: return keepsOrderPerAggregate
+        case .handlesAggregatesConcurrently: return handlesAggregatesConcurrently
+        case .retriesFailingHandler: return retriesFailingHandler
+        case .deadLettersPoisonMessage: return deadLettersPoisonMessage
+        case .sharesMessagesInGroup: return sharesMessagesInGroup
+        case .fansOutAcrossGroups: return fansOutAcrossGroups
+        case .redeliversOnClose: return redeliversOnClose
+        case .deadLettersMalformedEnvelope: return deadLettersMalformedEnvelope
+        case .boundsInFlightMessages: return boundsInFlightMessages
+        case .isolatesTopics: return isolatesTopics
+        case .releasesResources: return releasesResources
+        case .subscribeReturnsWhenReady: return subscribeReturnsWhenReady
+        case .shutdownIsIdempotent: return shutdownIsIdempotent
+        case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
+        case .survivesBrokerRestart: return survivesBrokerRestart
+        }
+    }
+}

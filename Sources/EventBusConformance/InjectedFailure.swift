@@ -1,0 +1,13 @@
+/// The error scenario handlers throw on purpose; its text is looked for in dead letters' `X-Error`.
+public struct InjectedFailure: Error, Sendable, CustomStringConvertible {
+    /// Marks the text so a dead letter's error header can be traced back to the scenario.
+    public static let marker = "conformance-injected-failure"
+
+    /// Which message and attempt failed.
+    public var detail: String
+
+    /// Creates the error.
+    public init(_ detail: String) { self.detail = detail }
+
+    public var description: String { "\(Self.marker): \(detail)" }
+}

@@ -29,6 +29,13 @@ public final class ActorPool: Sendable {
         public var deadLettered: Int
         /// Handler restarts after a failure.
         public var restarts: Int
+
+        /// Creates a set of counters.
+        public init(handled: Int, deadLettered: Int, restarts: Int) {
+            self.handled = handled
+            self.deadLettered = deadLettered
+            self.restarts = restarts
+        }
     }
 
     private let configuration: ActorPoolConfiguration

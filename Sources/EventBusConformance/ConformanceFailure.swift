@@ -22,6 +22,7 @@ public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// The scenario's name and the message, as a test log shows it.
     public var description: String {
         scenario.isEmpty ? message : "[\(scenario)] \(message)"
     }

@@ -62,6 +62,8 @@ extension ConformanceSuite {
         let group = context.group()
         let keys = 16
         let release = Flag()
+        // Whatever happens, A's handlers must not stay blocked, or shutting the bus down would wait.
+        defer { release.set() }
         let enteredA = Recorder<Int>()
         let seenA = Recorder<Int>()
         let seenB = Recorder<Int>()

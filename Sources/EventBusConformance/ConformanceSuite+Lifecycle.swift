@@ -23,6 +23,8 @@ extension ConformanceSuite {
             handled.value >= 1000
         }
         let during = ProcessResources.current()
+        let running = await bus.health().status
+        try expect(running == .healthy, "health while serving is \(running), expected healthy")
         await subscription.close()
         try await finishes(within: context.timeout(10), "shutdown()") { await bus.shutdown() }
         let slack = context.features.resourceSlack

@@ -9,6 +9,26 @@ import EventBus
 /// Each scenario builds its buses through the factory, uses topic and group names with a random
 /// suffix (so scenarios never see each other's messages on a shared broker) and shuts its buses down
 /// when it ends, pass or fail.
+///
+/// A backend's XCTest target runs it with one test method per scenario, so a failure names it:
+///
+/// ```swift
+/// final class KafkaConformanceTests: XCTestCase {
+///     static let suite = ConformanceSuite(
+///         features: ConformanceFeatures(persistent: true, restartBroker: { … }, timeoutScale: 4),
+///         makeBus: { try await KafkaEventBus(configuration: …) })
+///
+///     func testKeepsOrderPerAggregateWhenPublishersAreConcurrent() async throws {
+///         do {
+///             if case .skipped(let reason) = try await Self.suite.scenario(.keepsOrderPerAggregate).run() {
+///                 throw XCTSkip(reason)
+///             }
+///         } catch let failure as ConformanceFailure {
+///             XCTFail(failure.description, file: failure.file, line: failure.line)
+///         }
+///     }
+/// }
+/// ```
 public struct ConformanceSuite: Sendable {
     /// What the backend supports.
     public let features: ConformanceFeatures

@@ -9,5 +9,6 @@ public struct InjectedFailure: Error, Sendable, CustomStringConvertible {
     /// Creates the error.
     public init(_ detail: String) { self.detail = detail }
 
+    /// The marker and the detail, which is what a dead letter's `X-Error` header carries.
     public var description: String { "\(Self.marker): \(detail)" }
 }

@@ -24,6 +24,7 @@ public struct ProcessResources: Sendable, Equatable, CustomStringConvertible {
         )
     }
 
+    /// The figures on one line, for failure messages and test logs.
     public var description: String {
         let mib = residentBytes.map { String(format3($0)) } ?? "?"
         return

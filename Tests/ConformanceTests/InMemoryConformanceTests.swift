@@ -113,6 +113,10 @@ final class InMemoryConformanceTests: XCTestCase {
             }
         } catch let failure as ConformanceFailure {
             XCTFail(failure.description, file: failure.file, line: failure.line)
+        } catch let skip as XCTSkip {
+            throw skip
+        } catch {
+            XCTFail("[\(scenario.name)] threw \(error)")
         }
     }
 }

@@ -16,6 +16,8 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case fansOutAcrossGroups
     /// A member closes holding unhandled messages: the rest of the group handles them.
     case redeliversOnClose
+    /// Thousands of dead letters nobody reads neither stall consumption nor block shutdown.
+    case deadLettersWithoutReader
     /// Bytes that are not an envelope are dead-lettered with the decode error.
     case deadLettersMalformedEnvelope
     /// A slow handler slows the publisher instead of growing memory.

@@ -55,7 +55,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(30), "\(total) slow messages handled (have \(handled.value))") {
             handled.value >= total
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let peak = peakInFlight.value ?? 0
         var notes = ["peak in flight \(peak) of \(total) (publish took \(publishTime))"]
         if let bound = profile.maxInFlight {

@@ -18,7 +18,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(10), "\(total) messages handled (have \(seen.count))") {
             seen.count >= total
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let report = deliveryReport(expected: 0..<total, seen: seen.snapshot)
         try expect(
             report.missing.isEmpty && report.duplicates == 0 && report.unexpected.isEmpty,
@@ -43,7 +43,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(10), "both topics handled") {
             seenA.count >= count && seenB.count >= count
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let a = seenA.snapshot
         let b = seenB.snapshot
         let strayInA = a.filter { $0.topic != topicA || number(in: $0) >= count }

@@ -32,7 +32,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(10), "\(count) messages handled (have \(handled.count))") {
             handled.count >= count
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         try expect(
             attempts.value == failures + 1,
             "message \(failing) was tried \(attempts.value) times; expected \(failures) failures and 1 success")
@@ -81,7 +81,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(10), "the dead letter and the other messages") {
             deadLetters.count >= 1 && expectedHandled.isSubset(of: Set(events.snapshot))
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
 
         let letters = deadLetters.snapshot
         try expect(letters.count == 1, "expected 1 dead letter, got \(letters.count)")
@@ -124,6 +124,43 @@ extension ConformanceSuite {
         ])
     }
 
+    /// 3,000 messages of one aggregate fail with an error that says retrying cannot help, and nobody
+    /// subscribes to the dead-letter topic. The message after them must still be handled, and the bus
+    /// must shut down in time: a dead-letter topic is written, not a queue the consumer waits on.
+    static func deadLettersWithoutReader(_ context: ScenarioContext) async throws -> ConformanceOutcome {
+        let bus = try await context.bus()
+        let topic = context.topic()
+        let failing = 3000
+        let failed = Counter()
+        let handled = Recorder<Int>()
+        _ = try await bus.subscribe(topic: topic, group: context.group()) { message in
+            let number = number(in: message)
+            if number < failing {
+                failed.add()
+                throw EventBusError(.invalidArgument, "\(InjectedFailure.marker) \(number)", isRetriable: false)
+            }
+            handled.record(number)
+        }
+        // Publishing itself may wait for room behind the stalled messages, so it runs on its own.
+        let publishing = Task {
+            try await bus.publish((0...failing).map { numbered($0, topic: topic, key: "unread-dead-letters") })
+        }
+        try await waitUntil(
+            timeout: context.timeout(5),
+            "the message after \(failing) dead letters (\(failed.value) failed so far; a full, unread "
+                + "dead-letter topic stalls the subscription?)"
+        ) {
+            handled.count >= 1
+        }
+        try await publishing.value
+        try await context.shutDown(bus)
+        try expect(
+            handled.snapshot == [failing] && failed.value == failing,
+            "expected \(failing) failures then message \(failing) once; saw \(failed.value) failures and "
+                + "\(sample(handled.snapshot))")
+        return .passed(notes: ["\(failing) unread dead letters, consumption went on"])
+    }
+
     /// Bytes that are not an envelope, between valid envelopes of the same aggregate, on a topic
     /// read by an envelope subscription: dead-lettered at once with the decode error, the valid
     /// envelopes before and after are handled.
@@ -153,7 +190,7 @@ extension ConformanceSuite {
         ) {
             deadLetters.count >= 2 && tracker.received >= 3
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         try expect(
             tracker.violations == 0 && tracker.received == 3
                 && tracker.lastVersions == ["malformed-neighbour": 2, "malformed-other": 1],

@@ -15,7 +15,7 @@ extension ConformanceSuite {
         try await waitUntil(timeout: context.timeout(10), "\(count) messages handled by the group") {
             seenA.count + seenB.count >= count
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let report = deliveryReport(expected: 0..<count, seen: seenA.snapshot + seenB.snapshot)
         try expect(
             report.missing.isEmpty && report.duplicates == 0,
@@ -42,7 +42,7 @@ extension ConformanceSuite {
         ) {
             seenA.count >= count && seenB.count >= count
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let reportA = deliveryReport(expected: 0..<count, seen: seenA.snapshot)
         let reportB = deliveryReport(expected: 0..<count, seen: seenB.snapshot)
         try expect(
@@ -98,7 +98,7 @@ extension ConformanceSuite {
         ) {
             Set(seenA.snapshot + seenB.snapshot).count >= count
         }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         let report = deliveryReport(expected: 0..<count, seen: seenA.snapshot + seenB.snapshot)
         try expect(
             report.missing.isEmpty,

@@ -79,7 +79,7 @@ extension ConformanceSuite {
         let bus = try await context.bus()
         let topic = context.topic()
         _ = try await bus.subscribe(topic: topic, group: context.group()) { _ in }
-        await bus.shutdown()
+        try await context.shutDown(bus)
         try await expectShutDown("publish(_:) of one message") {
             try await bus.publish(numbered(0, topic: topic, key: "k"))
         }

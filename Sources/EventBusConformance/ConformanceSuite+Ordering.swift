@@ -34,7 +34,7 @@ extension ConformanceSuite {
             tracker.received >= total
         }
         let elapsed = ContinuousClock.now - start
-        await bus.shutdown()
+        try await context.shutDown(bus)
         try expect(
             tracker.violations == 0,
             "\(tracker.violations) order violations, e.g. \(sample(tracker.violationSamples))")

@@ -58,10 +58,10 @@ public struct ConformanceSuite: Sendable {
             let context = ScenarioContext(name: id.rawValue, features: features, makeBus: makeBus)
             do {
                 let outcome = try await Self.body(of: id)(context)
-                await context.shutdownAll()
+                if let hung = await context.shutdownAll() { throw hung }
                 return outcome
             } catch {
-                await context.shutdownAll()
+                _ = await context.shutdownAll()
                 throw error
             }
         }
@@ -98,6 +98,7 @@ public struct ConformanceSuite: Sendable {
         case .sharesMessagesInGroup: return sharesMessagesInGroup
         case .fansOutAcrossGroups: return fansOutAcrossGroups
         case .redeliversOnClose: return redeliversOnClose
+        case .deadLettersWithoutReader: return deadLettersWithoutReader
         case .deadLettersMalformedEnvelope: return deadLettersMalformedEnvelope
         case .boundsInFlightMessages: return boundsInFlightMessages
         case .isolatesTopics: return isolatesTopics

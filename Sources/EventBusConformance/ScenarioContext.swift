@@ -42,11 +42,31 @@ final class ScenarioContext: Sendable {
         .milliseconds(Int64(seconds * features.timeoutScale * 1000))
     }
 
-    func shutdownAll() async {
+    /// Shuts `bus` down, failing when that does not return in time (a hung shutdown would otherwise
+    /// hang the test run).
+    func shutDown(_ bus: any EventBus, file: StaticString = #filePath, line: UInt = #line) async throws {
+        try await finishes(within: timeout(10), "shutdown() to return", file: file, line: line) {
+            await bus.shutdown()
+        }
+    }
+
+    /// Shuts down every bus of the scenario, giving each a bounded time; returns a failure for the
+    /// first that did not return, which is left behind.
+    func shutdownAll() async -> ConformanceFailure? {
         let all = buses.withLock { buses in
             defer { buses.removeAll() }
             return buses
         }
-        for bus in all { await bus.shutdown() }
+        var hung: ConformanceFailure?
+        for bus in all {
+            do {
+                try await finishes(within: timeout(5), "shutdown() at the end of the scenario") {
+                    await bus.shutdown()
+                }
+            } catch let failure as ConformanceFailure {
+                hung = hung ?? failure
+            } catch {}
+        }
+        return hung
     }
 }

@@ -63,6 +63,10 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.redeliversOnClose)
     }
 
+    func testKeepsConsumingWhenDeadLettersAreUnread() async throws {
+        try await run(.deadLettersWithoutReader)
+    }
+
     func testDeadLettersBytesWhenEnvelopeIsMalformed() async throws {
         try await run(.deadLettersMalformedEnvelope)
     }
@@ -97,7 +101,7 @@ final class InMemoryConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 16, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 17, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

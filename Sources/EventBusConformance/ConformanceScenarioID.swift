@@ -32,6 +32,8 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case shutdownIsIdempotent
     /// Publishing to a shut-down bus throws `shutDown`.
     case rejectsPublishAfterShutdown
+    /// An empty topic or group name is refused with `invalidArgument`, not a crash or a silent no-op.
+    case rejectsInvalidArguments
     /// Messages published around a broker restart are all delivered.
     case survivesBrokerRestart
 }

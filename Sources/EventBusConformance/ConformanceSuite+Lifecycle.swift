@@ -95,6 +95,26 @@ extension ConformanceSuite {
         return .passed(notes: ["4 operations threw shutDown"])
     }
 
+    /// Empty topic and group names are refused with `EventBusError.invalidArgument`, and the bus keeps
+    /// working afterwards.
+    static func rejectsInvalidArguments(_ context: ScenarioContext) async throws -> ConformanceOutcome {
+        let bus = try await context.bus()
+        try await expectCode(.invalidArgument, "publish to an empty topic") {
+            try await bus.publish(numbered(0, topic: ""))
+        }
+        try await expectCode(.invalidArgument, "subscribe to an empty topic") {
+            _ = try await bus.subscribe(topic: "", group: context.group()) { _ in }
+        }
+        try await expectCode(.invalidArgument, "subscribe with an empty group") {
+            _ = try await bus.subscribe(topic: context.topic(), group: "") { _ in }
+        }
+        let seen = Counter()
+        _ = try await bus.subscribe(topic: context.topic(), group: context.group()) { _ in seen.add() }
+        try await bus.publish(numbered(1, topic: context.topic()))
+        try await waitUntil(timeout: context.timeout(10), "a message after the refused calls") { seen.value >= 1 }
+        return .passed(notes: ["3 invalid calls refused, bus still serving"])
+    }
+
     /// With a persistent broker: messages published before and after a broker restart are all
     /// handled. Publishes that fail with a retriable error while the broker comes back are retried.
     static func survivesBrokerRestart(_ context: ScenarioContext) async throws -> ConformanceOutcome {
@@ -141,13 +161,20 @@ extension ConformanceSuite {
         _ what: String, file: StaticString = #filePath, line: UInt = #line,
         _ operation: () async throws -> Void
     ) async throws {
+        try await expectCode(.shutDown, what, file: file, line: line, operation)
+    }
+
+    /// Runs `operation` and expects it to throw `EventBusError` with `code`.
+    static func expectCode(
+        _ code: EventBusError.Code, _ what: String, file: StaticString = #filePath, line: UInt = #line,
+        _ operation: () async throws -> Void
+    ) async throws {
         do {
             try await operation()
         } catch let error as EventBusError {
-            try expect(
-                error.code == .shutDown, "\(what) threw \(error), expected code shutDown", file: file, line: line)
+            try expect(error.code == code, "\(what) threw \(error), expected code \(code)", file: file, line: line)
             return
         }
-        throw fail("\(what) did not throw; expected EventBusError.shutDown", file: file, line: line)
+        throw fail("\(what) did not throw; expected EventBusError.\(code)", file: file, line: line)
     }
 }

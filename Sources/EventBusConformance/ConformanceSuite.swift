@@ -106,6 +106,7 @@ public struct ConformanceSuite: Sendable {
         case .subscribeReturnsWhenReady: return subscribeReturnsWhenReady
         case .shutdownIsIdempotent: return shutdownIsIdempotent
         case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
+        case .rejectsInvalidArguments: return rejectsInvalidArguments
         case .survivesBrokerRestart: return survivesBrokerRestart
         }
     }

@@ -95,13 +95,17 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.rejectsPublishAfterShutdown)
     }
 
+    func testRefusesEmptyNamesWhenArgumentsAreInvalid() async throws {
+        try await run(.rejectsInvalidArguments)
+    }
+
     func testDeliversMessagesWhenBrokerRestarts() async throws {
         try await run(.survivesBrokerRestart)
     }
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 17, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 18, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

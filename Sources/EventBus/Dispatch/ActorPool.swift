@@ -230,7 +230,7 @@ public final class ActorPool: Sendable {
             do {
                 try await handler(message)
                 handledCount.add(1, ordering: .relaxed)
-                return DispatchOutcome(message: message, result: .handled, attempts: attempts)
+                return DispatchOutcome(of: message, result: .handled, attempts: attempts)
             } catch {
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
@@ -272,7 +272,7 @@ public final class ActorPool: Sendable {
                         "eventbus.error": "\(letter.errorDescription)",
                     ]
                 )
-                return DispatchOutcome(message: message, result: .deadLettered, attempts: attempts)
+                return DispatchOutcome(of: message, result: .deadLettered, attempts: attempts)
             } catch {
                 configuration.logger.error(
                     "dead-letter write failed; will retry",

@@ -15,11 +15,18 @@ public enum UUIDv7 {
     /// The last (milliseconds << 12 | sub-millisecond fraction) handed out.
     private static let lastTimestamp = Atomic<UInt64>(0)
 
+    /// A Weyl sequence seeded once from the system's generator; ``mix(_:)`` turns each step into 64
+    /// random-looking bits. Asking the kernel for randomness per ID (a `getrandom` call) cost more
+    /// than the rest of publishing an event.
+    private static let randomState: Atomic<UInt64> = {
+        var generator = SystemRandomNumberGenerator()
+        return Atomic(generator.next())
+    }()
+
     /// A new UUIDv7 in canonical lowercase text form, greater than every one this process made before.
     public static func generate() -> String {
         let timestamp = nextTimestamp()
-        var generator = SystemRandomNumberGenerator()
-        let random = generator.next() as UInt64
+        let random = mix(randomState.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue)
         // 48 bits of milliseconds, version 7, 12 bits of sub-millisecond time; variant 10, 62 random bits.
         let high = (timestamp >> 12) << 16 | 0x7000 | (timestamp & 0x0FFF)
         let low = (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
@@ -43,6 +50,14 @@ public enum UUIDv7 {
             if exchanged { return next }
             last = original
         }
+    }
+
+    /// SplitMix64's finaliser: a bijection, so distinct steps never give the same bits.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     static func format(high: UInt64, low: UInt64) -> String {

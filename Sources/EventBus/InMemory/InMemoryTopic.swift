@@ -258,8 +258,8 @@ final class InMemoryTopic: Sendable {
             guard var group = state.groups[name] else { return [] }
             var moved = [Bool](repeating: false, count: group.cursors.count)
             for outcome in outcomes {
-                let partition = Int(outcome.message.partition)
-                if group.cursors[partition].markDone(outcome.message.offset) { moved[partition] = true }
+                let partition = Int(outcome.partition)
+                if group.cursors[partition].markDone(outcome.offset) { moved[partition] = true }
             }
             var trimmed = false
             for partition in moved.indices where moved[partition] {

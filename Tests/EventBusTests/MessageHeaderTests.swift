@@ -1,6 +1,5 @@
+import EventBus
 import XCTest
-
-@testable import EventBus
 
 final class PlaceholderTests: XCTestCase {
     func testHeaderLookupFindsFirstMatchWhenRepeated() {

@@ -3,9 +3,11 @@
 #
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
-#   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release "$@".
-# Release mode because the PerformanceRegression suites measure speed (so tests cannot use
-# `@testable import`). The brokers are stopped on exit, also after a failure or Ctrl-C, unless
+#   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
+# Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
+# every module with -enable-testing, which is not the code users get and does not share build products with
+# `swift build -c release` / scripts/pressure.sh (each switch would rebuild everything); so tests cannot use
+# `@testable import`. The brokers are stopped on exit, also after a failure or Ctrl-C, unless
 # EVENTBUS_KEEP_BROKERS=1. Exits with swift test's status and prints the elapsed time.
 set -euo pipefail
 
@@ -68,6 +70,6 @@ say "brokers: kafka $EVENTBUS_KAFKA_BROKERS, nats $EVENTBUS_NATS_URL; setup and 
 
 tests_started="$(now_us)"
 status=0
-swift test -c release "$@" || status=$?
+swift test -c release --disable-testable-imports "$@" || status=$?
 say "swift test exited with $status after $(seconds_since "$tests_started")"
 exit "$status"

@@ -33,6 +33,9 @@ die() {
 for number in "$kafka_port" "$nats_port" "$start_timeout" "$stop_timeout"; do
     [[ "$number" =~ ^[0-9]+$ ]] || die "not a number: '$number' (check the EVENTBUS_* variables)"
 done
+for port in "$kafka_port" "$nats_port"; do
+    ((port >= 1 && port <= 65535)) || die "not a TCP port: $port (check EVENTBUS_KAFKA_PORT and EVENTBUS_NATS_PORT)"
+done
 
 # Microseconds since the epoch, without forking.
 now_us() { printf '%s' "${EPOCHREALTIME//[.,]/}"; }
@@ -82,6 +85,11 @@ start_one() {
     pid_path="$(pid_file "$name")"
     log_path="$(log_file "$name")"
     if pid="$(running_pid "$name")"; then
+        local arguments
+        arguments="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || true
+        if [[ " $arguments" != *"127.0.0.1:$port "* && " $arguments" != *" -p $port "* ]]; then
+            die "$name is already running (pid $pid) but not on port $port: $arguments; stop it first"
+        fi
         say "$name already running (pid $pid, 127.0.0.1:$port)"
         return 0
     fi

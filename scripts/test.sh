@@ -59,7 +59,7 @@ trap 'exit 143' TERM
 source ./scripts/env.sh
 
 if [[ "${CI:-}" == true ]]; then
-    swift --version 2>&1 | head -n 1
+    swift --version 2>&1 | sed -n 1p
     say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 fi
 

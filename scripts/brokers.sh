@@ -129,6 +129,7 @@ start_one() {
     # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell.
     setsid bash -c 'printf "%s\n" "$$" >"$0"; exec "$@"' "$pid_path" "${command[@]}" \
         </dev/null >>"$log_path" 2>&1 &
+    disown "$!" # no "Killed" job notice from this shell when the start fails and the broker is killed
 
     local deadline=$((began + start_timeout * 1000000))
     while :; do
@@ -140,7 +141,12 @@ start_one() {
             printf 'brokers: error: %s did not accept connections on 127.0.0.1:%s within %s s; last log lines:\n' \
                 "$name" "$port" "$start_timeout" >&2
             tail -n 20 "$log_path" >&2 || true
+            local started_pid=""
+            [[ ! -s "$pid_path" ]] || started_pid="$(<"$pid_path")"
             stop_all "$name" >/dev/null 2>&1 || true
+            # Still the wrapper shell (exec not yet done), so stop_all did not recognise it: ours all the same.
+            if process_alive "$started_pid"; then kill -KILL "$started_pid" 2>/dev/null || true; fi
+            rm -f "$pid_path"
             exit 1
         fi
         # Once the wrapper has written the PID file, a dead PID means the broker exited during start.

@@ -87,6 +87,11 @@ final class EventTimestampTests: XCTestCase {
     func testClampsFoundationDateWhenOutsideInt64Range() {
         XCTAssertEqual(EventTimestamp(Date.distantFuture).nanosecondsSinceEpoch, .max)
         XCTAssertEqual(EventTimestamp(Date.distantPast).nanosecondsSinceEpoch, .min)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: .infinity)).nanosecondsSinceEpoch, .max)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: -.infinity)).nanosecondsSinceEpoch, .min)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: .nan)).nanosecondsSinceEpoch, 0)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: 9_223_372_036.9)).nanosecondsSinceEpoch, .max)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: -9_223_372_037)).nanosecondsSinceEpoch, .min)
     }
 
     func testNowIsCloseToFoundationClockWhenRead() {

@@ -29,6 +29,7 @@ public enum EnvelopeCodec {
         let size = EnvelopeEncoder.encodedSize(envelope)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = EnvelopeEncoder.write(envelope, into: buffer, at: 0)
+            assert(count == size, "encodedSize and write disagree")
         }
     }
 
@@ -40,7 +41,8 @@ public enum EnvelopeCodec {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: size))
         buffer.withUnsafeMutableBufferPointer { output in
-            _ = EnvelopeEncoder.write(envelope, into: output, at: start)
+            let written = EnvelopeEncoder.write(envelope, into: output, at: start)
+            assert(written == size, "encodedSize and write disagree")
         }
     }
 

@@ -37,21 +37,24 @@ enum EnvelopeValidator {
     }
 
     private static func validateAggregateID(_ id: String) throws(EventBusError) {
-        let field = EnvelopeField.aggregateID
-        var count = 0
-        for byte in id.utf8 {
-            count += 1
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "-"),
-                UInt8(ascii: "."), UInt8(ascii: "/"):
-                continue
-            default:
-                throw invalid(
-                    field,
-                    "aggregate_id may only contain A-Z a-z 0-9 : _ - . / (invalid byte 0x\(String(byte, radix: 16)) "
-                        + "at index \(count - 1))")
+        var copy = id
+        let (count, invalidIndex) = copy.withUTF8 { bytes -> (Int, Int?) in
+            for index in 0..<bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                    UInt8(ascii: "."), UInt8(ascii: "/"):
+                    continue
+                default:
+                    return (bytes.count, index)
+                }
             }
+            return (bytes.count, nil)
+        }
+        let field = EnvelopeField.aggregateID
+        if let invalidIndex {
+            throw invalid(
+                field, "aggregate_id may only contain A-Z a-z 0-9 : _ - . / (invalid byte at index \(invalidIndex))")
         }
         guard count <= maximumAggregateIDLength else {
             throw invalid(

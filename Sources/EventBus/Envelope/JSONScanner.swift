@@ -89,6 +89,7 @@ struct JSONScanner {
         var hasEscapes = false
         var hasNonASCII = false
         while true {
+            index = JSONStringBytes.firstSpecial(in: bytes, from: index, to: bytes.count, stopAtNonASCII: !hasNonASCII)
             guard index < bytes.count else {
                 throw error(field, "unterminated string", at: index)
             }

@@ -66,7 +66,7 @@ final class EventTimestampTests: XCTestCase {
         for text in [
             "", "2026-11-25T12:00:00", "2026-11-25T12:00:00.1234567890Z", "2026-11-25T12:00:00+2:00", "nonsense",
         ] {
-            assertEventBusError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
+            assertEnvelopeCodecError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
                 try EventTimestamp(rfc3339: text)
             }
         }

@@ -8,10 +8,12 @@ import EventBus
 
 // Measures the envelope codec on one core: encode, decode, and encode+decode round trips per second.
 // The in-memory pressure run pays one encode and one decode per message, so round trips/s bounds it.
+// Usage: CodecBenchmark [iterations=2000000] [runs=5] [encode|decode|roundtrip]
 
 let arguments = CommandLine.arguments
 let iterations = arguments.count > 1 ? Int(arguments[1]) ?? 2_000_000 : 2_000_000
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+let only = arguments.count > 3 ? arguments[3] : nil
 
 let envelope = Envelope(
     eventID: "01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f",
@@ -47,6 +49,7 @@ func formatRate(_ rate: Double) -> String {
 
 /// Runs `body` `iterations` times per run; prints the median rates by wall time and by thread CPU time.
 func measure(_ name: String, _ body: () throws(EventBusError) -> Int) {
+    if let only, only != name { return }
     var wallRates: [Double] = []
     var cpuRates: [Double] = []
     var checksum = 0
@@ -80,6 +83,6 @@ func measure(_ name: String, _ body: () throws(EventBusError) -> Int) {
 
 measure("encode") { () throws(EventBusError) in try EnvelopeCodec.encode(envelope).count }
 measure("decode") { () throws(EventBusError) in Int(try EnvelopeCodec.decode(encoded).eventVersion) }
-measure("round trip") { () throws(EventBusError) in
+measure("roundtrip") { () throws(EventBusError) in
     Int(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)).eventVersion)
 }

@@ -23,15 +23,16 @@ enum EnvelopeValidator {
         try validateAggregateID(envelope.aggregateID)
     }
 
-    private static func invalid(_ field: String, _ message: String) -> EventBusError {
-        EventBusError(.invalidEnvelope, message, field: field)
+    private static func invalid(_ field: StaticString, _ message: String) -> EventBusError {
+        EventBusError(.invalidEnvelope, message, field: field.description)
     }
 
     /// Blank means empty or only whitespace, by the same Unicode `White_Space` property Go's
     /// `strings.TrimSpace` uses.
-    private static func requireNotBlank(_ value: String, field: String) throws(EventBusError) {
+    private static func requireNotBlank(_ value: String, field: StaticString) throws(EventBusError) {
         // Fast path: a first byte that is printable ASCII settles it.
-        if let first = value.utf8.first, first > 0x20, first < 0x80 { return }
+        var copy = value
+        if let first = copy.withUTF8({ $0.first }), first > 0x20, first < 0x80 { return }
         for scalar in value.unicodeScalars where !scalar.properties.isWhitespace { return }
         throw invalid(field, "\(field) is required and must not be blank")
     }

@@ -48,6 +48,7 @@ public final class ActorPool: Sendable {
     private let handledCount = Atomic<Int>(0)
     private let deadLetteredCount = Atomic<Int>(0)
     private let restartCount = Atomic<Int>(0)
+    private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
     /// Outcomes are reported in groups of at most this many, so acknowledgements are not held back
     /// behind a long batch.
@@ -169,6 +170,31 @@ public final class ActorPool: Sendable {
         }
     }
 
+    /// Returns once every actor of a running pool has started; call it after starting ``run()``.
+    ///
+    /// Subscriptions wait for it so that "ready" means the actors are waiting for messages, and the
+    /// cost of starting them is not paid by the first messages' latency.
+    public func waitUntilRunning() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let ready = startup.withLock { state -> Bool in
+                if state.started == inboxes.count { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func markStarted() {
+        let waiters = startup.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            state.started += 1
+            guard state.started == inboxes.count else { return [] }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Accepts no more messages; actors handle what they hold, then ``run()`` returns.
     public func finish() {
         for inbox in inboxes { inbox.close() }
@@ -186,6 +212,7 @@ public final class ActorPool: Sendable {
     }
 
     private func runActor(_ inbox: ActorInbox) async {
+        markStarted()
         var handler = makeHandler()
         var batch: [ReceivedMessage] = []
         var outcomes: [DispatchOutcome] = []

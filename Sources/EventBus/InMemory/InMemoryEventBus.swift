@@ -61,7 +61,7 @@ public final class InMemoryEventBus: EventBus {
             broker: broker
         )
         state.withLock { $0.subscriptions[ObjectIdentifier(subscription)] = subscription }
-        subscription.start()
+        await subscription.start()
         logger.debug("subscribed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
         return subscription
     }

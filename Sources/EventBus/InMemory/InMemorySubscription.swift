@@ -46,8 +46,8 @@ final class InMemorySubscription: Subscription {
         }
     }
 
-    /// Starts the pool and the delivery loop.
-    func start() {
+    /// Starts the pool and the delivery loop; returns once the pool's actors are running.
+    func start() async {
         let task = Task { [pool] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await pool.run() }
@@ -55,6 +55,7 @@ final class InMemorySubscription: Subscription {
             }
         }
         worker.withLock { $0 = task }
+        await pool.waitUntilRunning()
     }
 
     private func deliver() async {

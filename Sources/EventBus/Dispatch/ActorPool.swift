@@ -104,14 +104,12 @@ public final class ActorPool: Sendable {
     ///
     /// Throws ``EventBusError/Code/shutDown`` when the pool stopped before every message was taken;
     /// the messages not taken get no outcome.
-    public func submit(_ messages: [ReceivedMessage]) async throws(EventBusError) {
+    public func submit(_ messages: consuming [ReceivedMessage]) async throws(EventBusError) {
         if messages.count == 1 {
-            guard await inboxes[actorIndex(for: messages[0])].put(messages) else {
-                throw Self.closedError
-            }
+            guard await inboxes[actorIndex(for: messages[0])].put(messages) else { throw Self.closedError }
             return
         }
-        let groups = groupByActor(messages, actors: messages.map(actorIndex(for:)))
+        let groups = groupByActor(moving: messages)
         for actor in groups.indices where !groups[actor].isEmpty {
             guard await inboxes[actor].put(groups[actor]) else { throw Self.closedError }
         }
@@ -146,6 +144,17 @@ public final class ActorPool: Sendable {
             }
         }
         return rest
+    }
+
+    /// Groups messages per actor, keeping their order; moves them out of `messages` rather than
+    /// copying when the caller hands over the only reference.
+    private func groupByActor(moving messages: consuming [ReceivedMessage]) -> [[ReceivedMessage]] {
+        var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
+        messages.reverse()
+        while let message = messages.popLast() {
+            groups[actorIndex(for: message)].append(message)
+        }
+        return groups
     }
 
     private func groupByActor(_ messages: [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
@@ -217,20 +226,25 @@ public final class ActorPool: Sendable {
         var batch: [ReceivedMessage] = []
         var outcomes: [DispatchOutcome] = []
         outcomes.reserveCapacity(Self.outcomeFlushSize)
-        while let taken = await inbox.take(recycling: batch) {
+        while let taken = await inbox.take(recycling: consume batch) {
             batch = taken
-            var finished = 0
-            for message in batch {
-                if stopping.load(ordering: .relaxed) { break }
-                guard let outcome = await deliver(message, handler: &handler) else { break }
+            // Handle from the back of a reversed batch: popping moves each message out, so it is
+            // neither copied (retained) on the way in nor released twice on the way out.
+            batch.reverse()
+            var abandoned = 0
+            while let message = batch.popLast() {
+                guard !stopping.load(ordering: .relaxed),
+                    let outcome = await deliver(message, handler: &handler)
+                else {
+                    abandoned = batch.count + 1
+                    break
+                }
                 outcomes.append(outcome)
-                finished += 1
                 if outcomes.count >= Self.outcomeFlushSize {
                     flush(&outcomes, inbox: inbox)
                 }
             }
             flush(&outcomes, inbox: inbox)
-            let abandoned = batch.count - finished
             if abandoned > 0 {
                 // Only after stop(): these get no outcome, so the backend redelivers them.
                 inbox.release(abandoned)

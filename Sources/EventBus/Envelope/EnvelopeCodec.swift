@@ -74,6 +74,14 @@ public enum EnvelopeCodec {
         }
     }
 
+    /// Checks `envelope` against every rule ``encode(_:)`` enforces, without encoding it.
+    ///
+    /// Backends that carry envelopes without serializing them (the in-memory bus) call it so a bad
+    /// envelope fails at publish exactly as it would on a broker.
+    public static func validate(_ envelope: Envelope) throws(EventBusError) {
+        try validateForEncoding(envelope)
+    }
+
     private static func validateForEncoding(_ envelope: Envelope) throws(EventBusError) {
         try EnvelopeValidator.validate(envelope)
         let problem: EventBusError? = envelope.payload.withUnsafeBufferPointer { buffer in

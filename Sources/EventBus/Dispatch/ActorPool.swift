@@ -150,7 +150,7 @@ public final class ActorPool: Sendable {
     /// copying when the caller hands over the only reference.
     private func groupByActor(moving messages: consuming [ReceivedMessage]) -> [[ReceivedMessage]] {
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
-        messages.reverse()
+        messages.withUnsafeMutableBufferPointer { $0.reverse() }
         while let message = messages.popLast() {
             groups[actorIndex(for: message)].append(message)
         }
@@ -229,8 +229,9 @@ public final class ActorPool: Sendable {
         while let taken = await inbox.take(recycling: consume batch) {
             batch = taken
             // Handle from the back of a reversed batch: popping moves each message out, so it is
-            // neither copied (retained) on the way in nor released twice on the way out.
-            batch.reverse()
+            // neither copied (retained) on the way in nor released twice on the way out. Reversing
+            // through the buffer pointer swaps by moving; Array's own reverse() retains each element.
+            batch.withUnsafeMutableBufferPointer { $0.reverse() }
             var abandoned = 0
             while let message = batch.popLast() {
                 guard !stopping.load(ordering: .relaxed),

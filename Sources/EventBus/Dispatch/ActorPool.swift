@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -48,6 +49,9 @@ public final class ActorPool: Sendable {
     private let handledCount = Atomic<Int>(0)
     private let deadLetteredCount = Atomic<Int>(0)
     private let restartCount = Atomic<Int>(0)
+    private let handledCounter: Counter
+    private let deadLetteredCounter: Counter
+    private let restartCounter: Counter
     private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
     /// Outcomes are reported in groups of at most this many, so acknowledgements are not held back
@@ -71,6 +75,14 @@ public final class ActorPool: Sendable {
         self.makeHandler = makeHandler
         self.deadLetterSink = deadLetterSink
         self.reportOutcomes = onOutcomes
+        let factory = configuration.metricsFactory
+        let dimensions = configuration.metricsDimensions
+        self.handledCounter = Counter(
+            label: "eventbus_messages_handled_total", dimensions: dimensions, factory: factory)
+        self.deadLetteredCounter = Counter(
+            label: "eventbus_messages_dead_lettered_total", dimensions: dimensions, factory: factory)
+        self.restartCounter = Counter(
+            label: "eventbus_handler_restarts_total", dimensions: dimensions, factory: factory)
         self.inboxes = (0..<configuration.actorCount).map { _ in
             ActorInbox(capacity: configuration.inboxCapacity)
         }
@@ -256,6 +268,9 @@ public final class ActorPool: Sendable {
 
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
         guard !outcomes.isEmpty else { return }
+        let deadLettered = outcomes.reduce(0) { $0 + ($1.result == .deadLettered ? 1 : 0) }
+        handledCounter.increment(by: outcomes.count - deadLettered)
+        if deadLettered > 0 { deadLetteredCounter.increment(by: deadLettered) }
         reportOutcomes(outcomes)
         inbox.release(outcomes.count)
         outcomes.removeAll(keepingCapacity: true)
@@ -280,6 +295,7 @@ public final class ActorPool: Sendable {
                     return await deadLetter(message, error: error, attempts: attempts)
                 }
                 restartCount.add(1, ordering: .relaxed)
+                restartCounter.increment()
                 configuration.logger.debug(
                     "handler failed; restarting actor",
                     metadata: [

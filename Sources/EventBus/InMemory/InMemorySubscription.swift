@@ -28,9 +28,11 @@ final class InMemorySubscription: Subscription {
         self.credit = credit
         self.batchSize = configuration.deliveryBatchSize
         let deadLetterTopic = source.name + configuration.deadLetterSuffix
+        var poolConfiguration = configuration.pool
+        poolConfiguration.metricsDimensions += [("topic", source.name), ("group", group)]
         do {
             self.pool = try ActorPool(
-                configuration: configuration.pool,
+                configuration: poolConfiguration,
                 makeHandler: { handler },
                 deadLetterSink: { letter in
                     try await broker.publish([letter.outgoingMessage(topic: deadLetterTopic)])

@@ -1,4 +1,5 @@
 import EventBus
+import MetricsTestKit
 import XCTest
 
 final class ActorPoolTests: XCTestCase {
@@ -141,7 +142,7 @@ final class ActorPoolTests: XCTestCase {
         let runner = Task { await pool.run() }
         let submitted = Recorder(false)
         let producer = Task {
-            try await pool.submit((0..<25).map { message(key: "k", "\($0)") })
+            try await pool.submit((0..<25).map { message(key: "k", "\($0)", offset: Int64($0)) })
             submitted.update { $0 = true }
         }
         await waitUntil("the inbox fills") { pool.occupancy == 10 }
@@ -153,13 +154,13 @@ final class ActorPoolTests: XCTestCase {
         pool.finish()
         await runner.value
         XCTAssertEqual(
-            outcomes.value.map { String(decoding: $0.message.payload, as: UTF8.self) }, (0..<25).map(String.init))
+            outcomes.value.map(\.offset), (0..<25).map(Int64.init))
     }
 
     func testOfferReturnsLeftoversInOrderWhenInboxIsFull() async throws {
         let outcomes = Recorder<[DispatchOutcome]>([])
         let pool = try makePool(ActorPoolConfiguration(actorCount: 1, inboxCapacity: 4), outcomes: outcomes) { _ in }
-        let rest = pool.offer((0..<10).map { message(key: "k", "\($0)") })
+        let rest = pool.offer((0..<10).map { message(key: "k", "\($0)", offset: Int64($0)) })
         XCTAssertEqual(rest.map { String(decoding: $0.payload, as: UTF8.self) }, (4..<10).map(String.init))
         let runner = Task { await pool.run() }
         try await pool.submit(rest)
@@ -167,7 +168,7 @@ final class ActorPoolTests: XCTestCase {
         pool.finish()
         await runner.value
         XCTAssertEqual(
-            outcomes.value.map { String(decoding: $0.message.payload, as: UTF8.self) }, (0..<10).map(String.init))
+            outcomes.value.map(\.offset), (0..<10).map(Int64.init))
     }
 
     func testStopAbandonsQueuedMessagesWithoutOutcomeWhenCalledMidway() async throws {
@@ -191,6 +192,30 @@ final class ActorPoolTests: XCTestCase {
         } catch {
             XCTAssertEqual(error.code, .shutDown)
         }
+    }
+
+    func testCountersReportHandledDeadLetteredAndRestartsWhenMetricsFactoryIsGiven() async throws {
+        let metrics = TestMetrics()
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(
+            ActorPoolConfiguration(
+                restartBackoff: .zero,
+                metricsFactory: metrics,
+                metricsDimensions: [("topic", "orders")]
+            ),
+            outcomes: outcomes
+        ) { message in
+            if message.payload == Array("poison".utf8) { throw InjectedFailure(description: "poison") }
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit(["a", "poison", "b", "c"].map { message(key: "k", $0) })
+        await waitUntil("4 outcomes") { outcomes.value.count == 4 }
+        pool.finish()
+        await runner.value
+        let dimensions = [("topic", "orders")]
+        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_handled_total", dimensions).totalValue, 3)
+        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_dead_lettered_total", dimensions).totalValue, 1)
+        XCTAssertEqual(try metrics.expectCounter("eventbus_handler_restarts_total", dimensions).totalValue, 3)
     }
 
     func testInvalidConfigurationThrowsWhenActorCountIsZero() {

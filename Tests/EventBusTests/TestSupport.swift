@@ -34,6 +34,6 @@ struct InjectedFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-func message(_ topic: String = "t", key: String?, _ text: String) -> ReceivedMessage {
-    ReceivedMessage(topic: topic, key: key, payload: Array(text.utf8))
+func message(_ topic: String = "t", key: String?, _ text: String, offset: Int64 = 0) -> ReceivedMessage {
+    ReceivedMessage(topic: topic, key: key, payload: Array(text.utf8), offset: offset)
 }

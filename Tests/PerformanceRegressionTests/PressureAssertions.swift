@@ -23,8 +23,10 @@ func assertPressureLevel(
     XCTAssertEqual(report.leakedFileDescriptors, 0, "leaked file descriptors", file: file, line: line)
     XCTAssertEqual(report.leakedTasks, 0, "handlers still running after shutdown", file: file, line: line)
     if let thresholds {
-        XCTAssertGreaterThanOrEqual(report.throughput, thresholds.minThroughput, "throughput msg/s", file: file, line: line)
-        XCTAssertLessThanOrEqual(report.latencyP99Milliseconds, thresholds.maxP99Milliseconds, "p99 ms", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(
+            report.throughput, thresholds.minThroughput, "throughput msg/s", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            report.latencyP99Milliseconds, thresholds.maxP99Milliseconds, "p99 ms", file: file, line: line)
         XCTAssertLessThanOrEqual(
             report.memoryIncrementMB,
             thresholds.maxMemoryIncrementMB,

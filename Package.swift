@@ -68,6 +68,10 @@ let package = Package(
             dependencies: ["EventBus", "EventBusConformance"]
         ),
         .testTarget(
+            name: "EventBusPressureKitTests",
+            dependencies: ["EventBusPressureKit"]
+        ),
+        .testTarget(
             name: "PerformanceRegressionTests",
             dependencies: ["EventBus", "EventBusPressureKit"],
             exclude: ["Thresholds"]

@@ -68,13 +68,18 @@ let busBatchPublish = RawKafka.seconds(clock.now - start)
 let batchCallers = 64
 let batchSize = 500
 let busConcurrentPublish = try await concurrentPublish(
-    topic: busTopic + "-batches", callers: batchCallers, batchSize: batchSize)
+    bus: bus, messages: messages, payload: payload, topic: busTopic + "-batches", callers: batchCallers,
+    batchSize: batchSize)
 // Concurrent callers publishing one message per call.
 let singleCallers = 2000
 let busSinglePublish = try await concurrentPublish(
-    topic: busTopic + "-singles", callers: singleCallers, batchSize: 1)
+    bus: bus, messages: messages, payload: payload, topic: busTopic + "-singles", callers: singleCallers, batchSize: 1)
 
-func concurrentPublish(topic: String, callers: Int, batchSize: Int) async throws -> Double {
+func concurrentPublish(
+    bus: KafkaEventBus, messages: [OutgoingMessage], payload: [UInt8], topic: String, callers: Int,
+    batchSize: Int
+) async throws -> Double {
+    let messageCount = messages.count
     try await bus.publish(OutgoingMessage(topic: topic, payload: payload))
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in

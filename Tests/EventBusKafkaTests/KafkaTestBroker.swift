@@ -1,12 +1,13 @@
+import EventBus
+import EventBusKafka
+import Logging
+import XCTest
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import EventBus
-import EventBusKafka
-import Logging
-import XCTest
 
 /// Finds the test broker: `EVENTBUS_KAFKA_BROKERS` (default `127.0.0.1:9092`); skips the test when
 /// it is unreachable, unless `EVENTBUS_REQUIRE_BROKERS=1`, then fails it.

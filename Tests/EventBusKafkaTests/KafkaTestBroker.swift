@@ -35,12 +35,13 @@ enum KafkaTestBroker {
     /// A configuration tuned for Tansu's slow group joins.
     static func configuration(
         brokers: String? = nil,
+        quiet: Bool = false,
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
         adjust: (inout KafkaConfiguration) -> Void = { _ in }
     ) throws -> KafkaConfiguration {
         var logger = Logger(label: "eventbus.kafka.test")
         logger.logLevel =
-            ProcessInfo.processInfo.environment["EVENTBUS_TEST_LOG"] == "1" ? .debug : .warning
+            ProcessInfo.processInfo.environment["EVENTBUS_TEST_LOG"] == "1" ? .debug : (quiet ? .critical : .warning)
         var configuration = try KafkaConfiguration(
             bootstrapServers: (brokers ?? address).split(separator: ",").map(String.init),
             consumer: KafkaConsumerOptions(

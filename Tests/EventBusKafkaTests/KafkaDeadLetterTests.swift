@@ -65,3 +65,33 @@ final class KafkaDeadLetterTests: XCTestCase {
         await bus.shutdown()
     }
 }
+
+extension KafkaDeadLetterTests {
+    func testMalformedEnvelopeIsDeadLetteredWithDecodeErrorWhenBytesAreNotJSON() async throws {
+        try KafkaTestBroker.requireReachable()
+        let bus = try KafkaEventBus(configuration: KafkaTestBroker.configuration())
+        let topic = KafkaTestBroker.uniqueTopic("malformed")
+        let letters = Collector()
+        let deadLetters = try await bus.subscribe(topic: topic + ".dlq", group: "g-\(topic)-dlq") {
+            letters.add($0)
+        }
+        let envelopes = EnvelopeCollector()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") {
+            (envelope: Envelope) in envelopes.add(envelope)
+        }
+        try await bus.publish(
+            OutgoingMessage(topic: topic, key: "broken", payload: Array("{not json".utf8)))
+        let arrived = await Collector.waitUntil(timeout: .seconds(20)) { letters.count >= 1 }
+        XCTAssertTrue(arrived)
+        let letter = try XCTUnwrap(letters.messages.first)
+        XCTAssertEqual(letter.payload, Array("{not json".utf8))
+        XCTAssertEqual(letter.headers[header: "X-Attempts"], "1", "malformed bytes are not retried")
+        XCTAssertTrue(
+            letter.headers[header: "X-Error"]?.contains("malformedEnvelope") ?? false,
+            "X-Error: \(letter.headers[header: "X-Error"] ?? "missing")")
+        XCTAssertEqual(envelopes.count, 0)
+        await subscription.close()
+        await deadLetters.close()
+        await bus.shutdown()
+    }
+}

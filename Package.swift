@@ -44,6 +44,7 @@ let package = Package(
                 "CKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -69,7 +70,9 @@ let package = Package(
             name: "EventBusPressure",
             dependencies: [
                 "EventBus",
+                "EventBusKafka",
                 "EventBusPressureKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -24,6 +24,7 @@ extension KafkaConfiguration {
         properties["session.timeout.ms"] = Self.milliseconds(consumer.sessionTimeout)
         properties["heartbeat.interval.ms"] = Self.milliseconds(consumer.heartbeatInterval)
         properties["max.poll.interval.ms"] = Self.milliseconds(consumer.maxPollInterval)
+        properties["fetch.wait.max.ms"] = Self.milliseconds(consumer.fetchMaxWait)
         var merged = properties.merging(librdkafkaOptions) { _, raw in raw }
         merged["group.id"] = group
         return merged

@@ -53,6 +53,9 @@ extension KafkaConfiguration {
         guard consumer.pollBatchSize >= 1 else {
             throw invalid("pollBatchSize must be positive", "consumer.pollBatchSize")
         }
+        guard consumer.fetchMaxWait >= .zero, consumer.fetchMaxWait <= .seconds(300) else {
+            throw invalid("fetchMaxWait must be between 0 and 300 s", "consumer.fetchMaxWait")
+        }
         guard topics.partitions >= 1 else {
             throw invalid("partitions must be at least 1", "topics.partitions")
         }

@@ -25,6 +25,10 @@ public struct KafkaConsumerOptions: Sendable, Equatable {
     public var assignmentTimeout: Duration
     /// How many messages the poll loop takes from librdkafka at once. Default 1024.
     public var pollBatchSize: Int
+    /// How long the broker may hold a fetch request open waiting for data (`fetch.wait.max.ms`).
+    /// Kafka answers early when data arrives; Tansu 0.6 waits the full time, so this bounds the
+    /// consume latency there. Default 100 ms.
+    public var fetchMaxWait: Duration
 
     /// Creates consumer options with the documented defaults.
     public init(
@@ -35,7 +39,8 @@ public struct KafkaConsumerOptions: Sendable, Equatable {
         commitInterval: Duration = .milliseconds(500),
         revocationTimeout: Duration = .seconds(10),
         assignmentTimeout: Duration = .seconds(30),
-        pollBatchSize: Int = 1024
+        pollBatchSize: Int = 1024,
+        fetchMaxWait: Duration = .milliseconds(100)
     ) {
         self.sessionTimeout = sessionTimeout
         self.heartbeatInterval = heartbeatInterval
@@ -45,5 +50,6 @@ public struct KafkaConsumerOptions: Sendable, Equatable {
         self.revocationTimeout = revocationTimeout
         self.assignmentTimeout = assignmentTimeout
         self.pollBatchSize = pollBatchSize
+        self.fetchMaxWait = fetchMaxWait
     }
 }

@@ -126,11 +126,10 @@ final class KafkaSubscription: Subscription {
     func completed(_ outcomes: [DispatchOutcome]) {
         progress.withLock { progress in
             for outcome in outcomes {
-                let message = outcome.message
-                guard progress.partitions[message.partition]?.generation == message.deliveryTag else {
+                guard progress.partitions[outcome.partition]?.generation == outcome.deliveryTag else {
                     continue
                 }
-                progress.partitions[message.partition]?.tracker.complete(message.offset)
+                progress.partitions[outcome.partition]?.tracker.complete(outcome.offset)
             }
         }
         handledCount.add(outcomes.count, ordering: .relaxed)

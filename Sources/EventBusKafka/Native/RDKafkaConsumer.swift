@@ -61,13 +61,23 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Takes up to a batch of messages, waiting up to `timeoutMilliseconds` for the first; serves
-    /// rebalances and logs on the way. Messages are appended to `messages` with `deliveryTag` 0.
+    /// Takes what is already fetched, up to a batch, without waiting; when nothing is, waits up to
+    /// `timeoutMilliseconds` for the next message (a batch call with a timeout would wait for the
+    /// batch to fill, adding that wait to every message's latency). Serves rebalances and logs on
+    /// the way. Messages are appended to `messages` with `deliveryTag` 0.
     func poll(into messages: inout [ReceivedMessage], timeoutMilliseconds: Int32) {
-        let count = batch.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_consume_batch_queue(queue, Int32(timeoutMilliseconds), buffer.baseAddress, buffer.count)
+        var count = batch.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress, buffer.count)
         }
-        guard count > 0 else { return }
+        if count <= 0 {
+            guard let first = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return }
+            batch[0] = first
+            count =
+                1
+                + batch.withUnsafeMutableBufferPointer { buffer in
+                    max(0, rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, buffer.count - 1))
+                }
+        }
         for index in 0..<count {
             guard let message = batch[index] else { continue }
             defer { rd_kafka_message_destroy(message) }

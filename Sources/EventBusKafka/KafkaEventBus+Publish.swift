@@ -64,15 +64,18 @@ extension KafkaEventBus {
         startPollerIfNeeded()
         let result = await DedicatedThread.run { () -> Result<Void, EventBusError> in
             do throws(EventBusError) {
-                if try producer.topicExists(topic, timeoutMilliseconds: timeout) { return .success(()) }
-                guard options.provisioning == .createIfMissing else {
-                    return .failure(
-                        EventBusError(
-                            .topicMismatch, "topic '\(topic)' does not exist and creation is disabled"))
+                if try !producer.topicExists(topic, timeoutMilliseconds: timeout) {
+                    guard options.provisioning == .createIfMissing else {
+                        return .failure(
+                            EventBusError(
+                                .topicMismatch,
+                                "topic '\(topic)' does not exist and creation is disabled"))
+                    }
+                    try producer.createTopic(
+                        topic, partitions: options.partitions,
+                        replicationFactor: options.replicationFactor, timeoutMilliseconds: timeout)
                 }
-                try producer.createTopic(
-                    topic, partitions: options.partitions,
-                    replicationFactor: options.replicationFactor, timeoutMilliseconds: timeout)
+                try producer.loadMetadata(for: topic, timeoutMilliseconds: timeout)
                 return .success(())
             } catch {
                 return .failure(error)

@@ -74,6 +74,8 @@ public final class KafkaEventBus: EventBus {
         // Serve the last delivery reports (including purged ones) before the poll thread stops.
         await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
         pollerStopped.store(true, ordering: .releasing)
+        // Free librdkafka's threads and sockets now, not whenever the last reference goes.
+        await DedicatedThread.run { producer.destroy() }
     }
 
     /// Starts the thread that serves delivery reports and log lines, once.

@@ -73,12 +73,17 @@ final class KafkaSubscription: Subscription {
         consumer.callbackContext.rebalanceHandler.withLock { handler in
             handler = { [weak self] event in self?.rebalanced(event) }
         }
-        try consumer.subscribe()
         Task { [self] in
             await pool.run()
             poolFinished.store(true, ordering: .releasing)
         }
         DedicatedThread.start { [self] in pollLoop() }
+        do {
+            try consumer.subscribe()
+        } catch {
+            await close()
+            throw error
+        }
         let failure = await withUnsafeContinuation {
             (continuation: UnsafeContinuation<EventBusError?, Never>) in
             let ready = lifecycle.withLock { state -> EventBusError?? in

@@ -44,9 +44,11 @@ final class RDKafkaConsumer: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { rd_kafka_consumer_close(handle) }
-        rd_kafka_queue_destroy(queue)
-        rd_kafka_destroy(handle)
+        if !closed {
+            rd_kafka_consumer_close(handle)
+            rd_kafka_queue_destroy(queue)
+            rd_kafka_destroy(handle)
+        }
         context.release()
     }
 
@@ -151,7 +153,9 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Leaves the group (revoking partitions through the rebalance handler). Blocking.
+    /// Leaves the group (revoking partitions through the rebalance handler) and frees the handle,
+    /// so librdkafka's threads and sockets are gone when the subscription's close returns. Blocking;
+    /// no other method may be called afterwards.
     func close() {
         guard !closed else { return }
         closed = true
@@ -160,6 +164,8 @@ final class RDKafkaConsumer: @unchecked Sendable {
             callbackContext.logger.warning(
                 "consumer close reported an error", metadata: ["eventbus.error": "\(RDKafkaError(err))"])
         }
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_destroy(handle)
     }
 
     private func withPartitionList(

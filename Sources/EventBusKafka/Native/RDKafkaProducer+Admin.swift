@@ -65,4 +65,19 @@ extension RDKafkaProducer {
             }
         }
     }
+
+    /// Loads `topic`'s partitions and leaders into the producer before the first publish, so that
+    /// publish does not wait for librdkafka's lazy metadata refresh. Blocking.
+    func loadMetadata(for topic: String, timeoutMilliseconds: Int32) throws(EventBusError) {
+        try withHandle { handle throws(EventBusError) in
+            guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { return }
+            defer { rd_kafka_topic_destroy(topicHandle) }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMilliseconds)
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw RDKafkaError.translate(err, while: "could not read metadata of '\(topic)'")
+            }
+        }
+    }
 }

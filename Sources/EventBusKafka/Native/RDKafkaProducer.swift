@@ -19,6 +19,7 @@ final class RDKafkaProducer: @unchecked Sendable {
 
     private let handle: OpaquePointer
     private let context: Unmanaged<RDKafkaCallbackContext>
+    private let guardian = HandleGuard()
 
     init(properties: [String: String], logger: Logger) throws(EventBusError) {
         let conf = try RDKafkaConfig.make(properties)
@@ -41,14 +42,24 @@ final class RDKafkaProducer: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(handle)
+        if guardian.close() { rd_kafka_destroy(handle) }
         context.release()
     }
+
+    /// Destroys the handle once calls in progress have returned (blocking; librdkafka joins its
+    /// threads). Later calls fail with `shutDown` or do nothing.
+    func destroy() {
+        if guardian.close() { rd_kafka_destroy(handle) }
+    }
+
+    private static let destroyedError = EventBusError(.shutDown, "the Kafka producer was closed")
 
     /// Enqueues `messages[start...]`, each carrying `ticket` for its delivery report.
     func produce(
         _ messages: [OutgoingMessage], from start: Int, ticket: UnsafeMutableRawPointer
     ) -> ProduceResult {
+        guard guardian.enter() else { return .failed(at: start, Self.destroyedError) }
+        defer { guardian.leave() }
         var scratch: [UInt8] = []
         for index in start..<messages.count {
             let err = produce(messages[index], ticket: ticket, scratch: &scratch)
@@ -62,25 +73,37 @@ final class RDKafkaProducer: @unchecked Sendable {
     /// Serves delivery reports and log lines for up to `timeoutMilliseconds`; returns events served.
     @discardableResult
     func poll(timeoutMilliseconds: Int32) -> Int32 {
-        rd_kafka_poll(handle, timeoutMilliseconds)
+        guard guardian.enter() else { return 0 }
+        defer { guardian.leave() }
+        return rd_kafka_poll(handle, timeoutMilliseconds)
     }
 
     /// Waits (blocking) until every enqueued message was delivered or failed, or the timeout passed.
     func flush(timeoutMilliseconds: Int32) -> Bool {
-        rd_kafka_flush(handle, timeoutMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR
+        guard guardian.enter() else { return true }
+        defer { guardian.leave() }
+        return rd_kafka_flush(handle, timeoutMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
     /// Fails every message still queued or in flight; their delivery reports follow on the next poll.
     func purge() {
+        guard guardian.enter() else { return }
+        defer { guardian.leave() }
         _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
     }
 
     /// Messages enqueued whose delivery report has not been served yet.
-    var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
+    var outstanding: Int {
+        guard guardian.enter() else { return 0 }
+        defer { guardian.leave() }
+        return Int(rd_kafka_outq_len(handle))
+    }
 
     /// Runs `body` with the raw handle, for the admin calls in the `+Admin` extension.
     func withHandle<T>(_ body: (OpaquePointer) throws(EventBusError) -> T) throws(EventBusError) -> T {
-        try body(handle)
+        guard guardian.enter() else { throw Self.destroyedError }
+        defer { guardian.leave() }
+        return try body(handle)
     }
 
     private func produce(

@@ -32,11 +32,22 @@ enum BackendRegistry {
                 commitInterval: .milliseconds(100),
                 fetchMaxWait: .milliseconds(
                     Int(ProcessInfo.processInfo.environment["EVENTBUS_KAFKA_FETCH_WAIT_MS"] ?? "") ?? 10)),
+            librdkafkaOptions: extraOptions(ProcessInfo.processInfo.environment["EVENTBUS_KAFKA_OPTIONS"]),
             logger: logger)
         return PressureTarget(
             backend: "kafka",
             makeBus: { try KafkaEventBus(configuration: configuration) },
             topicName: { "pressure-\($0)-t\($1)" },
             deadLetterTopic: { configuration.topics.deadLetterTopic(for: $0) })
+    }
+
+    /// librdkafka properties from `name=value,name=value`, for experiments without rebuilding.
+    private static func extraOptions(_ text: String?) -> [String: String] {
+        var options: [String: String] = [:]
+        for pair in (text ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { options[parts[0]] = parts[1] }
+        }
+        return options
     }
 }

@@ -57,7 +57,11 @@ final class KafkaSubscription: Subscription {
         self.onClosed = onClosed
         self.consumer = try RDKafkaConsumer(
             topic: topic, properties: configuration.consumerProperties(group: group),
-            batchSize: configuration.consumer.pollBatchSize, logger: configuration.logger)
+            batchSize: configuration.consumer.pollBatchSize,
+            startFromEarliest: configuration.consumer.autoOffsetReset == .earliest,
+            offsetQueryTimeoutMilliseconds: Int32(
+                KafkaConfiguration.milliseconds(configuration.topics.operationTimeout)) ?? 10_000,
+            logger: configuration.logger)
     }
 
     /// Builds the pool, joins the group and waits for the first assignment.
@@ -97,6 +101,7 @@ final class KafkaSubscription: Subscription {
             await close()
             throw failure
         }
+
     }
 
     /// Resolves `subscribe`'s wait for the first assignment, once.

@@ -24,7 +24,9 @@ enum BackendRegistry {
     static func kafka() throws -> PressureTarget {
         let brokers = ProcessInfo.processInfo.environment["EVENTBUS_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
         var logger = Logger(label: "eventbus.pressure.kafka")
-        logger.logLevel = .warning
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["EVENTBUS_KAFKA_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            ?? .warning
         let configuration = try KafkaConfiguration(
             bootstrapServers: brokers.split(separator: ",").map(String.init),
             consumer: KafkaConsumerOptions(
@@ -41,10 +43,10 @@ enum BackendRegistry {
             deadLetterTopic: { configuration.topics.deadLetterTopic(for: $0) })
     }
 
-    /// librdkafka properties from `name=value,name=value`, for experiments without rebuilding.
+    /// librdkafka properties from `name=value;name=value`, for experiments without rebuilding.
     private static func extraOptions(_ text: String?) -> [String: String] {
         var options: [String: String] = [:]
-        for pair in (text ?? "").split(separator: ",") {
+        for pair in (text ?? "").split(separator: ";") {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { options[parts[0]] = parts[1] }
         }

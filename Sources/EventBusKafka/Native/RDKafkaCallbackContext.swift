@@ -12,8 +12,15 @@ final class RDKafkaCallbackContext: Sendable {
     /// Called on the poll thread inside a rebalance; cleared when the subscription closes.
     let rebalanceHandler = Mutex<(@Sendable (RDKafkaRebalance) -> Void)?>(nil)
 
-    init(logger: Logger) {
+    /// Where a partition without a committed offset starts: true for the oldest message.
+    let startFromEarliest: Bool
+    /// How long the rebalance may spend resolving start offsets, in milliseconds.
+    let offsetQueryTimeoutMilliseconds: Int32
+
+    init(logger: Logger, startFromEarliest: Bool = true, offsetQueryTimeoutMilliseconds: Int32 = 5000) {
         self.logger = logger
+        self.startFromEarliest = startFromEarliest
+        self.offsetQueryTimeoutMilliseconds = offsetQueryTimeoutMilliseconds
     }
 }
 

@@ -17,11 +17,15 @@ final class RDKafkaConsumer: @unchecked Sendable {
     /// The context callbacks reach; the owner installs its rebalance handler here.
     var callbackContext: RDKafkaCallbackContext { context.takeUnretainedValue() }
 
-    init(topic: String, properties: [String: String], batchSize: Int, logger: Logger)
-        throws(EventBusError)
-    {
+    init(
+        topic: String, properties: [String: String], batchSize: Int, startFromEarliest: Bool,
+        offsetQueryTimeoutMilliseconds: Int32, logger: Logger
+    ) throws(EventBusError) {
         let conf = try RDKafkaConfig.make(properties)
-        let context = Unmanaged.passRetained(RDKafkaCallbackContext(logger: logger))
+        let context = Unmanaged.passRetained(
+            RDKafkaCallbackContext(
+                logger: logger, startFromEarliest: startFromEarliest,
+                offsetQueryTimeoutMilliseconds: offsetQueryTimeoutMilliseconds))
         rd_kafka_conf_set_opaque(conf, context.toOpaque())
         rd_kafka_conf_set_log_cb(conf, RDKafkaCallbacks.log)
         rd_kafka_conf_set_rebalance_cb(conf, RDKafkaCallbacks.rebalance)

@@ -17,10 +17,12 @@ final class InMemoryBroker: Sendable {
         }
         return topics.withLock { topics in
             if let topic = topics[name] { return topic }
+            let isDeadLetterTopic = name.hasSuffix(configuration.deadLetterSuffix)
             let topic = InMemoryTopic(
                 name: name,
                 partitions: configuration.partitionsPerTopic,
-                capacity: configuration.partitionCapacity
+                capacity: isDeadLetterTopic
+                    ? configuration.deadLetterPartitionCapacity : configuration.partitionCapacity
             )
             topics[name] = topic
             return topic
@@ -34,9 +36,30 @@ final class InMemoryBroker: Sendable {
             let name = messages[start].topic
             var end = start + 1
             while end < messages.count && messages[end].topic == name { end += 1 }
-            try await topic(name).publish(messages[start..<end])
+            let stored = messages[start..<end].map {
+                StoredMessage(key: $0.key, headers: $0.headers, payload: $0.payload)
+            }
+            try await topic(name).publish(stored)
             start = end
         }
+    }
+
+    /// Publishes envelopes to one topic without serializing them.
+    func publish(_ envelopes: [Envelope], to name: String) async throws(EventBusError) {
+        var stored: [StoredMessage] = []
+        stored.reserveCapacity(envelopes.count)
+        for envelope in envelopes {
+            try EnvelopeCodec.validate(envelope)
+            stored.append(StoredMessage(envelope: envelope))
+        }
+        try await topic(name).publish(stored)
+    }
+
+    /// Writes a dead letter if its topic has room; throws a retriable error when it is full.
+    func publishDeadLetter(_ message: OutgoingMessage) throws(EventBusError) {
+        try topic(message.topic).publishIfRoom(
+            StoredMessage(key: message.key, headers: message.headers, payload: message.payload)
+        )
     }
 
     /// All topics, for draining and health.

@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusKafkaTests",
-            dependencies: ["EventBus", "EventBusKafka"]
+            dependencies: ["EventBus", "EventBusKafka", "EventBusConformance"]
         ),
         .target(
             name: "EventBusConformance",

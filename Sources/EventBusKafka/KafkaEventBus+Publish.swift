@@ -14,6 +14,11 @@ extension KafkaEventBus {
         }
         try await ensureTopics(of: messages)
         startPollerIfNeeded()
+        try await produce(messages, with: producer)
+    }
+
+    /// Enqueues `messages` on `producer` and waits for all their delivery reports.
+    func produce(_ messages: [OutgoingMessage], with producer: RDKafkaProducer) async throws(EventBusError) {
         let completion = PublishCompletion(count: messages.count)
         // Released by the delivery report (or the failure below) that settles the last message.
         let ticket = Unmanaged.passRetained(completion)

@@ -18,13 +18,14 @@ public final class KafkaEventBus: EventBus {
         var shutDown = false
         var knownTopics: Set<String> = []
         var subscriptions: [KafkaSubscription] = []
+        var deadLetterProducer: RDKafkaProducer?
     }
 
     /// The validated configuration.
     public let configuration: KafkaConfiguration
     let producer: RDKafkaProducer
     let state = Mutex(State())
-    let pollerStopped = Atomic<Bool>(false)
+    let pollerStopped = ManagedFlag()
     let logger: Logger
 
     /// Creates the bus and its producer; no connection is made and no thread started until the
@@ -65,17 +66,22 @@ public final class KafkaEventBus: EventBus {
             await subscription.close()
         }
         let timeout = Int32(KafkaConfiguration.milliseconds(configuration.producer.messageTimeout)) ?? 30_000
-        let producer = self.producer
-        let drained = await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }
-        if !drained {
-            logger.warning("shutdown: undelivered messages purged; their publishes fail")
-            producer.purge()
+        var producers = [producer]
+        if let deadLetters = state.withLock({ $0.deadLetterProducer }) { producers.append(deadLetters) }
+        for producer in producers {
+            let drained = await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }
+            if !drained {
+                logger.warning("shutdown: undelivered messages purged; their publishes fail")
+                producer.purge()
+            }
+            // Serve the last delivery reports (including purged ones) before the poll thread stops.
+            await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
         }
-        // Serve the last delivery reports (including purged ones) before the poll thread stops.
-        await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
-        pollerStopped.store(true, ordering: .releasing)
+        pollerStopped.raise()
         // Free librdkafka's threads and sockets now, not whenever the last reference goes.
-        await DedicatedThread.run { producer.destroy() }
+        for producer in producers {
+            await DedicatedThread.run { producer.destroy() }
+        }
     }
 
     /// Starts the thread that serves delivery reports and log lines, once.
@@ -86,8 +92,14 @@ public final class KafkaEventBus: EventBus {
             return true
         }
         guard start else { return }
-        DedicatedThread.start { [self] in
-            while !pollerStopped.load(ordering: .acquiring) {
+        startPoller(for: producer)
+    }
+
+    /// Serves `producer`'s delivery reports and log lines on a thread of its own until shutdown.
+    func startPoller(for producer: RDKafkaProducer) {
+        let stopped = pollerStopped
+        DedicatedThread.start {
+            while !stopped.isRaised {
                 producer.poll(timeoutMilliseconds: 50)
             }
         }

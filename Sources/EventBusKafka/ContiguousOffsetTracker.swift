@@ -10,8 +10,12 @@ import DequeModule
 ///
 /// Public so the rule has unit tests of its own; it has no Kafka dependency.
 public struct ContiguousOffsetTracker: Sendable {
-    private var offsets: Deque<Int64> = []
-    private var completed: Deque<Bool> = []
+    private struct Entry {
+        var offset: Int64
+        var done: Bool
+    }
+
+    private var entries: Deque<Entry> = []
     private var pendingCount = 0
     /// The offset after the last message of the completed run, or nil before anything completed.
     public private(set) var commitOffset: Int64?
@@ -29,10 +33,9 @@ public struct ContiguousOffsetTracker: Sendable {
     /// offset tracked so far, because a commit position cannot move backwards.
     @discardableResult
     public mutating func track(_ offset: Int64) -> Bool {
-        if let last = offsets.last, offset <= last { return false }
-        if offsets.isEmpty, let commitOffset, offset < commitOffset { return false }
-        offsets.append(offset)
-        completed.append(false)
+        if let last = entries.last, offset <= last.offset { return false }
+        if entries.isEmpty, let commitOffset, offset < commitOffset { return false }
+        entries.append(Entry(offset: offset, done: false))
         pendingCount += 1
         return true
     }
@@ -42,25 +45,29 @@ public struct ContiguousOffsetTracker: Sendable {
     /// Unknown or already completed offsets are ignored (an outcome may arrive twice).
     @discardableResult
     public mutating func complete(_ offset: Int64) -> Bool {
-        guard let index = index(of: offset), !completed[index] else { return false }
-        completed[index] = true
+        guard let index = index(of: offset), !entries[index].done else { return false }
+        entries[index].done = true
         pendingCount -= 1
         guard index == 0 else { return false }
-        var last = offsets[0]
-        while let first = completed.first, first {
-            last = offsets.removeFirst()
-            completed.removeFirst()
+        var last = entries[0].offset
+        while let first = entries.first, first.done {
+            last = first.offset
+            entries.removeFirst()
         }
         commitOffset = last + 1
         return true
     }
 
     private func index(of offset: Int64) -> Int? {
+        guard let first = entries.first?.offset, offset >= first else { return nil }
+        // Fast path: without gaps, an offset's index is its distance from the first.
+        let guess = offset - first
+        if guess < entries.count, entries[Int(guess)].offset == offset { return Int(guess) }
         var low = 0
-        var high = offsets.count - 1
+        var high = entries.count - 1
         while low <= high {
             let middle = (low + high) / 2
-            let value = offsets[middle]
+            let value = entries[middle].offset
             if value == offset { return middle }
             if value < offset { low = middle + 1 } else { high = middle - 1 }
         }

@@ -13,7 +13,7 @@ final class KafkaSubscription: Subscription {
     }
 
     struct Progress {
-        var partitions: [Int32: PartitionProgress] = [:]
+        var partitions = PartitionTable<PartitionProgress>()
         var nextGeneration: UInt64 = 1
     }
 
@@ -149,9 +149,11 @@ final class KafkaSubscription: Subscription {
     func takeCommittable(only partitions: Set<Int32>? = nil) -> [(partition: Int32, offset: Int64)] {
         progress.withLock { progress in
             var result: [(partition: Int32, offset: Int64)] = []
-            for (partition, entry) in progress.partitions {
+            for partition in progress.partitions.keys {
                 if let partitions, !partitions.contains(partition) { continue }
-                guard let offset = entry.tracker.commitOffset, offset != entry.lastCommitted else {
+                guard let offset = progress.partitions[partition]?.tracker.commitOffset,
+                    offset != progress.partitions[partition]?.lastCommitted
+                else {
                     continue
                 }
                 result.append((partition, offset))

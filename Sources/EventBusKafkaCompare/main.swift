@@ -52,7 +52,9 @@ var logger = Logger(label: "eventbus.compare")
 logger.logLevel = .warning
 let configuration = try KafkaConfiguration(
     bootstrapServers: brokers.split(separator: ",").map(String.init),
-    consumer: KafkaConsumerOptions(sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300)),
+    consumer: KafkaConsumerOptions(
+        sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),
+        pollBatchSize: getenv("EVENTBUS_KAFKA_POLL_BATCH").flatMap { Int(String(cString: $0)) } ?? 1024),
     logger: logger)
 let bus = try KafkaEventBus(configuration: configuration)
 let messages = (0..<messageCount).map { index in

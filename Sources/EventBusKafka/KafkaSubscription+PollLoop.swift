@@ -15,6 +15,10 @@ extension KafkaSubscription {
         var nextCommit = clock.now + options.commitInterval
         var batch: [ReceivedMessage] = []
         batch.reserveCapacity(options.pollBatchSize)
+        // Pausing makes librdkafka drop what it prefetched for those partitions and fetch it again
+        // on resume, so a pool that is full for a moment is waited for briefly before pausing.
+        let pauseAfter = Duration.milliseconds(20)
+        var fullSince: ContinuousClock.Instant?
         while !lifecycle.withLock({ $0.closeRequested }) {
             if pending.isEmpty {
                 consumer.poll(into: &batch, timeoutMilliseconds: 50)
@@ -22,9 +26,21 @@ extension KafkaSubscription {
                     register(&batch)
                     pending = pool.offer(batch)
                     batch.removeAll(keepingCapacity: true)
-                    if !pending.isEmpty {
-                        paused = progress.withLock { Array($0.partitions.keys) }
-                        consumer.pause(paused)
+                    if !pending.isEmpty { fullSince = clock.now }
+                }
+            } else if paused.isEmpty {
+                // The pool is full: retry for a moment without fetching more.
+                usleep(200)
+                pending = pool.offer(pending)
+                if !pending.isEmpty, let since = fullSince, clock.now - since >= pauseAfter {
+                    paused = progress.withLock { $0.partitions.keys }
+                    consumer.pause(paused)
+                    if paused.isEmpty {
+                        // Nothing left to pause (all revoked): keep serving the group meanwhile.
+                        consumer.poll(into: &batch, timeoutMilliseconds: 1)
+                        register(&batch)
+                        pending.append(contentsOf: batch)
+                        batch.removeAll(keepingCapacity: true)
                     }
                 }
             } else {

@@ -1,7 +1,9 @@
 // eventbus-kafka-compare: raw librdkafka against KafkaEventBus on the same broker, in one process.
 //
-// Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--brokers host:port]
-// The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092.
+// Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]
+// The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092. Each round runs raw and bus back
+// to back on fresh topics and groups; the table shows every round and the medians, because a
+// shared 2-core machine makes single runs swing widely.
 import EventBus
 import EventBusKafka
 import Logging
@@ -14,40 +16,32 @@ import Synchronization
 var arguments = CommandLine.arguments.dropFirst()
 var messageCount = 200_000
 var messageSize = 256
+var rounds = 3
 var brokers =
     (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
 while let argument = arguments.popFirst() {
     switch argument {
     case "--messages": messageCount = Int(arguments.popFirst() ?? "") ?? messageCount
     case "--size": messageSize = Int(arguments.popFirst() ?? "") ?? messageSize
+    case "--rounds": rounds = max(1, Int(arguments.popFirst() ?? "") ?? rounds)
     case "--brokers": brokers = arguments.popFirst() ?? brokers
     default:
-        print("usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--brokers host:port]")
+        print(
+            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]"
+        )
         exit(2)
     }
 }
 
-let runID = UInt32.random(in: 0...UInt32.max)
-let rawTopic = "compare-raw-\(runID)"
-let busTopic = "compare-bus-\(runID)"
 let payload = [UInt8](repeating: UInt8(ascii: "x"), count: messageSize)
 let keys = (0..<1000).map { "aggregate-\($0)" }
 let warmUp = 1000
 
-print("eventbus-kafka-compare: \(messageCount) messages of \(messageSize) bytes, broker \(brokers)")
+print(
+    "eventbus-kafka-compare: \(messageCount) messages of \(messageSize) bytes, \(rounds) round(s), broker \(brokers)"
+)
 print("librdkafka at run time: \(KafkaEventBus.librdkafkaVersion)")
 
-// Raw librdkafka.
-RawKafka.createTopic(brokers: brokers, topic: rawTopic, partitions: 3)
-let rawProducer = RawKafka.makeProducer(brokers: brokers)
-_ = RawKafka.produce(rawProducer, topic: rawTopic, count: warmUp, payload: payload, keys: keys)
-let rawProduce = RawKafka.produce(
-    rawProducer, topic: rawTopic, count: messageCount, payload: payload, keys: keys)
-RawKafka.destroy(rawProducer)
-let rawConsume = RawKafka.consume(
-    brokers: brokers, topic: rawTopic, group: "compare-raw-\(runID)", count: messageCount + warmUp)
-
-// KafkaEventBus.
 var logger = Logger(label: "eventbus.compare")
 logger.logLevel = .warning
 let configuration = try KafkaConfiguration(
@@ -56,33 +50,88 @@ let configuration = try KafkaConfiguration(
         sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),
         pollBatchSize: getenv("EVENTBUS_KAFKA_POLL_BATCH").flatMap { Int(String(cString: $0)) } ?? 1024),
     logger: logger)
-let bus = try KafkaEventBus(configuration: configuration)
-let messages = (0..<messageCount).map { index in
-    OutgoingMessage(topic: busTopic, key: keys[index % keys.count], payload: payload)
-}
-try await bus.publish(Array(messages.prefix(warmUp)))
-let clock = ContinuousClock()
-var start = clock.now
-try await bus.publish(messages)
-let busBatchPublish = RawKafka.seconds(clock.now - start)
 
-// Concurrent callers publishing batches: one continuation per call, not per message.
+/// Rates in messages per second of one round.
+struct Round {
+    var rawPublish = 0.0
+    var busBatchPublish = 0.0
+    var busConcurrentBatches = 0.0
+    var busConcurrentSingles = 0.0
+    var rawConsume = 0.0
+    var busConsume = 0.0
+}
+
 let batchCallers = 64
 let batchSize = 500
-let busConcurrentPublish = try await concurrentPublish(
-    bus: bus, messages: messages, payload: payload, topic: busTopic + "-batches", callers: batchCallers,
-    batchSize: batchSize)
-// Concurrent callers publishing one message per call.
 let singleCallers = 2000
-let busSinglePublish = try await concurrentPublish(
-    bus: bus, messages: messages, payload: payload, topic: busTopic + "-singles", callers: singleCallers, batchSize: 1)
+
+@MainActor func runRound(_ number: Int) async throws -> Round {
+    var round = Round()
+    let runID = UInt32.random(in: 0...UInt32.max)
+    let rawTopic = "compare-raw-\(runID)"
+    let busTopic = "compare-bus-\(runID)"
+
+    // Raw librdkafka: produce with delivery reports, then consume with a group.
+    RawKafka.createTopic(brokers: brokers, topic: rawTopic, partitions: 3)
+    let rawProducer = RawKafka.makeProducer(brokers: brokers)
+    _ = RawKafka.produce(rawProducer, topic: rawTopic, count: warmUp, payload: payload, keys: keys)
+    round.rawPublish =
+        Double(messageCount)
+        / RawKafka.produce(rawProducer, topic: rawTopic, count: messageCount, payload: payload, keys: keys)
+    RawKafka.destroy(rawProducer)
+    let rawConsume = RawKafka.consume(
+        brokers: brokers, topic: rawTopic, group: "compare-raw-\(runID)", count: messageCount + warmUp)
+    round.rawConsume = Double(messageCount + warmUp) / rawConsume.seconds
+
+    // KafkaEventBus on the same messages.
+    let bus = try KafkaEventBus(configuration: configuration)
+    let messages = (0..<messageCount).map { index in
+        OutgoingMessage(topic: busTopic, key: keys[index % keys.count], payload: payload)
+    }
+    try await bus.publish(Array(messages.prefix(warmUp)))
+    var start = ContinuousClock.now
+    try await bus.publish(messages)
+    round.busBatchPublish = Double(messageCount) / RawKafka.seconds(ContinuousClock.now - start)
+    round.busConcurrentBatches =
+        Double(messageCount)
+        / (try await concurrentPublish(
+            bus: bus, messages: messages, topic: busTopic + "-batches", callers: batchCallers,
+            batchSize: batchSize))
+    round.busConcurrentSingles =
+        Double(messageCount)
+        / (try await concurrentPublish(
+            bus: bus, messages: messages, topic: busTopic + "-singles", callers: singleCallers,
+            batchSize: 1))
+
+    let handled = Atomic<Int>(0)
+    let firstHandled = Mutex<ContinuousClock.Instant?>(nil)
+    let expected = messageCount + warmUp
+    let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { _ in
+        if handled.add(1, ordering: .relaxed).newValue == 1 {
+            firstHandled.withLock { $0 = ContinuousClock.now }
+        }
+    }
+    while handled.load(ordering: .relaxed) < expected {
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    let end = ContinuousClock.now
+    start = firstHandled.withLock { $0! }
+    round.busConsume = Double(expected) / RawKafka.seconds(end - start)
+    await subscription.close()
+    await bus.shutdown()
+    print(
+        "round \(number): raw publish \(Int(round.rawPublish)), bus batch \(Int(round.busBatchPublish)), "
+            + "bus \(batchCallers)x\(batchSize) \(Int(round.busConcurrentBatches)), bus \(singleCallers) singles "
+            + "\(Int(round.busConcurrentSingles)); raw consume \(Int(round.rawConsume)), bus consume \(Int(round.busConsume))"
+    )
+    return round
+}
 
 func concurrentPublish(
-    bus: KafkaEventBus, messages: [OutgoingMessage], payload: [UInt8], topic: String, callers: Int,
-    batchSize: Int
+    bus: KafkaEventBus, messages: [OutgoingMessage], topic: String, callers: Int, batchSize: Int
 ) async throws -> Double {
+    try await bus.publish(OutgoingMessage(topic: topic, payload: [0]))
     let messageCount = messages.count
-    try await bus.publish(OutgoingMessage(topic: topic, payload: payload))
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         let perCaller = messageCount / callers
@@ -91,13 +140,11 @@ func concurrentPublish(
                 var index = caller * perCaller
                 while index < (caller + 1) * perCaller {
                     let end = min(index + batchSize, (caller + 1) * perCaller)
-                    if batchSize == 1 {
-                        var message = messages[index]
-                        message.topic = topic
-                        try await bus.publish(message)
+                    var chunk = Array(messages[index..<end])
+                    for position in chunk.indices { chunk[position].topic = topic }
+                    if chunk.count == 1 {
+                        try await bus.publish(chunk[0])
                     } else {
-                        var chunk = Array(messages[index..<end])
-                        for position in chunk.indices { chunk[position].topic = topic }
                         try await bus.publish(chunk)
                     }
                     index = end
@@ -109,54 +156,36 @@ func concurrentPublish(
     return RawKafka.seconds(ContinuousClock.now - start)
 }
 
-let handled = Atomic<Int>(0)
-let firstHandled = Mutex<ContinuousClock.Instant?>(nil)
-let expected = messageCount + warmUp
-let subscribeStart = clock.now
-let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { _ in
-    if handled.add(1, ordering: .relaxed).newValue == 1 {
-        firstHandled.withLock { $0 = ContinuousClock.now }
-    }
+var results: [Round] = []
+for number in 1...rounds {
+    results.append(try await runRound(number))
 }
-while handled.load(ordering: .relaxed) < expected {
-    try await Task.sleep(for: .milliseconds(1))
-}
-let busConsumeEnd = clock.now
-let busFirst = firstHandled.withLock { $0! }
-let busConsume = RawKafka.seconds(busConsumeEnd - busFirst)
-await subscription.close()
-await bus.shutdown()
 
-func rate(_ count: Int, _ seconds: Double) -> String {
-    String(Int((Double(count) / seconds).rounded()))
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 func percent(_ value: Double) -> String { String(Int((value * 100).rounded())) + "%" }
-
-let rawProduceRate = Double(messageCount) / rawProduce
-let busProduceRate = Double(messageCount) / busBatchPublish
-let busConcurrentRate = Double(messageCount) / busConcurrentPublish
-let busSingleRate = Double(messageCount) / busSinglePublish
-let rawConsumeRate = Double(expected) / rawConsume.seconds
-let busConsumeRate = Double(expected) / busConsume
-print("")
-print("| what | raw librdkafka msg/s | KafkaEventBus msg/s | ratio |")
-print("|---|---|---|---|")
-print(
-    "| publish, one batch call, delivery reports | \(rate(messageCount, rawProduce)) | \(rate(messageCount, busBatchPublish)) | \(percent(busProduceRate / rawProduceRate)) |"
-)
-print(
-    "| publish, \(batchCallers) concurrent callers x batches of \(batchSize) | \(rate(messageCount, rawProduce)) | \(rate(messageCount, busConcurrentPublish)) | \(percent(busConcurrentRate / rawProduceRate)) |"
-)
-print(
-    "| publish, \(singleCallers) concurrent callers x single messages | \(rate(messageCount, rawProduce)) | \(rate(messageCount, busSinglePublish)) | \(percent(busSingleRate / rawProduceRate)) |"
-)
-print(
-    "| consume with a group (first message to last handled) | \(rate(expected, rawConsume.seconds)) | \(rate(expected, busConsume)) | \(percent(busConsumeRate / rawConsumeRate)) |"
-)
-print(
-    "group join: raw \(String(format3(rawConsume.joinSeconds))) s, bus subscribe+first \(String(format3(RawKafka.seconds(busFirst - subscribeStart)))) s"
-)
-
-func format3(_ value: Double) -> String {
-    String(Double(Int(value * 1000)) / 1000)
+@MainActor func row(_ what: String, _ raw: KeyPath<Round, Double>, _ bus: KeyPath<Round, Double>) -> String {
+    let rawMedian = median(results.map { $0[keyPath: raw] })
+    let busMedian = median(results.map { $0[keyPath: bus] })
+    let ratios = results.map { $0[keyPath: bus] / $0[keyPath: raw] }
+    return
+        "| \(what) | \(Int(rawMedian)) | \(Int(busMedian)) | \(percent(median(ratios))) | \(ratios.map(percent).joined(separator: " ")) |"
 }
+
+print("")
+print("medians over \(rounds) round(s); ratio = median of per-round ratios (bus / raw of the same round)")
+print("| what | raw librdkafka msg/s | KafkaEventBus msg/s | ratio | per round |")
+print("|---|---|---|---|---|")
+print(row("publish, one batch call, delivery reports", \.rawPublish, \.busBatchPublish))
+print(
+    row(
+        "publish, \(batchCallers) concurrent callers x batches of \(batchSize)", \.rawPublish,
+        \.busConcurrentBatches))
+print(
+    row(
+        "publish, \(singleCallers) concurrent callers x single messages", \.rawPublish,
+        \.busConcurrentSingles))
+print(row("consume with a group, first message to last handled", \.rawConsume, \.busConsume))

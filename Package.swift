@@ -7,7 +7,9 @@ let package = Package(
     products: [
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventBusConformance", targets: ["EventBusConformance"]),
+        .library(name: "EventBusKafka", targets: ["EventBusKafka"]),
         .executable(name: "eventbus-pressure", targets: ["EventBusPressure"]),
+        .executable(name: "eventbus-kafka-compare", targets: ["EventBusKafkaCompare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -38,6 +40,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "EventBusKafka",
+            dependencies: [
+                "EventBus",
+                "CKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "EventBusKafkaCompare",
+            dependencies: ["EventBus", "EventBusKafka", "CKafka"]
+        ),
+        .testTarget(
+            name: "EventBusKafkaTests",
+            dependencies: ["EventBus", "EventBusKafka", "EventBusConformance"]
+        ),
+        .target(
             name: "EventBusConformance",
             dependencies: ["EventBus"]
         ),
@@ -52,7 +72,9 @@ let package = Package(
             name: "EventBusPressure",
             dependencies: [
                 "EventBus",
+                "EventBusKafka",
                 "EventBusPressureKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,45 @@
+import EventBus
+import Logging
+
+/// Everything a ``KafkaEventBus`` needs, validated when built so a typo fails at start-up, not at
+/// the first publish.
+public struct KafkaConfiguration: Sendable {
+    /// `host:port` pairs of brokers to bootstrap from.
+    public var bootstrapServers: [String]
+    /// Identifies this service in broker logs and quotas. Default `eventbus`.
+    public var clientID: String
+    /// Producer tuning.
+    public var producer: KafkaProducerOptions
+    /// Consumer tuning.
+    public var consumer: KafkaConsumerOptions
+    /// Topic provisioning and dead-letter naming.
+    public var topics: KafkaTopicOptions
+    /// The actor pool every subscription dispatches through.
+    public var pool: ActorPoolConfiguration
+    /// librdkafka properties applied last to producer and consumer, for settings not modelled here.
+    public var librdkafkaOptions: [String: String]
+    /// Receives the bus's own logs and librdkafka's log lines.
+    public var logger: Logger
+
+    /// Creates a configuration and validates it.
+    public init(
+        bootstrapServers: [String],
+        clientID: String = "eventbus",
+        producer: KafkaProducerOptions = KafkaProducerOptions(),
+        consumer: KafkaConsumerOptions = KafkaConsumerOptions(),
+        topics: KafkaTopicOptions = KafkaTopicOptions(),
+        pool: ActorPoolConfiguration = ActorPoolConfiguration(),
+        librdkafkaOptions: [String: String] = [:],
+        logger: Logger = Logger(label: "eventbus.kafka")
+    ) throws(EventBusError) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.producer = producer
+        self.consumer = consumer
+        self.topics = topics
+        self.pool = pool
+        self.librdkafkaOptions = librdkafkaOptions
+        self.logger = logger
+        try validate()
+    }
+}

@@ -1,0 +1,93 @@
+import EventBus
+
+extension KafkaEventBus {
+    public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
+        try await publish([message])
+    }
+
+    /// Enqueues every message and waits for their delivery reports with one continuation for the
+    /// whole call, so batch publishing costs librdkafka's enqueue plus an atomic decrement per message.
+    public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard !messages.isEmpty else { return }
+        if state.withLock({ $0.shutDown }) {
+            throw EventBusError(.shutDown, "the Kafka event bus was shut down")
+        }
+        try await ensureTopics(of: messages)
+        startPollerIfNeeded()
+        try await produce(messages, with: producer)
+    }
+
+    /// Enqueues `messages` on `producer` and waits for all their delivery reports.
+    func produce(_ messages: [OutgoingMessage], with producer: RDKafkaProducer) async throws(EventBusError) {
+        let completion = PublishCompletion(count: messages.count)
+        // Released by the delivery report (or the failure below) that settles the last message.
+        let ticket = Unmanaged.passRetained(completion)
+        var next = 0
+        produceLoop: while next < messages.count {
+            switch producer.produce(messages, from: next, ticket: ticket.toOpaque()) {
+            case .enqueued:
+                break produceLoop
+            case .queueFull(let index):
+                next = index
+                if state.withLock({ $0.shutDown }) {
+                    settle(ticket, messages.count - next, EventBusError(.shutDown, "bus shut down"))
+                    break produceLoop
+                }
+                // librdkafka's queue drains as the poll thread serves delivery reports.
+                try? await Task.sleep(for: .milliseconds(1))
+            case .failed(let index, let error):
+                settle(ticket, messages.count - index, error)
+                break produceLoop
+            }
+        }
+        if let error = await completion.wait() { throw error }
+    }
+
+    private func settle(_ ticket: Unmanaged<PublishCompletion>, _ count: Int, _ error: EventBusError) {
+        if ticket.takeUnretainedValue().settle(count, error: error) {
+            ticket.release()
+        }
+    }
+
+    private func ensureTopics(of messages: [OutgoingMessage]) async throws(EventBusError) {
+        var previous: String?
+        for message in messages where message.topic != previous {
+            previous = message.topic
+            guard !message.topic.isEmpty else {
+                throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic")
+            }
+            try await ensureTopic(message.topic)
+        }
+    }
+
+    /// Makes sure `topic` exists (creating it when configured to), once per topic and bus.
+    func ensureTopic(_ topic: String) async throws(EventBusError) {
+        if state.withLock({ $0.knownTopics.contains(topic) }) { return }
+        let options = configuration.topics
+        let timeout = Int32(KafkaConfiguration.milliseconds(options.operationTimeout)) ?? 10_000
+        let producer = self.producer
+        startPollerIfNeeded()
+        let result = await DedicatedThread.run { () -> Result<Void, EventBusError> in
+            do throws(EventBusError) {
+                if try !producer.topicExists(topic, timeoutMilliseconds: timeout) {
+                    guard options.provisioning == .createIfMissing else {
+                        return .failure(
+                            EventBusError(
+                                .topicMismatch,
+                                "topic '\(topic)' does not exist and creation is disabled"))
+                    }
+                    try producer.createTopic(
+                        topic, partitions: options.partitions,
+                        replicationFactor: options.replicationFactor, timeoutMilliseconds: timeout)
+                }
+                try producer.loadMetadata(for: topic, timeoutMilliseconds: timeout)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+        state.withLock { _ = $0.knownTopics.insert(topic) }
+        logger.debug("topic ready", metadata: ["eventbus.topic": "\(topic)"])
+    }
+}

@@ -1,0 +1,39 @@
+import EventBus
+
+extension KafkaEventBus {
+    /// Joins `group` on `topic` and returns once partitions were assigned; fails with `timeout`
+    /// after ``KafkaConsumerOptions/assignmentTimeout`` (for example when the broker is down).
+    public func subscribe(
+        topic: String, group: String, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        guard !topic.isEmpty else {
+            throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic")
+        }
+        guard !group.isEmpty else {
+            throw EventBusError(.invalidArgument, "group must not be empty", field: "group")
+        }
+        if state.withLock({ $0.shutDown }) {
+            throw EventBusError(.shutDown, "the Kafka event bus was shut down")
+        }
+        try await ensureTopic(topic)
+        try await ensureTopic(configuration.topics.deadLetterTopic(for: topic))
+        let subscription = try KafkaSubscription(
+            topic: topic, group: group, configuration: configuration,
+            onClosed: { [weak self] in self?.forget($0) })
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shutDown else { return false }
+            state.subscriptions.append(subscription)
+            return true
+        }
+        guard accepted else { throw EventBusError(.shutDown, "the Kafka event bus was shut down") }
+        try await subscription.start(
+            poolConfiguration: configuration.pool, handler: handler,
+            deadLetterSink: { [weak self] letter in
+                guard let self else {
+                    throw EventBusError(.shutDown, "the Kafka event bus is gone")
+                }
+                try await self.writeDeadLetter(letter)
+            })
+        return subscription
+    }
+}

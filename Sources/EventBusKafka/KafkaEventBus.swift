@@ -1,0 +1,113 @@
+import EventBus
+import Logging
+import Synchronization
+
+/// The ``EventBus`` over Apache Kafka (or a Kafka-compatible broker such as Tansu), built on
+/// librdkafka.
+///
+/// Publishing goes through one idempotent producer per bus; `publish` returns when the broker
+/// acknowledged every message of the call. Each `subscribe` creates one high-level consumer for its
+/// (topic, group), dispatches through an ``ActorPool`` and commits, per partition, only offsets
+/// whose messages — and every message before them — were handled or durably dead-lettered.
+///
+/// librdkafka ≥ 2.1 is needed at run time to talk to Tansu (see the README); the version loaded is
+/// reported by ``librdkafkaVersion``.
+public final class KafkaEventBus: EventBus {
+    struct State {
+        var pollerStarted = false
+        var shutDown = false
+        var knownTopics: Set<String> = []
+        var subscriptions: [KafkaSubscription] = []
+        var deadLetterProducer: RDKafkaProducer?
+    }
+
+    /// The validated configuration.
+    public let configuration: KafkaConfiguration
+    let producer: RDKafkaProducer
+    let state = Mutex(State())
+    let pollerStopped = ManagedFlag()
+    let logger: Logger
+
+    /// Creates the bus and its producer; no connection is made and no thread started until the
+    /// first publish or subscribe.
+    public init(configuration: KafkaConfiguration) throws(EventBusError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = configuration.logger
+        self.producer = try RDKafkaProducer(
+            properties: configuration.producerProperties, logger: configuration.logger)
+    }
+
+    /// The librdkafka version loaded at run time; Tansu needs 2.1 or newer.
+    public static var librdkafkaVersion: String { RDKafkaConfig.runtimeVersion }
+
+    public func health() async -> BusHealth {
+        let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions.count) }
+        return BusHealth(
+            status: shutDown ? .unhealthy : .healthy,
+            details: [
+                "eventbus.backend": "kafka",
+                "eventbus.subscriptions": String(subscriptions),
+                "eventbus.kafka.outstanding": String(producer.outstanding),
+                "eventbus.kafka.librdkafka": Self.librdkafkaVersion,
+            ])
+    }
+
+    public func shutdown() async {
+        let subscriptions = state.withLock { state -> [KafkaSubscription]? in
+            guard !state.shutDown else { return nil }
+            state.shutDown = true
+            let subscriptions = state.subscriptions
+            state.subscriptions = []
+            return subscriptions
+        }
+        guard let subscriptions else { return }
+        for subscription in subscriptions {
+            await subscription.close()
+        }
+        let timeout = Int32(KafkaConfiguration.milliseconds(configuration.producer.messageTimeout)) ?? 30_000
+        var producers = [producer]
+        if let deadLetters = state.withLock({ $0.deadLetterProducer }) { producers.append(deadLetters) }
+        for producer in producers {
+            let drained = await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }
+            if !drained {
+                logger.warning("shutdown: undelivered messages purged; their publishes fail")
+                producer.purge()
+            }
+            // Serve the last delivery reports (including purged ones) before the poll thread stops.
+            await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
+        }
+        pollerStopped.raise()
+        // Free librdkafka's threads and sockets now, not whenever the last reference goes.
+        for producer in producers {
+            await DedicatedThread.run { producer.destroy() }
+        }
+    }
+
+    /// Starts the thread that serves delivery reports and log lines, once.
+    func startPollerIfNeeded() {
+        let start = state.withLock { state -> Bool in
+            guard !state.pollerStarted else { return false }
+            state.pollerStarted = true
+            return true
+        }
+        guard start else { return }
+        startPoller(for: producer)
+    }
+
+    /// Serves `producer`'s delivery reports and log lines on a thread of its own until shutdown.
+    func startPoller(for producer: RDKafkaProducer) {
+        let stopped = pollerStopped
+        DedicatedThread.start {
+            while !stopped.isRaised {
+                producer.poll(timeoutMilliseconds: 50)
+            }
+        }
+    }
+
+    func forget(_ subscription: KafkaSubscription) {
+        state.withLock { state in
+            state.subscriptions.removeAll { $0 === subscription }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import EventBus
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension KafkaSubscription {
+    /// The poll thread: fetch in batches, tag and track, offer to the pool, pause when it is full,
+    /// commit periodically; on close, stop the pool, commit what finished and leave the group.
+    func pollLoop() {
+        let clock = ContinuousClock()
+        let assignmentDeadline = clock.now + options.assignmentTimeout
+        var nextCommit = clock.now + options.commitInterval
+        var batch: [ReceivedMessage] = []
+        batch.reserveCapacity(options.pollBatchSize)
+        // Pausing makes librdkafka drop what it prefetched for those partitions and fetch it again
+        // on resume, so a pool that is full for a moment is waited for briefly before pausing.
+        let pauseAfter = Duration.milliseconds(20)
+        var fullSince: ContinuousClock.Instant?
+        while !lifecycle.withLock({ $0.closeRequested }) {
+            if pending.isEmpty {
+                consumer.poll(into: &batch, timeoutMilliseconds: 50)
+                if !batch.isEmpty {
+                    register(&batch)
+                    pending = pool.offer(batch)
+                    batch.removeAll(keepingCapacity: true)
+                    if !pending.isEmpty { fullSince = clock.now }
+                }
+            } else if paused.isEmpty {
+                // The pool is full: retry for a moment without fetching more.
+                usleep(200)
+                pending = pool.offer(pending)
+                if !pending.isEmpty, let since = fullSince, clock.now - since >= pauseAfter {
+                    paused = progress.withLock { $0.partitions.keys }
+                    consumer.pause(paused)
+                    if paused.isEmpty {
+                        // Nothing left to pause (all revoked): keep serving the group meanwhile.
+                        consumer.poll(into: &batch, timeoutMilliseconds: 1)
+                        register(&batch)
+                        pending.append(contentsOf: batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            } else {
+                // Paused: keep serving rebalances and heartbeats, and retry as the pool drains.
+                consumer.poll(into: &batch, timeoutMilliseconds: 1)
+                if !batch.isEmpty {
+                    register(&batch)
+                    pending.append(contentsOf: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                pending = pool.offer(pending)
+                if pending.isEmpty {
+                    consumer.resume(paused)
+                    paused = []
+                }
+            }
+            let now = clock.now
+            if now >= nextCommit {
+                commit(takeCommittable(), wait: false)
+                nextCommit = now + options.commitInterval
+            }
+            if now >= assignmentDeadline && lifecycle.withLock({ $0.assignmentResult == nil }) {
+                resolveAssignment(
+                    EventBusError(
+                        .timeout,
+                        "no partitions of '\(topic)' were assigned to group '\(group)' within \(options.assignmentTimeout)",
+                        isRetriable: true))
+            }
+        }
+        shutDownOnPollThread()
+    }
+
+    private func shutDownOnPollThread() {
+        pending.removeAll()
+        pool.stop()
+        // Handlers already running finish their message; their outcomes are committed below.
+        while !poolFinished.load(ordering: .acquiring) { usleep(1000) }
+        commit(takeCommittable(), wait: true)
+        consumer.close()
+        consumer.callbackContext.rebalanceHandler.withLock { $0 = nil }
+        resolveAssignment(EventBusError(.shutDown, "the subscription was closed"))
+        let waiters = lifecycle.withLock { state in
+            state.closed = true
+            defer { state.closeWaiters = [] }
+            return state.closeWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+        logger.debug(
+            "subscription closed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
+    }
+
+    /// Gives each message its partition's assignment generation and tracks its offset; drops
+    /// messages of partitions no longer assigned (the next owner reads them).
+    private func register(_ batch: inout [ReceivedMessage]) {
+        var dropped = false
+        progress.withLock { progress in
+            for index in batch.indices {
+                let partition = batch[index].partition
+                guard let generation = progress.partitions[partition]?.generation else {
+                    batch[index].deliveryTag = 0
+                    dropped = true
+                    continue
+                }
+                batch[index].deliveryTag = generation
+                progress.partitions[partition]?.tracker.track(batch[index].offset)
+            }
+        }
+        if dropped { batch.removeAll { $0.deliveryTag == 0 } }
+    }
+
+    func commit(_ offsets: [(partition: Int32, offset: Int64)], wait: Bool) {
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commit(offsets, wait: wait)
+        } catch {
+            logger.warning(
+                "offset commit failed",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.error": "\(error)"])
+        }
+    }
+
+    /// Runs on the poll thread inside a consumer poll.
+    func rebalanced(_ event: RDKafkaRebalance) {
+        switch event {
+        case .assigned(let partitions):
+            progress.withLock { progress in
+                for partition in partitions {
+                    progress.partitions[partition] = PartitionProgress(
+                        generation: progress.nextGeneration)
+                    progress.nextGeneration += 1
+                }
+            }
+            logger.info(
+                "partitions assigned",
+                metadata: [
+                    "eventbus.topic": "\(topic)", "eventbus.group": "\(group)",
+                    "eventbus.partitions": "\(partitions.sorted())",
+                ])
+            if !partitions.isEmpty { resolveAssignment(nil) }
+        case .revoked(let partitions):
+            revoke(Set(partitions))
+        }
+    }
+
+    /// Stops taking from `partitions`, lets their in-flight messages finish (bounded), commits,
+    /// and forgets them so late outcomes cannot move their offsets.
+    private func revoke(_ partitions: Set<Int32>) {
+        pending.removeAll { partitions.contains($0.partition) }
+        paused.removeAll { partitions.contains($0) }
+        let closing = lifecycle.withLock { $0.closeRequested }
+        if !closing {
+            let clock = ContinuousClock()
+            let deadline = clock.now + options.revocationTimeout
+            while true {
+                let drained = progress.withLock { progress in
+                    partitions.allSatisfy { progress.partitions[$0]?.tracker.isDrained ?? true }
+                }
+                if drained { break }
+                if clock.now >= deadline {
+                    logger.warning(
+                        "revoked partitions still had messages in flight; they will be redelivered",
+                        metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
+                    break
+                }
+                usleep(1000)
+            }
+        }
+        commit(takeCommittable(only: partitions), wait: true)
+        progress.withLock { progress in
+            for partition in partitions { progress.partitions[partition] = nil }
+        }
+        logger.info(
+            "partitions revoked",
+            metadata: [
+                "eventbus.topic": "\(topic)", "eventbus.group": "\(group)",
+                "eventbus.partitions": "\(partitions.sorted())",
+            ])
+    }
+}

@@ -1,0 +1,165 @@
+import EventBus
+import Logging
+import Synchronization
+
+/// One (topic, group) consumer of a ``KafkaEventBus``: a poll thread feeding an ``ActorPool``, and
+/// per-partition offset tracking so only fully handled prefixes are committed.
+final class KafkaSubscription: Subscription {
+    /// Per assigned partition: which assignment it belongs to and what is done.
+    struct PartitionProgress {
+        var generation: UInt64
+        var tracker = ContiguousOffsetTracker()
+        var lastCommitted: Int64?
+    }
+
+    struct Progress {
+        var partitions = PartitionTable<PartitionProgress>()
+        var nextGeneration: UInt64 = 1
+    }
+
+    struct Lifecycle {
+        var closeRequested = false
+        var closed = false
+        var closeWaiters: [UnsafeContinuation<Void, Never>] = []
+        var assignmentResult: EventBusError??
+        var assignmentWaiter: UnsafeContinuation<EventBusError?, Never>?
+    }
+
+    let topic: String
+    let group: String
+    let consumer: RDKafkaConsumer
+    let options: KafkaConsumerOptions
+    let logger: Logger
+    let progress = Mutex(Progress())
+    let lifecycle = Mutex(Lifecycle())
+    let poolFinished = Atomic<Bool>(false)
+    let handledCount = Atomic<Int>(0)
+    private let poolBox = Mutex<ActorPool?>(nil)
+    private let onClosed: @Sendable (KafkaSubscription) -> Void
+
+    /// Messages fetched but not yet accepted by the pool, while their partitions are paused.
+    // Safe because: only the poll thread touches it (rebalance callbacks run inside its poll call).
+    nonisolated(unsafe) var pending: [ReceivedMessage] = []
+    /// Partitions paused for backpressure.
+    // Safe because: only the poll thread touches it, like `pending`.
+    nonisolated(unsafe) var paused: [Int32] = []
+
+    var pool: ActorPool { poolBox.withLock { $0! } }
+
+    init(
+        topic: String, group: String, configuration: KafkaConfiguration,
+        onClosed: @escaping @Sendable (KafkaSubscription) -> Void
+    ) throws(EventBusError) {
+        self.topic = topic
+        self.group = group
+        self.options = configuration.consumer
+        self.logger = configuration.logger
+        self.onClosed = onClosed
+        self.consumer = try RDKafkaConsumer(
+            topic: topic, properties: configuration.consumerProperties(group: group),
+            batchSize: configuration.consumer.pollBatchSize,
+            startFromEarliest: configuration.consumer.autoOffsetReset == .earliest,
+            offsetQueryTimeoutMilliseconds: Int32(
+                KafkaConfiguration.milliseconds(configuration.topics.operationTimeout)) ?? 10_000,
+            logger: configuration.logger)
+    }
+
+    /// Builds the pool, joins the group and waits for the first assignment.
+    func start(
+        poolConfiguration: ActorPoolConfiguration, handler: @escaping MessageHandler,
+        deadLetterSink: @escaping DeadLetterSink
+    ) async throws(EventBusError) {
+        let pool = try ActorPool(
+            configuration: poolConfiguration, makeHandler: { handler },
+            deadLetterSink: deadLetterSink,
+            onOutcomes: { [weak self] outcomes in self?.completed(outcomes) })
+        poolBox.withLock { $0 = pool }
+        consumer.callbackContext.rebalanceHandler.withLock { handler in
+            handler = { [weak self] event in self?.rebalanced(event) }
+        }
+        Task { [self] in
+            await pool.run()
+            poolFinished.store(true, ordering: .releasing)
+        }
+        DedicatedThread.start { [self] in pollLoop() }
+        do {
+            try consumer.subscribe()
+        } catch {
+            await close()
+            throw error
+        }
+        let failure = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<EventBusError?, Never>) in
+            let ready = lifecycle.withLock { state -> EventBusError?? in
+                if let result = state.assignmentResult { return .some(result) }
+                state.assignmentWaiter = continuation
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        if let failure {
+            await close()
+            throw failure
+        }
+
+    }
+
+    /// Resolves `subscribe`'s wait for the first assignment, once.
+    func resolveAssignment(_ error: EventBusError?) {
+        let waiter = lifecycle.withLock { state -> UnsafeContinuation<EventBusError?, Never>? in
+            guard state.assignmentResult == nil else { return nil }
+            state.assignmentResult = .some(error)
+            let waiter = state.assignmentWaiter
+            state.assignmentWaiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: error)
+    }
+
+    func close() async {
+        let first = lifecycle.withLock { state -> Bool in
+            defer { state.closeRequested = true }
+            return !state.closeRequested
+        }
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let done = lifecycle.withLock { state -> Bool in
+                if state.closed { return true }
+                state.closeWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        if first { onClosed(self) }
+    }
+
+    /// Records what the pool finished; late outcomes of a revoked assignment are ignored.
+    func completed(_ outcomes: [DispatchOutcome]) {
+        progress.withLock { progress in
+            for outcome in outcomes {
+                guard progress.partitions[outcome.partition]?.generation == outcome.deliveryTag else {
+                    continue
+                }
+                progress.partitions[outcome.partition]?.tracker.complete(outcome.offset)
+            }
+        }
+        handledCount.add(outcomes.count, ordering: .relaxed)
+    }
+
+    /// Offsets that moved since the last commit, optionally only for `partitions`.
+    func takeCommittable(only partitions: Set<Int32>? = nil) -> [(partition: Int32, offset: Int64)] {
+        progress.withLock { progress in
+            var result: [(partition: Int32, offset: Int64)] = []
+            for partition in progress.partitions.keys {
+                if let partitions, !partitions.contains(partition) { continue }
+                guard let offset = progress.partitions[partition]?.tracker.commitOffset,
+                    offset != progress.partitions[partition]?.lastCommitted
+                else {
+                    continue
+                }
+                result.append((partition, offset))
+                progress.partitions[partition]?.lastCommitted = offset
+            }
+            return result
+        }
+    }
+}

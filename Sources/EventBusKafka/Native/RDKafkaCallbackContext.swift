@@ -1,0 +1,33 @@
+import EventBus
+import Logging
+import Synchronization
+
+/// What librdkafka's callbacks find through the client's opaque pointer.
+///
+/// Retained once when the client is created and released after `rd_kafka_destroy`, so no callback
+/// can outlive it.
+final class RDKafkaCallbackContext: Sendable {
+    /// Where librdkafka's log lines go.
+    let logger: Logger
+    /// Called on the poll thread inside a rebalance; cleared when the subscription closes.
+    let rebalanceHandler = Mutex<(@Sendable (RDKafkaRebalance) -> Void)?>(nil)
+
+    /// Where a partition without a committed offset starts: true for the oldest message.
+    let startFromEarliest: Bool
+    /// How long the rebalance may spend resolving start offsets, in milliseconds.
+    let offsetQueryTimeoutMilliseconds: Int32
+
+    init(logger: Logger, startFromEarliest: Bool = true, offsetQueryTimeoutMilliseconds: Int32 = 5000) {
+        self.logger = logger
+        self.startFromEarliest = startFromEarliest
+        self.offsetQueryTimeoutMilliseconds = offsetQueryTimeoutMilliseconds
+    }
+}
+
+/// A group rebalance, as the consumer's owner sees it.
+enum RDKafkaRebalance: Sendable {
+    /// These partitions were assigned; messages from them follow.
+    case assigned([Int32])
+    /// These partitions are being taken away; after the handler returns they are released.
+    case revoked([Int32])
+}

@@ -1,0 +1,181 @@
+import CKafka
+import EventBus
+import Logging
+
+/// Owns the producer's `rd_kafka_t`: produce, poll for delivery reports, flush, admin calls.
+///
+/// Safe because: librdkafka documents `rd_kafka_t` as thread-safe for every call made here, and
+/// the handle is destroyed only in `deinit`, when no other reference can call into it.
+final class RDKafkaProducer: @unchecked Sendable {
+    /// How far one ``produce(_:from:ticket:)`` call got.
+    enum ProduceResult {
+        /// Every message was enqueued.
+        case enqueued
+        /// librdkafka's local queue is full at this index; wait for deliveries and go on from there.
+        case queueFull(at: Int)
+        /// The message at this index was refused for good.
+        case failed(at: Int, EventBusError)
+    }
+
+    private let handle: OpaquePointer
+    private let context: Unmanaged<RDKafkaCallbackContext>
+    private let guardian = HandleGuard()
+
+    init(properties: [String: String], logger: Logger) throws(EventBusError) {
+        let conf = try RDKafkaConfig.make(properties)
+        let context = Unmanaged.passRetained(RDKafkaCallbackContext(logger: logger))
+        rd_kafka_conf_set_opaque(conf, context.toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf, RDKafkaCallbacks.delivery)
+        rd_kafka_conf_set_log_cb(conf, RDKafkaCallbacks.log)
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            context.release()
+            throw EventBusError(
+                .invalidConfiguration,
+                "could not create the Kafka producer: \(RDKafkaConfig.text(errorText))")
+        }
+        self.handle = handle
+        self.context = context
+        // Log lines go to the main queue, which our poll thread serves.
+        rd_kafka_set_log_queue(handle, nil)
+    }
+
+    deinit {
+        if guardian.close() { rd_kafka_destroy(handle) }
+        context.release()
+    }
+
+    /// Destroys the handle once calls in progress have returned (blocking; librdkafka joins its
+    /// threads). Later calls fail with `shutDown` or do nothing.
+    func destroy() {
+        if guardian.close() { rd_kafka_destroy(handle) }
+    }
+
+    private static let destroyedError = EventBusError(.shutDown, "the Kafka producer was closed")
+
+    /// Enqueues `messages[start...]`, each carrying `ticket` for its delivery report.
+    func produce(
+        _ messages: [OutgoingMessage], from start: Int, ticket: UnsafeMutableRawPointer
+    ) -> ProduceResult {
+        guard guardian.enter() else { return .failed(at: start, Self.destroyedError) }
+        defer { guardian.leave() }
+        var scratch: [UInt8] = []
+        for index in start..<messages.count {
+            let err = produce(messages[index], ticket: ticket, scratch: &scratch)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { continue }
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull(at: index) }
+            return .failed(at: index, RDKafkaError.translate(err, while: "produce refused"))
+        }
+        return .enqueued
+    }
+
+    /// Serves delivery reports and log lines for up to `timeoutMilliseconds`; returns events served.
+    @discardableResult
+    func poll(timeoutMilliseconds: Int32) -> Int32 {
+        guard guardian.enter() else { return 0 }
+        defer { guardian.leave() }
+        return rd_kafka_poll(handle, timeoutMilliseconds)
+    }
+
+    /// Waits (blocking) until every enqueued message was delivered or failed, or the timeout passed.
+    func flush(timeoutMilliseconds: Int32) -> Bool {
+        guard guardian.enter() else { return true }
+        defer { guardian.leave() }
+        return rd_kafka_flush(handle, timeoutMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    /// Fails every message still queued or in flight; their delivery reports follow on the next poll.
+    func purge() {
+        guard guardian.enter() else { return }
+        defer { guardian.leave() }
+        _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+    }
+
+    /// Messages enqueued whose delivery report has not been served yet.
+    var outstanding: Int {
+        guard guardian.enter() else { return 0 }
+        defer { guardian.leave() }
+        return Int(rd_kafka_outq_len(handle))
+    }
+
+    /// Runs `body` with the raw handle, for the admin calls in the `+Admin` extension.
+    func withHandle<T>(_ body: (OpaquePointer) throws(EventBusError) -> T) throws(EventBusError) -> T {
+        guard guardian.enter() else { throw Self.destroyedError }
+        defer { guardian.leave() }
+        return try body(handle)
+    }
+
+    private func produce(
+        _ message: OutgoingMessage, ticket: UnsafeMutableRawPointer, scratch: inout [UInt8]
+    ) -> rd_kafka_resp_err_t {
+        // Header names must be NUL-terminated; names and values are laid out in one scratch buffer.
+        scratch.removeAll(keepingCapacity: true)
+        var spans: [(name: Int, value: Int, length: Int)] = []
+        if !message.headers.isEmpty {
+            spans.reserveCapacity(message.headers.count)
+            for header in message.headers {
+                let nameStart = scratch.count
+                scratch.append(contentsOf: header.name.utf8)
+                scratch.append(0)
+                let valueStart = scratch.count
+                scratch.append(contentsOf: header.value.utf8)
+                spans.append((nameStart, valueStart, scratch.count - valueStart))
+            }
+        }
+        let fieldCount = 5 + spans.count
+        return message.topic.withCString { topic in
+            message.payload.withUnsafeBytes { payload in
+                scratch.withUnsafeBytes { headerBytes in
+                    withKey(message.key) { key, keyLength in
+                        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: fieldCount) {
+                            fields in
+                            var field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_TOPIC
+                            field.u.cstr = topic
+                            fields[0] = field
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_VALUE
+                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: payload.baseAddress)
+                            field.u.mem.size = payload.count
+                            fields[1] = field
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_KEY
+                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key)
+                            field.u.mem.size = keyLength
+                            fields[2] = field
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                            field.u.i = RD_KAFKA_MSG_F_COPY
+                            fields[3] = field
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_OPAQUE
+                            field.u.ptr = ticket
+                            fields[4] = field
+                            let base = headerBytes.baseAddress
+                            for (offset, span) in spans.enumerated() {
+                                field = rd_kafka_vu_t()
+                                field.vtype = RD_KAFKA_VTYPE_HEADER
+                                field.u.header.name = base!.advanced(by: span.name)
+                                    .assumingMemoryBound(to: CChar.self)
+                                field.u.header.val = UnsafeRawPointer(base!.advanced(by: span.value))
+                                field.u.header.size = span.length
+                                fields[5 + offset] = field
+                            }
+                            guard let error = rd_kafka_produceva(handle, fields.baseAddress, fieldCount)
+                            else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+                            let code = rd_kafka_error_code(error)
+                            rd_kafka_error_destroy(error)
+                            return code
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func withKey<T>(_ key: String?, _ body: (UnsafeRawPointer?, Int) -> T) -> T {
+        guard var key else { return body(nil, 0) }
+        return key.withUTF8 { bytes in body(UnsafeRawPointer(bytes.baseAddress), bytes.count) }
+    }
+}

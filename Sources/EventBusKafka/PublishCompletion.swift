@@ -1,0 +1,54 @@
+import EventBus
+import Synchronization
+
+/// Counts the delivery reports of one `publish` call and resumes the caller once, after the last.
+///
+/// One object and one continuation per call, however many messages it carries: delivery reports
+/// only decrement an atomic counter, and the report that brings it to zero resumes the caller.
+/// The first failure wins; the caller learns it only after every message has been settled, so it
+/// never returns while a message of its call is still undecided.
+final class PublishCompletion: Sendable {
+    private struct State {
+        var continuation: UnsafeContinuation<EventBusError?, Never>?
+        var error: EventBusError?
+        var finished = false
+    }
+
+    private let remaining: Atomic<Int>
+    private let state = Mutex(State())
+
+    init(count: Int) {
+        remaining = Atomic(count)
+    }
+
+    /// Settles `count` messages; returns true for the call that settled the last one.
+    func settle(_ count: Int, error: EventBusError? = nil) -> Bool {
+        if let error {
+            state.withLock { state in
+                if state.error == nil { state.error = error }
+            }
+        }
+        let before = remaining.subtract(count, ordering: .acquiringAndReleasing).oldValue
+        guard before == count else { return false }
+        let (continuation, error) = state.withLock { state in
+            state.finished = true
+            let continuation = state.continuation
+            state.continuation = nil
+            return (continuation, state.error)
+        }
+        continuation?.resume(returning: error)
+        return true
+    }
+
+    /// Waits until every message is settled; returns the first failure, if any.
+    func wait() async -> EventBusError? {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<EventBusError?, Never>) in
+            let finishedError = state.withLock { state -> EventBusError?? in
+                if state.finished { return .some(state.error) }
+                state.continuation = continuation
+                return .none
+            }
+            if let finishedError { continuation.resume(returning: finishedError) }
+        }
+    }
+}

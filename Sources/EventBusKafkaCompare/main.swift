@@ -1,0 +1,191 @@
+// eventbus-kafka-compare: raw librdkafka against KafkaEventBus on the same broker, in one process.
+//
+// Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]
+// The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092. Each round runs raw and bus back
+// to back on fresh topics and groups; the table shows every round and the medians, because a
+// shared 2-core machine makes single runs swing widely.
+import EventBus
+import EventBusKafka
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+var arguments = CommandLine.arguments.dropFirst()
+var messageCount = 200_000
+var messageSize = 256
+var rounds = 3
+var brokers =
+    (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--messages": messageCount = Int(arguments.popFirst() ?? "") ?? messageCount
+    case "--size": messageSize = Int(arguments.popFirst() ?? "") ?? messageSize
+    case "--rounds": rounds = max(1, Int(arguments.popFirst() ?? "") ?? rounds)
+    case "--brokers": brokers = arguments.popFirst() ?? brokers
+    default:
+        print(
+            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]"
+        )
+        exit(2)
+    }
+}
+
+let payload = [UInt8](repeating: UInt8(ascii: "x"), count: messageSize)
+let keys = (0..<1000).map { "aggregate-\($0)" }
+let warmUp = 1000
+
+print(
+    "eventbus-kafka-compare: \(messageCount) messages of \(messageSize) bytes, \(rounds) round(s), broker \(brokers)"
+)
+print("librdkafka at run time: \(KafkaEventBus.librdkafkaVersion)")
+
+var logger = Logger(label: "eventbus.compare")
+logger.logLevel = .warning
+let configuration = try KafkaConfiguration(
+    bootstrapServers: brokers.split(separator: ",").map(String.init),
+    consumer: KafkaConsumerOptions(
+        sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),
+        pollBatchSize: getenv("EVENTBUS_KAFKA_POLL_BATCH").flatMap { Int(String(cString: $0)) } ?? 1024),
+    logger: logger)
+
+/// Rates in messages per second of one round.
+struct Round {
+    var rawPublish = 0.0
+    var busBatchPublish = 0.0
+    var busConcurrentBatches = 0.0
+    var busConcurrentSingles = 0.0
+    var rawConsume = 0.0
+    var busConsume = 0.0
+}
+
+let batchCallers = 64
+let batchSize = 500
+let singleCallers = 2000
+
+@MainActor func runRound(_ number: Int) async throws -> Round {
+    var round = Round()
+    let runID = UInt32.random(in: 0...UInt32.max)
+    let rawTopic = "compare-raw-\(runID)"
+    let busTopic = "compare-bus-\(runID)"
+
+    // Raw librdkafka: produce with delivery reports, then consume with a group.
+    RawKafka.createTopic(brokers: brokers, topic: rawTopic, partitions: 3)
+    let rawProducer = RawKafka.makeProducer(brokers: brokers)
+    _ = RawKafka.produce(rawProducer, topic: rawTopic, count: warmUp, payload: payload, keys: keys)
+    round.rawPublish =
+        Double(messageCount)
+        / RawKafka.produce(rawProducer, topic: rawTopic, count: messageCount, payload: payload, keys: keys)
+    RawKafka.destroy(rawProducer)
+    let rawConsume = RawKafka.consume(
+        brokers: brokers, topic: rawTopic, group: "compare-raw-\(runID)", count: messageCount + warmUp)
+    round.rawConsume = Double(messageCount + warmUp) / rawConsume.seconds
+
+    // KafkaEventBus on the same messages.
+    let bus = try KafkaEventBus(configuration: configuration)
+    let messages = (0..<messageCount).map { index in
+        OutgoingMessage(topic: busTopic, key: keys[index % keys.count], payload: payload)
+    }
+    try await bus.publish(Array(messages.prefix(warmUp)))
+    var start = ContinuousClock.now
+    try await bus.publish(messages)
+    round.busBatchPublish = Double(messageCount) / RawKafka.seconds(ContinuousClock.now - start)
+    round.busConcurrentBatches =
+        Double(messageCount)
+        / (try await concurrentPublish(
+            bus: bus, messages: messages, topic: busTopic + "-batches", callers: batchCallers,
+            batchSize: batchSize))
+    round.busConcurrentSingles =
+        Double(messageCount)
+        / (try await concurrentPublish(
+            bus: bus, messages: messages, topic: busTopic + "-singles", callers: singleCallers,
+            batchSize: 1))
+
+    let handled = Atomic<Int>(0)
+    let firstHandled = Mutex<ContinuousClock.Instant?>(nil)
+    let expected = messageCount + warmUp
+    let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { _ in
+        if handled.add(1, ordering: .relaxed).newValue == 1 {
+            firstHandled.withLock { $0 = ContinuousClock.now }
+        }
+    }
+    while handled.load(ordering: .relaxed) < expected {
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    let end = ContinuousClock.now
+    start = firstHandled.withLock { $0! }
+    round.busConsume = Double(expected) / RawKafka.seconds(end - start)
+    await subscription.close()
+    await bus.shutdown()
+    print(
+        "round \(number): raw publish \(Int(round.rawPublish)), bus batch \(Int(round.busBatchPublish)), "
+            + "bus \(batchCallers)x\(batchSize) \(Int(round.busConcurrentBatches)), bus \(singleCallers) singles "
+            + "\(Int(round.busConcurrentSingles)); raw consume \(Int(round.rawConsume)), bus consume \(Int(round.busConsume))"
+    )
+    return round
+}
+
+func concurrentPublish(
+    bus: KafkaEventBus, messages: [OutgoingMessage], topic: String, callers: Int, batchSize: Int
+) async throws -> Double {
+    try await bus.publish(OutgoingMessage(topic: topic, payload: [0]))
+    let messageCount = messages.count
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        let perCaller = messageCount / callers
+        for caller in 0..<callers {
+            group.addTask {
+                var index = caller * perCaller
+                while index < (caller + 1) * perCaller {
+                    let end = min(index + batchSize, (caller + 1) * perCaller)
+                    var chunk = Array(messages[index..<end])
+                    for position in chunk.indices { chunk[position].topic = topic }
+                    if chunk.count == 1 {
+                        try await bus.publish(chunk[0])
+                    } else {
+                        try await bus.publish(chunk)
+                    }
+                    index = end
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    return RawKafka.seconds(ContinuousClock.now - start)
+}
+
+var results: [Round] = []
+for number in 1...rounds {
+    results.append(try await runRound(number))
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+func percent(_ value: Double) -> String { String(Int((value * 100).rounded())) + "%" }
+@MainActor func row(_ what: String, _ raw: KeyPath<Round, Double>, _ bus: KeyPath<Round, Double>) -> String {
+    let rawMedian = median(results.map { $0[keyPath: raw] })
+    let busMedian = median(results.map { $0[keyPath: bus] })
+    let ratios = results.map { $0[keyPath: bus] / $0[keyPath: raw] }
+    return
+        "| \(what) | \(Int(rawMedian)) | \(Int(busMedian)) | \(percent(median(ratios))) | \(ratios.map(percent).joined(separator: " ")) |"
+}
+
+print("")
+print("medians over \(rounds) round(s); ratio = median of per-round ratios (bus / raw of the same round)")
+print("| what | raw librdkafka msg/s | KafkaEventBus msg/s | ratio | per round |")
+print("|---|---|---|---|---|")
+print(row("publish, one batch call, delivery reports", \.rawPublish, \.busBatchPublish))
+print(
+    row(
+        "publish, \(batchCallers) concurrent callers x batches of \(batchSize)", \.rawPublish,
+        \.busConcurrentBatches))
+print(
+    row(
+        "publish, \(singleCallers) concurrent callers x single messages", \.rawPublish,
+        \.busConcurrentSingles))
+print(row("consume with a group, first message to last handled", \.rawConsume, \.busConsume))

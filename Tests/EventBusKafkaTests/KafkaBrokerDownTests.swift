@@ -1,0 +1,62 @@
+import EventBus
+import EventBusKafka
+import XCTest
+
+final class KafkaBrokerDownTests: XCTestCase {
+    /// A port nothing listens on.
+    private let deadBroker = "127.0.0.1:1"
+
+    private func assertRetriableFailure(
+        _ error: EventBusError, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertTrue(
+            [.timeout, .connectionFailed].contains(error.code), "\(error)", file: file, line: line)
+        XCTAssertTrue(error.isRetriable, "\(error)", file: file, line: line)
+    }
+
+    func testPublishFailsWithRetriableErrorInBoundedTimeWhenBrokerIsDown() async throws {
+        let configuration = try KafkaTestBroker.configuration(brokers: deadBroker, quiet: true) {
+            $0.producer.messageTimeout = .seconds(2)
+            $0.topics.operationTimeout = .seconds(2)
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            try await bus.publish(OutgoingMessage(topic: "nowhere", key: "k", payload: [1]))
+            XCTFail("publish succeeded without a broker")
+        } catch {
+            assertRetriableFailure(error)
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(10))
+        await bus.shutdown()
+    }
+
+    func testSubscribeFailsWithRetriableErrorInBoundedTimeWhenBrokerIsDown() async throws {
+        let configuration = try KafkaTestBroker.configuration(brokers: deadBroker, quiet: true) {
+            $0.topics.operationTimeout = .seconds(2)
+            $0.consumer.assignmentTimeout = .seconds(2)
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            _ = try await bus.subscribe(topic: "nowhere", group: "nobody") { _ in }
+            XCTFail("subscribe succeeded without a broker")
+        } catch {
+            assertRetriableFailure(error)
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(10))
+        await bus.shutdown()
+    }
+
+    func testPublishFailsWithShutDownWhenBusWasShutDown() async throws {
+        let bus = try KafkaEventBus(configuration: KafkaTestBroker.configuration(brokers: deadBroker, quiet: true))
+        await bus.shutdown()
+        await bus.shutdown()
+        do {
+            try await bus.publish(OutgoingMessage(topic: "t", payload: [1]))
+            XCTFail("publish after shutdown succeeded")
+        } catch {
+            XCTAssertEqual(error.code, .shutDown)
+        }
+    }
+}

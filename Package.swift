@@ -7,7 +7,9 @@ let package = Package(
     products: [
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventBusConformance", targets: ["EventBusConformance"]),
+        .library(name: "EventBusNATS", targets: ["EventBusNATS"]),
         .executable(name: "eventbus-pressure", targets: ["EventBusPressure"]),
+        .executable(name: "eventbus-nats-compare", targets: ["EventBusNATSCompare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -36,6 +38,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "EventBusNATS",
+            dependencies: [
+                "EventBus",
+                "CNats",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "EventBusNATSCompare",
+            dependencies: ["EventBus", "EventBusNATS", "CNats"]
+        ),
+        .target(
             name: "EventBusConformance",
             dependencies: ["EventBus"]
         ),
@@ -61,6 +76,10 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: ["EventBus", "EventBusConformance"]
+        ),
+        .testTarget(
+            name: "EventBusNATSTests",
+            dependencies: ["EventBus", "EventBusNATS"]
         ),
         .testTarget(
             name: "NativeLibrarySmokeTests",

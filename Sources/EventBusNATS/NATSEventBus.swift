@@ -101,13 +101,38 @@ public final class NATSEventBus: EventBus, Service {
         let subject = try checkedSubject(topic)
         let durable = try NATSSubjects.durableName(
             prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
-        let deadLetterSubject = try configuration.subjects.deadLetterSubject(forTopic: topic)
+        return try await subscribe(
+            stream: configuration.stream.name, subject: subject, durable: durable, topic: topic, group: group,
+            deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic), handler: handler)
+    }
+
+    /// Reads the dead letters of `topic` from the dead-letter stream, for inspection or replay.
+    ///
+    /// Each message carries the original headers plus `X-Error`, `X-Attempts`,
+    /// `X-Original-Subject` and `X-Original-Sequence`. Dead letters are never dead-lettered again:
+    /// a message whose handler fails every attempt stays unacknowledged and its actor keeps retrying.
+    public func subscribeDeadLetters(
+        topic: String, group: String, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        let subject = try configuration.subjects.deadLetterSubject(forTopic: topic)
+        let durable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
+        return try await subscribe(
+            stream: configuration.effectiveDeadLetterStreamName, subject: subject, durable: durable, topic: topic,
+            group: group, deadLetterSubject: nil, handler: handler)
+    }
+
+    private func subscribe(
+        stream: String, subject: String, durable: String, topic: String, group: String, deadLetterSubject: String?,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        if state.withLock({ $0.shutDown }) { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         let configuration = self.configuration
         let connection = self.connection
         let consumer = try await NativeThread.run(name: "eventbus.nats.subscribe") {
             () throws(EventBusError) -> NativePullConsumer in
             try NativePullConsumer(
-                connection: connection, stream: configuration.stream.name, subject: subject, durable: durable,
+                connection: connection, stream: stream, subject: subject, durable: durable,
                 topic: topic, settings: configuration.consumer)
         }
         let publisher = self.publisher
@@ -116,6 +141,9 @@ public final class NATSEventBus: EventBus, Service {
             configuration: configuration.pool,
             makeHandler: { handler },
             deadLetterSink: { letter in
+                guard let deadLetterSubject else {
+                    throw EventBusError(.invalidArgument, "dead letters are not dead-lettered again", isRetriable: true)
+                }
                 try await publisher.publish(
                     [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
             },

@@ -64,7 +64,8 @@ final class RawNATSClient {
         for id in ids {
             var message: OpaquePointer?
             var status = payload.withUnsafeBytes {
-                natsMsg_Create(&message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self),
+                natsMsg_Create(
+                    &message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self),
                     Int32($0.count))
             }
             guard status == NATS_OK else { throw RawError("create", status) }

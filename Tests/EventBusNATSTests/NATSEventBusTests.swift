@@ -1,0 +1,209 @@
+import EventBus
+import EventBusNATS
+import Synchronization
+import XCTest
+
+final class NATSEventBusTests: XCTestCase {
+    private func connect(_ adjust: (inout NATSConfiguration) -> Void = { _ in }) async throws -> NATSEventBus {
+        let url = try NATSTestEnvironment.requireBroker()
+        var configuration = NATSTestEnvironment.configuration(url: url)
+        adjust(&configuration)
+        return try await NATSEventBus.connect(configuration)
+    }
+
+    func testHandlerReceivesMessageWithHeadersKeyAndSequenceWhenPublished() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "roundtrip") { received.append($0) }
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, key: "order-1", headers: [MessageHeader(name: "X-Event-ID", value: "evt-\(topic)")],
+                payload: Array("hello".utf8)))
+        try await NATSTestEnvironment.waitUntil("the message") { received.count == 1 }
+        let message = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(message.topic, topic)
+        XCTAssertEqual(message.key, "order-1")
+        XCTAssertEqual(message.payload, Array("hello".utf8))
+        XCTAssertEqual(message.headers[header: "X-Event-ID"], "evt-\(topic)")
+        XCTAssertEqual(message.headers[header: "Nats-Msg-Id"], "evt-\(topic)")
+        XCTAssertGreaterThan(message.offset, 0)
+        XCTAssertEqual(message.deliveryCount, 1)
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testStreamStoresEventOnceWhenSameEventIDIsPublishedTwice() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        func message(_ id: String) -> OutgoingMessage {
+            OutgoingMessage(
+                topic: topic, key: "same-key", headers: [MessageHeader(name: "X-Event-ID", value: id)],
+                payload: Array(id.utf8))
+        }
+        try await bus.publish(message("dup-\(topic)"))
+        try await bus.publish(message("dup-\(topic)"))
+        try await bus.publish([message("dup-\(topic)"), message("marker-\(topic)")])
+        let received = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: topic, group: "dedup") { message in
+            received.append(message.headers[header: "X-Event-ID"] ?? "")
+        }
+        // Same key: handled in stream order, so once the marker arrived every stored copy did.
+        try await NATSTestEnvironment.waitUntil("the marker") { received.all.contains("marker-\(topic)") }
+        XCTAssertEqual(received.all, ["dup-\(topic)", "marker-\(topic)"])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testOtherMemberReceivesEveryUnfinishedMessageWhenSubscriberClosesWithMessagesInFlight() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let total = 60
+        try await bus.publish(
+            (0..<total).map { index in
+                OutgoingMessage(
+                    topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
+                    payload: Array(String(index).utf8))
+            })
+        let completedByFirst = Recorder<String>()
+        let first = try await bus.subscribe(topic: topic, group: "workers") { message in
+            try await Task.sleep(for: .milliseconds(100))
+            completedByFirst.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        try await NATSTestEnvironment.waitUntil("the first member to finish some") { completedByFirst.count >= 3 }
+        await first.close()
+        let finishedBeforeClose = Set(completedByFirst.all)
+        XCTAssertLessThan(finishedBeforeClose.count, total, "the first member should not have finished everything")
+        let receivedBySecond = Recorder<String>()
+        let second = try await bus.subscribe(topic: topic, group: "workers") { message in
+            receivedBySecond.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        // Well inside the 5 s ack wait: unfinished messages are handed back at close, not timed out.
+        try await NATSTestEnvironment.waitUntil("the rest at the second member", timeout: .seconds(4)) {
+            finishedBeforeClose.union(receivedBySecond.all).count == total
+        }
+        await second.close()
+        await bus.shutdown()
+    }
+
+    func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
+        struct Boom: Error {}
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let attempts = Atomic<Int>(0)
+        let subscription = try await bus.subscribe(topic: topic, group: "failing") { _ in
+            attempts.add(1, ordering: .relaxed)
+            throw Boom()
+        }
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "poison-\(topic)")],
+                payload: Array("poison".utf8)))
+        let letters = Recorder<ReceivedMessage>()
+        let deadLetters = try await bus.subscribeDeadLetters(topic: topic, group: "inspect") { letters.append($0) }
+        try await NATSTestEnvironment.waitUntil("the dead letter") { letters.count >= 1 }
+        let letter = try XCTUnwrap(letters.all.first)
+        XCTAssertEqual(letter.payload, Array("poison".utf8))
+        XCTAssertEqual(letter.headers[header: "X-Event-ID"], "poison-\(topic)")
+        XCTAssertEqual(letter.headers[header: "X-Attempts"], "4")
+        XCTAssertEqual(letter.headers[header: "X-Original-Subject"], "ebnats.\(topic)")
+        XCTAssertNotNil(letter.headers[header: "X-Original-Sequence"].flatMap(Int.init))
+        XCTAssertTrue(letter.headers[header: "X-Error"]?.contains("Boom") == true)
+        XCTAssertEqual(attempts.load(ordering: .relaxed), 4, "1 attempt + 3 restarts, then no redelivery")
+        await deadLetters.close()
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsTopicMismatchWhenExistingStreamDoesNotCoverTopic() async throws {
+        let url = try NATSTestEnvironment.requireBroker()
+        var other = NATSTestEnvironment.configuration(url: url)
+        other.stream.name = "EBNATS_OTHER"
+        other.subjectPrefix = "ebnatsother"
+        let creator = try await NATSEventBus.connect(other)
+        await creator.shutdown()
+        var mismatched = NATSTestEnvironment.configuration(url: url)
+        mismatched.stream.name = "EBNATS_OTHER"
+        mismatched.deadLetter.streamName = "EBNATS_OTHER_DLQ2"
+        let bus = try await NATSEventBus.connect(mismatched)
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders", payload: [1]))
+            XCTFail("published to a topic the stream does not capture")
+        } catch {
+            XCTAssertEqual(error.code, .topicMismatch)
+            XCTAssertTrue(error.message.contains("EBNATS_OTHER"), error.message)
+        }
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsInvalidArgumentWhenTopicHasDots() async throws {
+        let bus = try await connect()
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders.created", payload: [1]))
+            XCTFail("accepted a topic with a dot")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+        }
+        await bus.shutdown()
+    }
+
+    func testHealthReportsConnectedWhenServerIsUpAndShutDownAfterShutdown() async throws {
+        let bus = try await connect()
+        let healthy = await bus.health()
+        XCTAssertEqual(healthy.status, .healthy)
+        XCTAssertEqual(healthy.details["eventbus.nats.connection"], "connected")
+        await bus.shutdown()
+        let closed = await bus.health()
+        XCTAssertEqual(closed.status, .unhealthy)
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders", payload: [1]))
+            XCTFail("published after shutdown")
+        } catch {
+            XCTAssertEqual(error.code, .shutDown)
+        }
+    }
+
+    func testEnvelopeHandlerDecodesEventWhenPlainNATSClientPublishesJSONWithoutHeaders() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let envelope = Envelope(
+            aggregateID: "order-7", eventType: "OrderPlaced", eventVersion: 3, payload: Array("{\"total\":42}".utf8))
+        let body = try EnvelopeCodec.encode(envelope)
+        let received = Recorder<Envelope>()
+        let subscription = try await bus.subscribe(topic: topic, group: "interop") { (event: Envelope) in
+            received.append(event)
+        }
+        try PlainNATSPublisher.publish(url: bus.configuration.servers[0], subject: "ebnats.\(topic)", payload: body)
+        try await NATSTestEnvironment.waitUntil("the decoded event") { received.count == 1 }
+        XCTAssertEqual(received.all.first?.eventID, envelope.eventID)
+        XCTAssertEqual(received.all.first?.aggregateID, "order-7")
+        XCTAssertEqual(received.all.first?.eventVersion, 3)
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testEnvelopeMessageCarriesEventHeadersBesideJSONBodyWhenPublishedByBus() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let envelope = Envelope(
+            aggregateID: "order-8", eventType: "OrderShipped", eventVersion: 2, traceID: "trace-1",
+            tenantID: "tenant-a", payload: Array("{}".utf8))
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "headers") { received.append($0) }
+        try await bus.publish(envelope, to: topic)
+        try await NATSTestEnvironment.waitUntil("the message") { received.count == 1 }
+        let message = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(message.headers[header: "Nats-Msg-Id"], envelope.eventID)
+        XCTAssertEqual(message.headers[header: "X-Event-ID"], envelope.eventID)
+        XCTAssertEqual(message.headers[header: "X-Aggregate-ID"], "order-8")
+        XCTAssertEqual(message.headers[header: "X-Event-Version"], "2")
+        XCTAssertEqual(message.headers[header: "X-Event-Type"], "OrderShipped")
+        XCTAssertEqual(message.headers[header: "X-Trace-ID"], "trace-1")
+        XCTAssertEqual(message.headers[header: "X-Tenant-ID"], "tenant-a")
+        XCTAssertNil(message.headers[header: "X-Correlation-ID"])
+        XCTAssertEqual(message.key, "order-8")
+        XCTAssertEqual(try EnvelopeCodec.decode(message.payload), envelope)
+        await subscription.close()
+        await bus.shutdown()
+    }
+}

@@ -5,6 +5,16 @@ import XCTest
 
 /// Runs against a nats-server of its own, which it stops and starts.
 final class NATSBrokerRestartTests: XCTestCase {
+    /// Runs `body` and returns the error it threw, if any.
+    private static func attempt(_ body: () async throws(EventBusError) -> Void) async -> EventBusError? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     private func configuration(_ server: NATSTestServer) -> NATSConfiguration {
         var configuration = NATSTestEnvironment.configuration(url: server.url)
         configuration.publish.ackTimeout = .seconds(2)
@@ -12,54 +22,54 @@ final class NATSBrokerRestartTests: XCTestCase {
         return configuration
     }
 
+    /// Publishes `total` numbered messages in batches, publishing a batch again while it fails retriably.
+    private static func publishAll(
+        bus: NATSEventBus, topic: String, total: Int, published: Counter, retries: Counter
+    ) async throws {
+        for start in stride(from: 0, to: total, by: 500) {
+            let batch = (start..<min(start + 500, total)).map { index in
+                OutgoingMessage(
+                    topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
+                    payload: Array(String(index).utf8))
+            }
+            var failure = await attempt { () async throws(EventBusError) in try await bus.publish(batch) }
+            while let error = failure {
+                // Not acknowledged: publish again; the server drops copies it already stored.
+                guard error.isRetriable else { throw error }
+                retries.add()
+                try await Task.sleep(for: .milliseconds(50))
+                failure = await attempt { () async throws(EventBusError) in try await bus.publish(batch) }
+            }
+            published.add(batch.count)
+        }
+    }
+
     func testEveryMessageHandledAtLeastOnceWhenBrokerRestartsMidStream() async throws {
         let server = try NATSTestServer()
         let bus = try await NATSEventBus.connect(configuration(server))
         let topic = NATSTestEnvironment.uniqueTopic()
         let total = 50_000
-        let seen = Mutex<[Bool]>([Bool](repeating: false, count: total))
-        let distinct = Atomic<Int>(0)
-        let duplicates = Atomic<Int>(0)
+        let seen = Marks(count: total)
+        let distinct = Counter()
+        let duplicates = Counter()
         let subscription = try await bus.subscribe(topic: topic, group: "restart") { message in
             guard let index = Int(String(decoding: message.payload, as: UTF8.self)) else { return }
-            let first = seen.withLock { seen -> Bool in
-                defer { seen[index] = true }
-                return !seen[index]
-            }
-            if first { distinct.add(1, ordering: .relaxed) } else { duplicates.add(1, ordering: .relaxed) }
+            if seen.mark(index) { distinct.add(1) } else { duplicates.add(1) }
         }
-        let published = Atomic<Int>(0)
-        let retries = Atomic<Int>(0)
-        let publisher = Task {
-            for start in stride(from: 0, to: total, by: 500) {
-                let batch = (start..<min(start + 500, total)).map { index in
-                    OutgoingMessage(
-                        topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
-                        payload: Array(String(index).utf8))
-                }
-                while true {
-                    do {
-                        try await bus.publish(batch)
-                        break
-                    } catch  where error.isRetriable {
-                        // Not acknowledged: publish again; the server drops copies it already stored.
-                        retries.add(1, ordering: .relaxed)
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                }
-                published.add(batch.count, ordering: .relaxed)
-            }
-        }
-        try await NATSTestEnvironment.waitUntil("a fifth published") { published.load(ordering: .relaxed) >= total / 5 }
+        let published = Counter()
+        let retries = Counter()
+        async let publishing: Void = Self.publishAll(
+            bus: bus, topic: topic, total: total, published: published, retries: retries)
+        try await NATSTestEnvironment.waitUntil("a fifth published") { published.current >= total / 5 }
         try server.restart()
-        try await publisher.value
+        try await publishing
         try await NATSTestEnvironment.waitUntil("every message handled", timeout: .seconds(120)) {
-            distinct.load(ordering: .relaxed) == total
+            distinct.current == total
         }
         let health = await bus.health()
         print(
-            "broker restart: \(total) published, \(distinct.load(ordering: .relaxed)) handled, "
-                + "\(duplicates.load(ordering: .relaxed)) duplicates, \(retries.load(ordering: .relaxed)) batch retries, "
+            "broker restart: \(total) published, \(distinct.current) handled, "
+                + "\(duplicates.current) duplicates, \(retries.current) batch retries, "
                 + "reconnects \(health.details["eventbus.nats.reconnects"] ?? "?")")
         XCTAssertEqual(health.status, .healthy)
         XCTAssertGreaterThanOrEqual(Int(health.details["eventbus.nats.reconnects"] ?? "0") ?? 0, 1)
@@ -92,19 +102,36 @@ final class NATSBrokerRestartTests: XCTestCase {
         var recovered = false
         let retryDeadline = ContinuousClock.now + .seconds(20)
         while !recovered && ContinuousClock.now < retryDeadline {
-            do {
+            let failure = await Self.attempt { () async throws(EventBusError) in
                 try await bus.publish(
                     OutgoingMessage(
                         topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "outage-\(topic)")],
                         payload: [2]))
-                recovered = true
-            } catch  where error.isRetriable {
+            }
+            if let failure {
+                XCTAssertTrue(failure.isRetriable, "\(failure)")
                 try await Task.sleep(for: .milliseconds(100))
+            } else {
+                recovered = true
             }
         }
         XCTAssertTrue(recovered, "publishing never recovered after the broker came back")
         let health = await bus.health()
         XCTAssertEqual(health.status, .healthy)
         await bus.shutdown()
+    }
+}
+
+/// Which numbered messages were handled; `mark` tells whether it is the first time.
+private final class Marks: Sendable {
+    private let seen: Mutex<[Bool]>
+
+    init(count: Int) { seen = Mutex([Bool](repeating: false, count: count)) }
+
+    func mark(_ index: Int) -> Bool {
+        seen.withLock { seen in
+            defer { seen[index] = true }
+            return !seen[index]
+        }
     }
 }

@@ -61,8 +61,10 @@ final class NATSEventBusTests: XCTestCase {
         let total = 60
         try await bus.publish(
             (0..<total).map { index in
+                // One key: one actor handles them in turn, so most are still queued at close.
                 OutgoingMessage(
-                    topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
+                    topic: topic, key: "one-aggregate",
+                    headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
                     payload: Array(String(index).utf8))
             })
         let completedByFirst = Recorder<String>()
@@ -90,9 +92,9 @@ final class NATSEventBusTests: XCTestCase {
         struct Boom: Error {}
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()
-        let attempts = Atomic<Int>(0)
+        let attempts = Counter()
         let subscription = try await bus.subscribe(topic: topic, group: "failing") { _ in
-            attempts.add(1, ordering: .relaxed)
+            attempts.add(1)
             throw Boom()
         }
         try await bus.publish(
@@ -109,7 +111,7 @@ final class NATSEventBusTests: XCTestCase {
         XCTAssertEqual(letter.headers[header: "X-Original-Subject"], "ebnats.\(topic)")
         XCTAssertNotNil(letter.headers[header: "X-Original-Sequence"].flatMap(Int.init))
         XCTAssertTrue(letter.headers[header: "X-Error"]?.contains("Boom") == true)
-        XCTAssertEqual(attempts.load(ordering: .relaxed), 4, "1 attempt + 3 restarts, then no redelivery")
+        XCTAssertEqual(attempts.current, 4, "1 attempt + 3 restarts, then no redelivery")
         await deadLetters.close()
         await subscription.close()
         await bus.shutdown()
@@ -124,7 +126,8 @@ final class NATSEventBusTests: XCTestCase {
         await creator.shutdown()
         var mismatched = NATSTestEnvironment.configuration(url: url)
         mismatched.stream.name = "EBNATS_OTHER"
-        mismatched.deadLetter.streamName = "EBNATS_OTHER_DLQ2"
+        mismatched.subjectPrefix = "ebnatsmismatch"
+        mismatched.deadLetter.streamName = "EBNATS_MISMATCH_DLQ"
         let bus = try await NATSEventBus.connect(mismatched)
         do {
             try await bus.publish(OutgoingMessage(topic: "orders", payload: [1]))

@@ -66,3 +66,12 @@ final class Recorder<Value: Sendable>: Sendable {
     var all: [Value] { values.withLock { $0 } }
     var count: Int { values.withLock { $0.count } }
 }
+
+/// A counter handlers and tasks can share.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    @discardableResult
+    func add(_ amount: Int = 1) -> Int { value.add(amount, ordering: .relaxed).newValue }
+    var current: Int { value.load(ordering: .relaxed) }
+}

@@ -24,7 +24,7 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
     /// PubAck callback settles entries of `pending`.
     init(configuration: NATSConfiguration, pending: NativePendingPublishes) throws(EventBusError) {
         self.pending = pending
-        self.events = NativeConnectionEvents(logger: configuration.logger)
+        self.events = NativeConnectionEvents(logger: configuration.logger, pending: pending)
         var optionsPointer: OpaquePointer?
         var status = natsOptions_Create(&optionsPointer)
         guard status == NATS_OK, let options = optionsPointer else {
@@ -49,8 +49,9 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         if status == NATS_OK && reconnect.retryOnFailedConnect {
             status = natsOptions_SetRetryOnFailedConnect(options, true, nil, nil)
         }
-        // Unretained: the events object lives as long as this connection, which closes first.
-        let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
+        // Retained for nats.c's callbacks: the closed callback, always the last, may run after this
+        // object is gone, so it releases this retain; a failed connect releases it below.
+        let eventsPointer = Unmanaged.passRetained(events).toOpaque()
         if status == NATS_OK {
             status = natsOptions_SetDisconnectedCB(
                 options,
@@ -69,17 +70,23 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
             status = natsOptions_SetClosedCB(
                 options,
                 { _, closure in
-                    NativeConnectionEvents.from(closure)?.record(.closed)
+                    guard let closure else { return }
+                    let events = Unmanaged<NativeConnectionEvents>.fromOpaque(closure)
+                    events.takeUnretainedValue().record(.closed)
+                    events.release()  // balances the passRetained above
                 }, eventsPointer)
         }
         guard status == NATS_OK else {
             natsOptions_Destroy(options)
+            Unmanaged<NativeConnectionEvents>.fromOpaque(eventsPointer).release()  // no callback will run
             throw NativeError.make(.invalidConfiguration, "NATS options rejected", status: status)
         }
         var connectionPointer: OpaquePointer?
         status = natsConnection_Connect(&connectionPointer, options)
-        guard status == NATS_OK, let connection = connectionPointer else {
+        // NATS_NOT_YET_CONNECTED: retryOnFailedConnect keeps trying in the background.
+        guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection = connectionPointer else {
             natsOptions_Destroy(options)
+            Unmanaged<NativeConnectionEvents>.fromOpaque(eventsPointer).release()  // no callback will run
             throw NativeError.make(
                 .connectionFailed, "cannot connect to \(configuration.servers.joined(separator: ","))",
                 status: status)
@@ -90,7 +97,7 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         jsOptions.PublishAsync.MaxPending = Int64(configuration.publish.maxPending)
         jsOptions.PublishAsync.StallWait = 50
         jsOptions.PublishAsync.AckHandler = nativePublishAckHandler
-        // Unretained: `pending` is owned by this connection and outlives the JetStream context.
+        // Unretained: `events` holds `pending` and stays retained until the closed callback.
         jsOptions.PublishAsync.AckHandlerClosure = Unmanaged.passUnretained(pending).toOpaque()
         var jsPointer: OpaquePointer?
         status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)

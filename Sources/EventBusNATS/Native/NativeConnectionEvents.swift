@@ -11,8 +11,12 @@ final class NativeConnectionEvents: Sendable {
     private let reconnects = Atomic<Int>(0)
     private let connectedOnce = Atomic<Bool>(false)
 
-    init(logger: Logger) {
+    /// Held so the PubAck callback's unretained pointer stays valid until the connection closed.
+    private let pending: NativePendingPublishes
+
+    init(logger: Logger, pending: NativePendingPublishes) {
         self.logger = logger
+        self.pending = pending
     }
 
     /// The events object behind a callback's closure pointer.

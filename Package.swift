@@ -82,6 +82,11 @@ let package = Package(
             dependencies: ["EventBus", "EventBusNATS"]
         ),
         .testTarget(
+            name: "PerformanceRegressionTests",
+            dependencies: ["EventBus", "EventBusPressureKit"],
+            exclude: ["Thresholds"]
+        ),
+        .testTarget(
             name: "NativeLibrarySmokeTests",
             dependencies: ["CKafka", "CNats"]
         ),

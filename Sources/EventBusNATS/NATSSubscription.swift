@@ -60,8 +60,8 @@ final class NATSSubscription: Subscription {
         handled.reserveCapacity(outcomes.count)
         for outcome in outcomes {
             switch outcome.result {
-            case .handled: handled.append(outcome.message.deliveryTag)
-            case .deadLettered: deadLettered.append(outcome.message.deliveryTag)
+            case .handled: handled.append(outcome.deliveryTag)
+            case .deadLettered: deadLettered.append(outcome.deliveryTag)
             }
         }
         var failures = consumer.settle(handled, as: .ack)

@@ -1,1 +1,79 @@
-import EventBus
+/// The reference workload: how many messages, over which topics and aggregates, with which faults.
+///
+/// Aggregates are `messages / 10` clamped to 50...1000; each gets `messages / aggregates` versions.
+/// Aggregate `i` publishes to topic `i % topics`, so every topic carries whole aggregates.
+public struct PressureWorkload: Sendable, Codable {
+    /// The level this workload reproduces.
+    public var level: PressureLevel
+    /// Topics the messages are spread over. Default 5.
+    public var topics: Int
+    /// Concurrent publisher tasks; each owns a share of the aggregates and publishes their versions
+    /// in order. Default 8.
+    public var publishers: Int
+    /// Envelopes per publish call; a publisher sends several versions of its aggregates at once,
+    /// still in order per aggregate. Default 512.
+    public var publishBatchSize: Int
+    /// Share of messages whose handler throws on the first attempt only (0.01 = 1 %). Default 0.
+    public var failOnceRate: Double
+    /// Share of messages whose handler always throws, so they are dead-lettered. Default 0.
+    public var alwaysFailRate: Double
+    /// How long to wait for the last message before reporting what arrived. Default 120 s.
+    public var completionTimeout: Duration
+
+    /// Creates a workload for `level`.
+    public init(
+        level: PressureLevel,
+        topics: Int = 5,
+        publishers: Int = 8,
+        publishBatchSize: Int = 512,
+        failOnceRate: Double = 0,
+        alwaysFailRate: Double = 0,
+        completionTimeout: Duration = .seconds(120)
+    ) {
+        self.level = level
+        self.topics = topics
+        self.publishers = publishers
+        self.publishBatchSize = publishBatchSize
+        self.failOnceRate = failOnceRate
+        self.alwaysFailRate = alwaysFailRate
+        self.completionTimeout = completionTimeout
+    }
+
+    /// Aggregates in the run.
+    public var aggregates: Int { min(max(level.messages / 10, 50), 1000) }
+    /// Versions per aggregate.
+    public var versionsPerAggregate: Int { max(1, level.messages / aggregates) }
+    /// Messages actually published: aggregates × versions.
+    public var totalMessages: Int { aggregates * versionsPerAggregate }
+
+    /// The sequence number of a message, 0..<totalMessages, used to pick injected faults evenly.
+    func sequence(aggregate: Int, version: Int) -> Int { (version - 1) * aggregates + aggregate }
+
+    /// Whether the handler should always fail for this message.
+    func alwaysFails(aggregate: Int, version: Int) -> Bool {
+        Self.selected(sequence(aggregate: aggregate, version: version), rate: alwaysFailRate, salt: 7)
+    }
+
+    /// Whether the handler should fail on the first attempt for this message.
+    func failsOnce(aggregate: Int, version: Int) -> Bool {
+        !alwaysFails(aggregate: aggregate, version: version)
+            && Self.selected(sequence(aggregate: aggregate, version: version), rate: failOnceRate, salt: 3)
+    }
+
+    /// Messages the workload makes fail on every attempt.
+    public var expectedDeadLetters: Int {
+        var count = 0
+        for aggregate in 0..<aggregates {
+            for version in 1...versionsPerAggregate where alwaysFails(aggregate: aggregate, version: version) {
+                count += 1
+            }
+        }
+        return count
+    }
+
+    private static func selected(_ sequence: Int, rate: Double, salt: Int) -> Bool {
+        guard rate > 0 else { return false }
+        let period = max(1, Int((1 / rate).rounded()))
+        return (sequence + salt) % period == 0
+    }
+}

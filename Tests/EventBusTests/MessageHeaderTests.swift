@@ -1,11 +1,10 @@
+import EventBus
 import XCTest
 
-@testable import EventBus
-
-final class PlaceholderTests: XCTestCase {
-    func testHeaderLookupFindsFirstMatchWhenRepeated() {
-        let h = [MessageHeader(name: "a", value: "1"), MessageHeader(name: "a", value: "2")]
-        XCTAssertEqual(h[header: "a"], "1")
-        XCTAssertNil(h[header: "b"])
+final class MessageHeaderTests: XCTestCase {
+    func testLookupReturnsFirstValueWhenNameRepeats() {
+        let headers = [MessageHeader(name: "a", value: "1"), MessageHeader(name: "a", value: "2")]
+        XCTAssertEqual(headers[header: "a"], "1")
+        XCTAssertNil(headers[header: "b"])
     }
 }

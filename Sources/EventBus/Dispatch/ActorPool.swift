@@ -29,6 +29,13 @@ public final class ActorPool: Sendable {
         public var deadLettered: Int
         /// Handler restarts after a failure.
         public var restarts: Int
+
+        /// Creates a set of counters.
+        public init(handled: Int, deadLettered: Int, restarts: Int) {
+            self.handled = handled
+            self.deadLettered = deadLettered
+            self.restarts = restarts
+        }
     }
 
     private let configuration: ActorPoolConfiguration
@@ -223,7 +230,7 @@ public final class ActorPool: Sendable {
             do {
                 try await handler(message)
                 handledCount.add(1, ordering: .relaxed)
-                return DispatchOutcome(message: message, result: .handled, attempts: attempts)
+                return DispatchOutcome(of: message, result: .handled, attempts: attempts)
             } catch {
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
@@ -265,7 +272,7 @@ public final class ActorPool: Sendable {
                         "eventbus.error": "\(letter.errorDescription)",
                     ]
                 )
-                return DispatchOutcome(message: message, result: .deadLettered, attempts: attempts)
+                return DispatchOutcome(of: message, result: .deadLettered, attempts: attempts)
             } catch {
                 configuration.logger.error(
                     "dead-letter write failed; will retry",

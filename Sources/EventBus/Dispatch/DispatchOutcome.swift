@@ -1,5 +1,8 @@
 /// What became of one message the ``ActorPool`` took: the signal a backend acknowledges on.
-public struct DispatchOutcome: Sendable {
+///
+/// It carries only the message's position, not the message, so reporting outcomes copies no
+/// payloads or strings on the hot path.
+public struct DispatchOutcome: Sendable, Equatable {
     /// How the message left the pool.
     public enum Result: Sendable, Equatable {
         /// A handler returned normally.
@@ -8,16 +11,22 @@ public struct DispatchOutcome: Sendable {
         case deadLettered
     }
 
-    /// The message, as the backend submitted it.
-    public var message: ReceivedMessage
+    /// The message's ``ReceivedMessage/partition``.
+    public var partition: Int32
+    /// The message's ``ReceivedMessage/offset``.
+    public var offset: Int64
+    /// The message's ``ReceivedMessage/deliveryTag``.
+    public var deliveryTag: UInt64
     /// How it left the pool.
     public var result: Result
     /// How many times a handler was called for it.
     public var attempts: Int
 
-    /// Creates an outcome.
-    public init(message: ReceivedMessage, result: Result, attempts: Int) {
-        self.message = message
+    /// Creates the outcome of `message`.
+    public init(of message: ReceivedMessage, result: Result, attempts: Int) {
+        self.partition = message.partition
+        self.offset = message.offset
+        self.deliveryTag = message.deliveryTag
         self.result = result
         self.attempts = attempts
     }

@@ -1,14 +1,96 @@
-/// Encodes and decodes ``Envelope``s in the jxt-core JSON wire format.
+/// Encodes and decodes ``Envelope``s in the jxt-core JSON wire format, so Go and Swift services
+/// exchange events.
 ///
-/// PLACEHOLDER: being written in the codec work item; the signatures are final.
+/// The format is one JSON object:
+/// `{"event_id":…,"aggregate_id":…,"event_type":…,"event_version":3,"timestamp":"2026-11-25T12:00:00.123456789Z",`
+/// `"trace_id":…,"correlation_id":…,"tenant_id":…,"payload":{…}}`. The optional IDs are omitted when
+/// `nil` or empty; the payload is embedded as raw JSON.
+///
+/// Decoding is strict where being lenient would hide a bug on the producing side:
+/// - keys may come in any order; unknown keys are skipped, but their values must be valid JSON;
+/// - a known key given twice is rejected (`malformedEnvelope`, field = that key), since "last one
+///   wins" would let two readers of the same bytes see different events;
+/// - keys match exactly (Go's `encoding/json` also matches case-insensitively; we do not);
+/// - `null` counts as absent for every field except `payload`, whose bytes are then `null` (as in Go);
+///   an empty optional string decodes as `nil`, so encode → decode gives back an equal envelope;
+/// - strings must be valid UTF-8, and `\u` escapes must not leave a UTF-16 surrogate unpaired;
+/// - the payload's bytes are returned exactly as they appear, without the surrounding whitespace;
+/// - nothing but whitespace may follow the object; nesting deeper than 1000 levels is rejected.
+///
+/// Unparseable bytes throw `malformedEnvelope` with the key being read (or `json`) and the byte
+/// offset in the message; an envelope breaking a jxt-core rule throws `invalidEnvelope` naming the key.
+/// Neither is retriable: the same bytes will fail the same way.
 public enum EnvelopeCodec {
-    /// The envelope as JSON bytes; validates first.
+    /// The envelope as JSON bytes, after checking the jxt-core rules and that the payload is JSON.
+    ///
+    /// Allocates exactly once: the output size is computed before writing.
     public static func encode(_ envelope: Envelope) throws(EventBusError) -> [UInt8] {
-        throw EventBusError(.invalidEnvelope, "codec not written yet")
+        try validateForEncoding(envelope)
+        let size = EnvelopeEncoder.encodedSize(envelope)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = EnvelopeEncoder.write(envelope, into: buffer, at: 0)
+        }
+    }
+
+    /// Appends the envelope's JSON to `buffer`, for callers that reuse one buffer or frame several
+    /// envelopes together; `buffer` is unchanged when this throws.
+    public static func encode(_ envelope: Envelope, appendingTo buffer: inout [UInt8]) throws(EventBusError) {
+        try validateForEncoding(envelope)
+        let size = EnvelopeEncoder.encodedSize(envelope)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: size))
+        buffer.withUnsafeMutableBufferPointer { output in
+            _ = EnvelopeEncoder.write(envelope, into: output, at: start)
+        }
     }
 
     /// Decodes and validates an envelope from JSON bytes.
     public static func decode(_ bytes: [UInt8]) throws(EventBusError) -> Envelope {
-        throw EventBusError(.malformedEnvelope, "codec not written yet")
+        try bytes.withUnsafeBufferPointer { buffer in decodeResult(buffer) }.get()
+    }
+
+    /// Decodes and validates an envelope from memory a backend owns (for example a C message
+    /// buffer), without copying the bytes first; they need to stay valid only during the call.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EventBusError) -> Envelope {
+        try decodeResult(bytes.assumingMemoryBound(to: UInt8.self)).get()
+    }
+
+    /// Decodes and validates an envelope from any byte collection (`ArraySlice`, `Data`, …),
+    /// reading contiguous storage in place and copying only when there is none.
+    public static func decode(_ bytes: some Collection<UInt8>) throws(EventBusError) -> Envelope {
+        if let result = bytes.withContiguousStorageIfAvailable({ decodeResult($0) }) {
+            return try result.get()
+        }
+        return try decode(Array(bytes))
+    }
+
+    private static func decodeResult(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<Envelope, EventBusError> {
+        do throws(EventBusError) {
+            return .success(try EnvelopeDecoder.decode(buffer))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func validateForEncoding(_ envelope: Envelope) throws(EventBusError) {
+        try EnvelopeValidator.validate(envelope)
+        let problem: EventBusError? = envelope.payload.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            do throws(EventBusError) {
+                _ = try scanner.scanValue(field: EnvelopeField.payload)
+                scanner.skipWhitespace()
+                guard scanner.isAtEnd else {
+                    return scanner.error(EnvelopeField.payload, "trailing data after the payload's JSON value")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let problem {
+            throw EventBusError(
+                .invalidEnvelope, "payload is not one well-formed JSON value: \(problem.message)",
+                field: EnvelopeField.payload)
+        }
     }
 }

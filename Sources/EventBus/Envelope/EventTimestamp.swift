@@ -21,10 +21,12 @@ public struct EventTimestamp: Sendable, Hashable, Comparable {
     public static func now() -> EventTimestamp {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
+        // Wrapping arithmetic: a clock past 2262 must not crash the process (Go's UnixNano wraps too).
         return EventTimestamp(
-            nanosecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+            nanosecondsSinceEpoch: Int64(spec.tv_sec) &* 1_000_000_000 &+ Int64(spec.tv_nsec))
     }
 
+    /// Orders timestamps chronologically, so events can be sorted and compared by time.
     public static func < (lhs: EventTimestamp, rhs: EventTimestamp) -> Bool {
         lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -5,19 +7,57 @@
 #endif
 
 /// Generates RFC 9562 version 7 UUIDs: time-ordered, so event IDs sort by creation time.
+///
+/// Like Go's `github.com/google/uuid` (which jxt-core uses), the 12 bits after the millisecond
+/// timestamp carry sub-millisecond clock precision (RFC 9562 §6.2, method 3), and a process-wide
+/// counter keeps the IDs of one process strictly increasing even when the clock stalls or steps back.
 public enum UUIDv7 {
-    /// A new UUIDv7 in canonical lowercase text form.
+    /// The last (milliseconds << 12 | sub-millisecond fraction) handed out.
+    private static let lastTimestamp = Atomic<UInt64>(0)
+
+    /// A Weyl sequence seeded once from the system's generator; ``mix(_:)`` turns each step into 64
+    /// random-looking bits. Asking the kernel for randomness per ID (a `getrandom` call) cost more
+    /// than the rest of publishing an event.
+    private static let randomState: Atomic<UInt64> = {
+        var generator = SystemRandomNumberGenerator()
+        return Atomic(generator.next())
+    }()
+
+    /// A new UUIDv7 in canonical lowercase text form, greater than every one this process made before.
     public static func generate() -> String {
+        let timestamp = nextTimestamp()
+        let random = mix(randomState.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue)
+        // 48 bits of milliseconds, version 7, 12 bits of sub-millisecond time; variant 10, 62 random bits.
+        let high = (timestamp >> 12) << 16 | 0x7000 | (timestamp & 0x0FFF)
+        let low = (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return format(high: high, low: low)
+    }
+
+    private static func nextTimestamp() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        let millis = UInt64(spec.tv_sec) &* 1000 &+ UInt64(spec.tv_nsec) / 1_000_000
-        var generator = SystemRandomNumberGenerator()
-        let randomA = generator.next() as UInt64
-        let randomB = generator.next() as UInt64
-        // 48 bits of milliseconds, version 7, 12 random bits; variant 10, 62 random bits.
-        let high = (millis << 16) | 0x7000 | (randomA & 0x0FFF)
-        let low = (randomB & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        return format(high: high, low: low)
+        // A clock before 1970 would make the conversion trap; clamp it to the epoch instead.
+        let seconds = UInt64(clamping: spec.tv_sec)
+        let nanoseconds = UInt64(clamping: spec.tv_nsec)
+        let millis = (seconds &* 1000 &+ nanoseconds / 1_000_000) & 0xFFFF_FFFF_FFFF
+        let fraction = (nanoseconds % 1_000_000) * 4096 / 1_000_000
+        let now = millis << 12 | fraction
+        var last = lastTimestamp.load(ordering: .relaxed)
+        while true {
+            let next = now > last ? now : last &+ 1
+            let (exchanged, original) = lastTimestamp.compareExchange(
+                expected: last, desired: next, ordering: .relaxed)
+            if exchanged { return next }
+            last = original
+        }
+    }
+
+    /// SplitMix64's finaliser: a bijection, so distinct steps never give the same bits.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     static func format(high: UInt64, low: UInt64) -> String {

@@ -1,0 +1,21 @@
+extension DeadLetter {
+    /// Header names written on dead-letter messages.
+    public enum Header {
+        public static let error = "X-Error"
+        public static let attempts = "X-Attempts"
+        public static let originalTopic = "X-Original-Topic"
+        public static let originalPartition = "X-Original-Partition"
+        public static let originalOffset = "X-Original-Offset"
+    }
+
+    /// The dead letter as a message for `topic`: original key, payload and headers plus why it failed.
+    public func outgoingMessage(topic: String) -> OutgoingMessage {
+        var headers = message.headers
+        headers.append(MessageHeader(name: Header.error, value: errorDescription))
+        headers.append(MessageHeader(name: Header.attempts, value: String(attempts)))
+        headers.append(MessageHeader(name: Header.originalTopic, value: message.topic))
+        headers.append(MessageHeader(name: Header.originalPartition, value: String(message.partition)))
+        headers.append(MessageHeader(name: Header.originalOffset, value: String(message.offset)))
+        return OutgoingMessage(topic: topic, key: message.key, headers: headers, payload: message.payload)
+    }
+}

@@ -1,0 +1,50 @@
+import Synchronization
+
+/// The topics of one in-memory bus; subscriptions and dead-letter writes reach them through it.
+final class InMemoryBroker: Sendable {
+    private let topics = Mutex<[String: InMemoryTopic]>([:])
+    private let closed = Atomic<Bool>(false)
+    let configuration: InMemoryConfiguration
+
+    init(configuration: InMemoryConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The topic named `name`, created on first use.
+    func topic(_ name: String) throws(EventBusError) -> InMemoryTopic {
+        guard !closed.load(ordering: .acquiring) else {
+            throw EventBusError(.shutDown, "the in-memory bus was shut down")
+        }
+        return topics.withLock { topics in
+            if let topic = topics[name] { return topic }
+            let topic = InMemoryTopic(
+                name: name,
+                partitions: configuration.partitionsPerTopic,
+                capacity: configuration.partitionCapacity
+            )
+            topics[name] = topic
+            return topic
+        }
+    }
+
+    /// Publishes messages, grouping consecutive messages of one topic into one append.
+    func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        var start = 0
+        while start < messages.count {
+            let name = messages[start].topic
+            var end = start + 1
+            while end < messages.count && messages[end].topic == name { end += 1 }
+            try await topic(name).publish(messages[start..<end])
+            start = end
+        }
+    }
+
+    /// All topics, for draining and health.
+    var allTopics: [InMemoryTopic] { topics.withLock { Array($0.values) } }
+
+    /// Refuses further use and wakes publishers waiting for room.
+    func close() {
+        closed.store(true, ordering: .releasing)
+        for topic in allTopics { topic.close() }
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+
+/// Settings of an ``InMemoryEventBus``; the defaults suit tests and embedded use.
+///
+/// Memory is bounded by `partitionsPerTopic × partitionCapacity` retained messages per topic plus
+/// `maxInFlightPerSubscription` messages per subscription; publishers wait when a partition is full.
+public struct InMemoryConfiguration: Sendable {
+    /// Partitions per topic: the unit of order and of assignment to group members. Default 8.
+    public var partitionsPerTopic: Int
+    /// Messages one partition retains until every consumer group handled them. Default 1024.
+    public var partitionCapacity: Int
+    /// Messages one subscription holds between delivery and acknowledgement. Default 4096.
+    public var maxInFlightPerSubscription: Int
+    /// The most messages a subscription takes from its partitions at once. Default 1024.
+    public var deliveryBatchSize: Int
+    /// The actor pool each subscription dispatches through.
+    public var pool: ActorPoolConfiguration
+    /// Appended to a topic's name to name its dead-letter topic. Default `.dlq`.
+    public var deadLetterSuffix: String
+    /// How long ``InMemoryEventBus/shutdown()`` waits for subscriptions to drain. Default 30 s.
+    public var shutdownTimeout: Duration
+    /// Where the bus logs.
+    public var logger: Logger
+
+    /// Creates a configuration.
+    public init(
+        partitionsPerTopic: Int = 8,
+        partitionCapacity: Int = 1024,
+        maxInFlightPerSubscription: Int = 4096,
+        deliveryBatchSize: Int = 1024,
+        pool: ActorPoolConfiguration = ActorPoolConfiguration(),
+        deadLetterSuffix: String = ".dlq",
+        shutdownTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "eventbus.memory")
+    ) {
+        self.partitionsPerTopic = partitionsPerTopic
+        self.partitionCapacity = partitionCapacity
+        self.maxInFlightPerSubscription = maxInFlightPerSubscription
+        self.deliveryBatchSize = deliveryBatchSize
+        self.pool = pool
+        self.deadLetterSuffix = deadLetterSuffix
+        self.shutdownTimeout = shutdownTimeout
+        self.logger = logger
+    }
+
+    /// Throws when a value is out of range.
+    public func validate() throws(EventBusError) {
+        for (value, field) in [
+            (partitionsPerTopic, "partitionsPerTopic"), (partitionCapacity, "partitionCapacity"),
+            (maxInFlightPerSubscription, "maxInFlightPerSubscription"), (deliveryBatchSize, "deliveryBatchSize"),
+        ] where value < 1 {
+            throw EventBusError(.invalidConfiguration, "\(field) must be at least 1", field: field)
+        }
+        guard !deadLetterSuffix.isEmpty else {
+            throw EventBusError(.invalidConfiguration, "deadLetterSuffix must not be empty", field: "deadLetterSuffix")
+        }
+        try pool.validate()
+    }
+}

@@ -1,0 +1,117 @@
+import Logging
+import Synchronization
+
+/// The embedded event bus: topics, consumer groups and dead letters inside the process, no broker.
+///
+/// It keeps the brokers' semantics so code tested against it behaves the same on Kafka or NATS:
+/// keys map to partitions; within a group each message goes to one member and every group gets every
+/// message; a message is acknowledged only after its handler returned or it was dead-lettered to
+/// `<topic>.dlq`; a member that closes with messages unhandled has them redelivered to the others;
+/// partitions and subscriptions are bounded, and publishers wait when they are full.
+///
+/// A new group starts at the oldest message the topic still retains. Messages are retained until
+/// every group that ever subscribed has handled them, so a group whose members all left holds its
+/// place and, once its partitions fill, makes publishers wait (nothing is dropped).
+public final class InMemoryEventBus: EventBus {
+    private let broker: InMemoryBroker
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var acceptingPublishes = true
+        var subscriptions: [ObjectIdentifier: InMemorySubscription] = [:]
+        var shutdownTask: Task<Void, Never>?
+    }
+
+    /// Creates a bus; throws when the configuration is invalid.
+    public init(configuration: InMemoryConfiguration = InMemoryConfiguration()) throws(EventBusError) {
+        try configuration.validate()
+        self.broker = InMemoryBroker(configuration: configuration)
+        self.logger = configuration.logger
+    }
+
+    public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
+        try await publish([message])
+    }
+
+    public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard state.withLock({ $0.acceptingPublishes }) else {
+            throw EventBusError(.shutDown, "the in-memory bus is shutting down")
+        }
+        for message in messages where message.topic.isEmpty {
+            throw EventBusError(.invalidArgument, "a message has an empty topic", field: "topic")
+        }
+        try await broker.publish(messages)
+    }
+
+    public func subscribe(
+        topic: String,
+        group: String,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        guard !topic.isEmpty else { throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic") }
+        guard !group.isEmpty else { throw EventBusError(.invalidArgument, "group must not be empty", field: "group") }
+        guard state.withLock({ $0.acceptingPublishes }) else {
+            throw EventBusError(.shutDown, "the in-memory bus is shutting down")
+        }
+        let subscription = try InMemorySubscription(
+            source: try broker.topic(topic),
+            group: group,
+            handler: handler,
+            broker: broker
+        )
+        state.withLock { $0.subscriptions[ObjectIdentifier(subscription)] = subscription }
+        subscription.start()
+        logger.debug("subscribed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
+        return subscription
+    }
+
+    public func health() async -> BusHealth {
+        let (accepting, subscriptions) = state.withLock { ($0.acceptingPublishes, $0.subscriptions.count) }
+        let topics = broker.allTopics
+        let retained = topics.reduce(0) { $0 + $1.statistics.retained }
+        return BusHealth(
+            status: accepting ? .healthy : .unhealthy,
+            details: [
+                "eventbus.backend": "memory",
+                "eventbus.topics": "\(topics.count)",
+                "eventbus.subscriptions": "\(subscriptions)",
+                "eventbus.retained": "\(retained)",
+            ]
+        )
+    }
+
+    public func shutdown() async {
+        let task = state.withLock { state -> Task<Void, Never> in
+            if let running = state.shutdownTask { return running }
+            state.acceptingPublishes = false
+            let task = Task { await self.drainAndClose() }
+            state.shutdownTask = task
+            return task
+        }
+        await task.value
+    }
+
+    private func drainAndClose() async {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: broker.configuration.shutdownTimeout)
+        while !broker.allTopics.allSatisfy(\.isDrained) {
+            guard clock.now < deadline else {
+                logger.warning("shutdown timed out before every subscription drained; unhandled messages are dropped")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        let subscriptions = state.withLock { state in
+            defer { state.subscriptions.removeAll() }
+            return Array(state.subscriptions.values)
+        }
+        await withDiscardingTaskGroup { group in
+            for subscription in subscriptions {
+                group.addTask { await subscription.close() }
+            }
+        }
+        broker.close()
+        logger.debug("in-memory bus shut down")
+    }
+}

@@ -1,0 +1,327 @@
+import Synchronization
+
+/// One topic of the in-memory bus: partitioned logs plus each consumer group's cursors and members.
+///
+/// It behaves like a broker topic: keys map to partitions, a group's members own disjoint sets of
+/// partitions, a message stays retained until every group has an outcome for it, and a partition
+/// moves between members only once its current owner has no message in flight, so a key is never
+/// handled by two members at once.
+final class InMemoryTopic: Sendable {
+    private struct Member {
+        var waiter: UnsafeContinuation<TakeResult, Never>?
+        var closing = false
+        var rotation = 0
+    }
+
+    private struct Group {
+        var cursors: [GroupCursor]
+        var memberOrder: [Int] = []
+        var members: [Int: Member] = [:]
+    }
+
+    private struct State {
+        var partitions: [PartitionLog]
+        var groups: [String: Group] = [:]
+        var publishers: [UnsafeContinuation<Void, Never>] = []
+        var nextMemberID = 0
+        var roundRobin = 0
+        var closed = false
+    }
+
+    let name: String
+    private let capacity: Int
+    private let state: Mutex<State>
+
+    init(name: String, partitions: Int, capacity: Int) {
+        self.name = name
+        self.capacity = capacity
+        self.state = Mutex(State(partitions: Array(repeating: PartitionLog(), count: partitions)))
+    }
+
+    // MARK: Publishing
+
+    /// Appends messages in order, waiting while a partition is full.
+    func publish(_ messages: ArraySlice<OutgoingMessage>) async throws(EventBusError) {
+        var next = messages.startIndex
+        while true {
+            var wake: [UnsafeContinuation<TakeResult, Never>] = []
+            let (reached, closed) = state.withLock { state in
+                guard !state.closed else { return (next, true) }
+                var touched = [Bool](repeating: false, count: state.partitions.count)
+                var index = next
+                while index < messages.endIndex {
+                    let message = messages[index]
+                    let partition = Self.partition(for: message.key, count: state.partitions.count, state: &state)
+                    guard state.partitions[partition].entries.count < capacity else { break }
+                    state.partitions[partition].entries.append(
+                        StoredMessage(key: message.key, headers: message.headers, payload: message.payload)
+                    )
+                    touched[partition] = true
+                    index += 1
+                }
+                Self.collectWaiters(for: touched, in: &state, into: &wake)
+                return (index, false)
+            }
+            for waiter in wake { waiter.resume(returning: .retry) }
+            guard !closed else { throw EventBusError(.shutDown, "topic \(name) is closed") }
+            if reached == messages.endIndex { return }
+            next = reached
+            let partitionKey = messages[next].key
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.closed { return true }
+                    let count = state.partitions.count
+                    let partition = partitionKey.map { Self.keyedPartition($0, count: count) }
+                    let hasRoom =
+                        partition.map { state.partitions[$0].entries.count < capacity }
+                        ?? state.partitions.contains { $0.entries.count < capacity }
+                    if hasRoom { return true }
+                    state.publishers.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    private static func keyedPartition(_ key: String, count: Int) -> Int {
+        // Mix before reducing so partitions and pool actors (plain FNV modulo) do not correlate.
+        let mixed = (UInt64(KeyHash.fnv1a(key)) &* 0x9E37_79B9_7F4A_7C15) >> 32
+        return Int(mixed % UInt64(count))
+    }
+
+    private static func partition(for key: String?, count: Int, state: inout State) -> Int {
+        if let key { return keyedPartition(key, count: count) }
+        state.roundRobin = (state.roundRobin + 1) % count
+        return state.roundRobin
+    }
+
+    private static func collectWaiters(
+        for touched: [Bool],
+        in state: inout State,
+        into wake: inout [UnsafeContinuation<TakeResult, Never>]
+    ) {
+        for name in state.groups.keys {
+            for partition in touched.indices where touched[partition] {
+                let cursor = state.groups[name]!.cursors[partition]
+                guard cursor.pendingOwner == nil, let owner = cursor.owner,
+                    let waiter = state.groups[name]!.members[owner]?.waiter
+                else { continue }
+                state.groups[name]!.members[owner]!.waiter = nil
+                wake.append(waiter)
+            }
+        }
+    }
+
+    // MARK: Membership
+
+    /// Adds a member to `group`, creating the group at the oldest retained message when it is new.
+    func join(group name: String) -> Int {
+        var wake: [UnsafeContinuation<TakeResult, Never>] = []
+        let id = state.withLock { state -> Int in
+            let id = state.nextMemberID
+            state.nextMemberID += 1
+            if state.groups[name] == nil {
+                state.groups[name] = Group(cursors: state.partitions.map { GroupCursor(startingAt: $0.baseOffset) })
+            }
+            state.groups[name]!.memberOrder.append(id)
+            state.groups[name]!.members[id] = Member()
+            Self.rebalance(&state.groups[name]!, wake: &wake)
+            return id
+        }
+        for waiter in wake { waiter.resume(returning: .retry) }
+        return id
+    }
+
+    /// Stops handing messages to a member; it keeps its partitions until ``leave(group:member:)``.
+    func stopDelivering(group name: String, member id: Int) {
+        let waiter = state.withLock { state -> UnsafeContinuation<TakeResult, Never>? in
+            guard state.groups[name]?.members[id] != nil else { return nil }
+            state.groups[name]!.members[id]!.closing = true
+            let waiter = state.groups[name]!.members[id]!.waiter
+            state.groups[name]!.members[id]!.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: .closed)
+    }
+
+    /// Removes a member whose handlers have all returned; what it had without an outcome is
+    /// delivered again to the members that take over its partitions.
+    func leave(group name: String, member id: Int) {
+        var wake: [UnsafeContinuation<TakeResult, Never>] = []
+        state.withLock { state in
+            guard var group = state.groups[name], let member = group.members.removeValue(forKey: id) else { return }
+            if let waiter = member.waiter { wake.append(waiter) }
+            group.memberOrder.removeAll { $0 == id }
+            for partition in group.cursors.indices {
+                if group.cursors[partition].owner == id {
+                    group.cursors[partition].rewind()
+                    group.cursors[partition].owner = nil
+                }
+                if group.cursors[partition].pendingOwner == id {
+                    group.cursors[partition].pendingOwner = nil
+                }
+            }
+            Self.rebalance(&group, wake: &wake)
+            state.groups[name] = group
+        }
+        for waiter in wake { waiter.resume(returning: .retry) }
+    }
+
+    /// Spreads partitions over members in join order; a busy partition changes hands once idle.
+    private static func rebalance(_ group: inout Group, wake: inout [UnsafeContinuation<TakeResult, Never>]) {
+        let members = group.memberOrder
+        for partition in group.cursors.indices {
+            let target = members.isEmpty ? nil : members[partition % members.count]
+            var cursor = group.cursors[partition]
+            defer { group.cursors[partition] = cursor }
+            if cursor.owner == target {
+                cursor.pendingOwner = nil
+                continue
+            }
+            if cursor.owner == nil || cursor.isIdle {
+                cursor.owner = target
+                cursor.pendingOwner = nil
+                if let target, let waiter = group.members[target]?.waiter {
+                    group.members[target]!.waiter = nil
+                    wake.append(waiter)
+                }
+            } else {
+                cursor.pendingOwner = target
+            }
+        }
+    }
+
+    // MARK: Consuming
+
+    /// Waits for up to `limit` messages from the member's partitions; nil once it is leaving.
+    func take(group name: String, member id: Int, limit: Int) async -> [ReceivedMessage]? {
+        while true {
+            let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<TakeResult, Never>) in
+                let immediate = state.withLock { state -> TakeResult? in
+                    guard let member = state.groups[name]?.members[id], !member.closing else { return .closed }
+                    let batch = collect(
+                        from: &state.groups[name]!, member: id, limit: limit, partitions: state.partitions)
+                    if !batch.isEmpty { return .messages(batch) }
+                    state.groups[name]!.members[id]!.waiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+            switch result {
+            case .messages(let batch): return batch
+            case .closed: return nil
+            case .retry: continue
+            }
+        }
+    }
+
+    private func collect(from group: inout Group, member id: Int, limit: Int, partitions: [PartitionLog])
+        -> [ReceivedMessage]
+    {
+        var batch: [ReceivedMessage] = []
+        let count = group.cursors.count
+        let start = group.members[id]!.rotation
+        group.members[id]!.rotation = (start + 1) % count
+        for step in 0..<count where batch.count < limit {
+            let partition = (start + step) % count
+            guard group.cursors[partition].owner == id, group.cursors[partition].pendingOwner == nil else { continue }
+            var cursor = group.cursors[partition]
+            let log = partitions[partition]
+            while cursor.nextDelivery < log.endOffset && batch.count < limit {
+                let offset = cursor.nextDelivery
+                cursor.nextDelivery += 1
+                if cursor.isDone(offset) { continue }
+                if batch.isEmpty { batch.reserveCapacity(limit) }
+                let stored = log[offset]
+                batch.append(
+                    ReceivedMessage(
+                        topic: name,
+                        key: stored.key,
+                        headers: stored.headers,
+                        payload: stored.payload,
+                        partition: Int32(partition),
+                        offset: offset,
+                        deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1
+                    )
+                )
+            }
+            group.cursors[partition] = cursor
+        }
+        return batch
+    }
+
+    /// Records outcomes, frees retained messages every group is done with, and completes handovers.
+    func acknowledge(group name: String, outcomes: [DispatchOutcome]) {
+        var wakeMembers: [UnsafeContinuation<TakeResult, Never>] = []
+        let wakePublishers = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            guard var group = state.groups[name] else { return [] }
+            var moved = [Bool](repeating: false, count: group.cursors.count)
+            for outcome in outcomes {
+                let partition = Int(outcome.partition)
+                if group.cursors[partition].markDone(outcome.offset) { moved[partition] = true }
+            }
+            var trimmed = false
+            for partition in moved.indices where moved[partition] {
+                var cursor = group.cursors[partition]
+                if let next = cursor.pendingOwner, cursor.isIdle {
+                    cursor.owner = next
+                    cursor.pendingOwner = nil
+                    if let waiter = group.members[next]?.waiter {
+                        group.members[next]!.waiter = nil
+                        wakeMembers.append(waiter)
+                    }
+                }
+                group.cursors[partition] = cursor
+            }
+            state.groups[name] = group
+            for partition in moved.indices where moved[partition] {
+                var lowest = Int64.max
+                for other in state.groups.values { lowest = min(lowest, other.cursors[partition].committed) }
+                if state.partitions[partition].trim(below: lowest) { trimmed = true }
+            }
+            guard trimmed, !state.publishers.isEmpty else { return [] }
+            let waiting = state.publishers
+            state.publishers.removeAll()
+            return waiting
+        }
+        for waiter in wakeMembers { waiter.resume(returning: .retry) }
+        for publisher in wakePublishers { publisher.resume() }
+    }
+
+    // MARK: Lifecycle
+
+    /// True when every group with members has an outcome for every retained message.
+    var isDrained: Bool {
+        state.withLock { state in
+            for group in state.groups.values where !group.members.isEmpty {
+                for (partition, cursor) in group.cursors.enumerated()
+                where cursor.committed < state.partitions[partition].endOffset {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    /// Refuses further publishes and wakes publishers waiting for room.
+    func close() {
+        let publishers = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            state.closed = true
+            let waiting = state.publishers
+            state.publishers.removeAll()
+            return waiting
+        }
+        for publisher in publishers { publisher.resume() }
+    }
+
+    /// Retained messages and members, for health reports.
+    var statistics: (retained: Int, members: Int) {
+        state.withLock { state in
+            (
+                state.partitions.reduce(0) { $0 + $1.entries.count },
+                state.groups.values.reduce(0) { $0 + $1.members.count }
+            )
+        }
+    }
+}

@@ -1,0 +1,9 @@
+/// What a member waiting for messages is woken with.
+enum TakeResult: Sendable {
+    /// Messages to handle.
+    case messages([ReceivedMessage])
+    /// Something changed (new messages, new partitions); look again.
+    case retry
+    /// The member is leaving; stop taking.
+    case closed
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import EventBus
+import EventBusPressureKit
+import Foundation
+
+/// `eventbus-pressure`: the reference report's four pressure levels, per backend, as a table.
+@main
+struct PressureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eventbus-pressure",
+        abstract: "Runs the reference pressure levels against EventBus backends and prints what they measured."
+    )
+
+    @Option(help: "memory, kafka, nats or all.")
+    var backend: String = "memory"
+
+    @Option(help: "low, medium, high, extreme or all.")
+    var level: String = "all"
+
+    @Option(help: "Run one custom level of this many messages instead of the named levels.")
+    var messages: Int?
+
+    @Flag(help: "Run each backend at growing sizes (memory: 10k, 100k, 1M; brokers: 10k, 100k, 500k).")
+    var scale = false
+
+    @Option(help: "Share of messages whose handler fails once (0.01 = 1%).")
+    var failOnceRate: Double = 0
+
+    @Option(help: "Share of messages whose handler always fails and is dead-lettered.")
+    var alwaysFailRate: Double = 0
+
+    @Flag(help: "Print the reports as JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let backends = backend == "all" ? BackendRegistry.names : [backend]
+        var reports: [PressureReport] = []
+        if !json { print(PressureTable.header) }
+        for name in backends {
+            let target = try BackendRegistry.target(named: name)
+            try await warmUp(target)
+            for level in try levels(for: name) {
+                var workload = PressureWorkload(
+                    level: level, failOnceRate: failOnceRate, alwaysFailRate: alwaysFailRate)
+                if level.messages >= 100_000 { workload.completionTimeout = .seconds(600) }
+                let report = try await PressureRunner.run(workload, on: target) { line in
+                    FileHandle.standardError.write(Data("[\(name) \(level.name)] \(line)\n".utf8))
+                }
+                reports.append(report)
+                if !json { print(PressureTable.row(report)) }
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+        }
+        let failed = reports.filter { !$0.completed || $0.successRate < 100 || $0.orderViolations > 0 }
+        if !failed.isEmpty {
+            throw ValidationError("\(failed.count) run(s) did not deliver every message in order")
+        }
+    }
+
+    private func levels(for backend: String) throws -> [PressureLevel] {
+        if let messages {
+            guard messages > 0 else { throw ValidationError("--messages must be positive") }
+            return [.custom(messages)]
+        }
+        if scale {
+            let sizes = backend == "memory" ? [10_000, 100_000, 1_000_000] : [10_000, 100_000, 500_000]
+            return sizes.map(PressureLevel.custom)
+        }
+        if level == "all" { return PressureLevel.reference }
+        guard let match = PressureLevel.reference.first(where: { $0.name == level }) else {
+            throw ValidationError("unknown level \(level); use low, medium, high, extreme or all")
+        }
+        return [match]
+    }
+
+    /// One small run first, so thread pools and connections exist before the baseline is taken.
+    private func warmUp(_ target: PressureTarget) async throws {
+        _ = try await PressureRunner.run(PressureWorkload(level: .custom(500)), on: target)
+    }
+}

@@ -1,0 +1,189 @@
+import EventBus
+import Histogram
+
+/// Runs the reference workload against a backend and measures it.
+///
+/// The same code drives `eventbus-pressure` and the `PerformanceRegression` test suites, so the
+/// figures in the report and the figures the tests assert on are one measurement, not two.
+public enum PressureRunner {
+    /// The JSON body of every event: about 40 bytes, like the reference report's payload.
+    static let payload = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
+
+    /// Publishes the workload, waits for every message to be handled (or the timeout), shuts the
+    /// bus down and reports.
+    public static func run(
+        _ workload: PressureWorkload,
+        on target: PressureTarget,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws -> PressureReport {
+        let runID = UUIDv7.generate().suffix(12).lowercased()
+        let topics = (0..<workload.topics).map { target.topicName(String(runID), $0) }
+        let recorder = PressureRecorder(workload: workload)
+        let group = "pressure-\(runID)"
+
+        let before = ProcessResources.current()
+        ProcessResources.resetPeak()
+        let bus = try await target.makeBus()
+
+        let subscribeStart = ContinuousClock.now
+        var subscriptions: [any Subscription] = []
+        for topic in topics {
+            subscriptions.append(
+                try await bus.subscribe(topic: topic, group: group) { envelope in
+                    recorder.enter()
+                    defer { recorder.leave() }
+                    if case .injectFailure = recorder.record(envelope) {
+                        throw InjectedFailure(aggregateID: envelope.aggregateID, version: envelope.eventVersion)
+                    }
+                }
+            )
+            if workload.alwaysFailRate > 0 {
+                subscriptions.append(
+                    try await bus.subscribe(topic: target.deadLetterTopic(topic), group: group + "-dlq") { _ in
+                        recorder.recordDeadLetter()
+                    }
+                )
+            }
+        }
+        let subscribeSeconds = (ContinuousClock.now - subscribeStart).seconds
+
+        let start = EventTimestamp.now().nanosecondsSinceEpoch
+        try await publishAll(workload, topics: topics, bus: bus)
+        let expectedDeadLetters = workload.expectedDeadLetters
+        let expectedHandled = workload.totalMessages - expectedDeadLetters
+        let completed = await waitForCompletion(
+            timeout: workload.completionTimeout,
+            progress: progress,
+            total: workload.totalMessages
+        ) {
+            recorder.uniqueHandled >= expectedHandled && recorder.deadLettered >= expectedDeadLetters
+        }
+        let summary = recorder.summary()
+        let peak = ProcessResources.current().peakResidentBytes
+
+        for subscription in subscriptions { await subscription.close() }
+        await bus.shutdown()
+        let leakedTasks = recorder.running
+        let after = await settledResources(baseline: before)
+
+        let duration = Double(max(1, summary.lastHandledNanos - start)) / 1e9
+        let latencies = summary.latencies
+        return PressureReport(
+            backend: target.backend,
+            level: workload.level.name,
+            published: workload.totalMessages,
+            uniqueHandled: recorder.uniqueHandled,
+            duplicates: summary.duplicates,
+            deadLettered: recorder.deadLettered,
+            expectedDeadLetters: expectedDeadLetters,
+            orderViolations: summary.violations,
+            durationSeconds: duration,
+            throughput: Double(recorder.uniqueHandled + recorder.deadLettered) / duration,
+            latencyP50Milliseconds: milliseconds(latencies.valueAtPercentile(50)),
+            latencyP99Milliseconds: milliseconds(latencies.valueAtPercentile(99)),
+            latencyP999Milliseconds: milliseconds(latencies.valueAtPercentile(99.9)),
+            latencyMaxMilliseconds: milliseconds(latencies.max),
+            subscribeSeconds: subscribeSeconds,
+            memoryIncrementMB: megabytes(after.residentBytes - before.residentBytes),
+            peakIncrementMB: megabytes(max(peak, after.residentBytes) - before.residentBytes),
+            threadsBefore: before.threads,
+            threadsAfter: after.threads,
+            fileDescriptorsBefore: before.fileDescriptors,
+            fileDescriptorsAfter: after.fileDescriptors,
+            leakedTasks: leakedTasks,
+            completed: completed
+        )
+    }
+
+    /// Each publisher owns every `publishers`-th aggregate and sends its versions in order,
+    /// several versions per call; publishers run concurrently.
+    private static func publishAll(_ workload: PressureWorkload, topics: [String], bus: any EventBus) async throws {
+        let publishers = max(1, min(workload.publishers, workload.aggregates))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for publisher in 0..<publishers {
+                group.addTask {
+                    // Group owned aggregates by topic so a batch holds long runs of one topic.
+                    let owned = stride(from: publisher, to: workload.aggregates, by: publishers)
+                        .sorted { ($0 % topics.count, $0) < ($1 % topics.count, $1) }
+                    let versions = workload.versionsPerAggregate
+                    let step = max(1, workload.publishBatchSize / max(1, owned.count))
+                    var first = 1
+                    while first <= versions {
+                        let last = min(versions, first + step - 1)
+                        var batch: [OutgoingMessage] = []
+                        batch.reserveCapacity(owned.count * (last - first + 1))
+                        for aggregate in owned {
+                            let topic = topics[aggregate % topics.count]
+                            let aggregateID = "agg-\(aggregate)"
+                            for version in first...last {
+                                let envelope = Envelope(
+                                    aggregateID: aggregateID,
+                                    eventType: "PressureTested",
+                                    eventVersion: Int64(version),
+                                    payload: payload
+                                )
+                                batch.append(try OutgoingMessage(envelope: envelope, topic: topic))
+                            }
+                        }
+                        try await bus.publish(batch)
+                        first = last + 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private static func waitForCompletion(
+        timeout: Duration,
+        progress: (@Sendable (String) -> Void)?,
+        total: Int,
+        condition: () -> Bool
+    ) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var nextProgress = clock.now.advanced(by: .seconds(5))
+        while !condition() {
+            let now = clock.now
+            if now >= deadline { return false }
+            if let progress, now >= nextProgress {
+                progress("still waiting for messages of \(total)")
+                nextProgress = now.advanced(by: .seconds(5))
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
+    /// Threads of a closed client may take a moment to exit; wait briefly for the counts to settle.
+    private static func settledResources(baseline: ProcessResources) async -> ProcessResources {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(5))
+        var current = ProcessResources.current()
+        while (current.threads > baseline.threads || current.fileDescriptors > baseline.fileDescriptors)
+            && clock.now < deadline
+        {
+            try? await Task.sleep(for: .milliseconds(20))
+            current = ProcessResources.current()
+        }
+        return current
+    }
+
+    private static func milliseconds(_ microseconds: UInt64) -> Double { Double(microseconds) / 1000 }
+    private static func megabytes(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
+}
+
+/// The failure the workload injects into handlers.
+struct InjectedFailure: Error, CustomStringConvertible {
+    let aggregateID: String
+    let version: Int64
+    var description: String { "injected failure for \(aggregateID) v\(version)" }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}

@@ -1,0 +1,32 @@
+import EventBus
+
+/// A backend to put under pressure: how to build a bus and how it names topics and dead letters.
+public struct PressureTarget: Sendable {
+    /// The backend's name as printed: memory, kafka, nats.
+    public var backend: String
+    /// Builds a fresh bus for one run.
+    public var makeBus: @Sendable () async throws -> any EventBus
+    /// The topic name for topic `index` of run `runID`; broker backends need names that are new
+    /// for every run so leftovers of an earlier run are never counted.
+    public var topicName: @Sendable (_ runID: String, _ index: Int) -> String
+    /// The dead-letter topic of a topic.
+    public var deadLetterTopic: @Sendable (String) -> String
+
+    /// Creates a target.
+    public init(
+        backend: String,
+        makeBus: @escaping @Sendable () async throws -> any EventBus,
+        topicName: @escaping @Sendable (_ runID: String, _ index: Int) -> String = { "pressure.\($0).t\($1)" },
+        deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" }
+    ) {
+        self.backend = backend
+        self.makeBus = makeBus
+        self.topicName = topicName
+        self.deadLetterTopic = deadLetterTopic
+    }
+
+    /// The in-memory bus with the reference pool settings (256 actors, inbox 1000, 3 restarts).
+    public static func memory(_ configuration: InMemoryConfiguration = InMemoryConfiguration()) -> PressureTarget {
+        PressureTarget(backend: "memory", makeBus: { try InMemoryEventBus(configuration: configuration) })
+    }
+}

@@ -1,0 +1,214 @@
+import EventBus
+import XCTest
+
+final class ActorPoolTests: XCTestCase {
+    private func makePool(
+        _ configuration: ActorPoolConfiguration = ActorPoolConfiguration(restartBackoff: .milliseconds(1)),
+        deadLetters: Recorder<[DeadLetter]> = Recorder([]),
+        outcomes: Recorder<[DispatchOutcome]>,
+        handler: @escaping MessageHandler
+    ) throws -> ActorPool {
+        try ActorPool(
+            configuration: configuration,
+            makeHandler: { handler },
+            deadLetterSink: { letter in deadLetters.update { $0.append(letter) } },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } }
+        )
+    }
+
+    func testMessagesOfOneKeyAreHandledInSubmissionOrderWhenManyKeysInterleave() async throws {
+        let seen = Recorder<[String: [Int]]>([:])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(outcomes: outcomes) { message in
+            let text = String(decoding: message.payload, as: UTF8.self)
+            seen.update { $0[message.key!, default: []].append(Int(text)!) }
+        }
+        let runner = Task { await pool.run() }
+        var batch: [ReceivedMessage] = []
+        for sequence in 0..<50 {
+            for key in 0..<100 { batch.append(message(key: "agg-\(key)", "\(sequence)")) }
+        }
+        try await pool.submit(batch)
+        await waitUntil("all 5000 outcomes arrive") { outcomes.value.count == 5000 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(seen.value.count, 100)
+        for (key, sequences) in seen.value {
+            XCTAssertEqual(sequences, Array(0..<50), "order broken for \(key)")
+        }
+        XCTAssertTrue(outcomes.value.allSatisfy { $0.result == .handled && $0.attempts == 1 })
+    }
+
+    func testDifferentKeysRunConcurrentlyWhenHandlersBlock() async throws {
+        let inside = Recorder<Set<String>>([])
+        let maximum = Recorder(0)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(outcomes: outcomes) { message in
+            let count = inside.update {
+                $0.insert(message.key!)
+                return $0.count
+            }
+            maximum.update { $0 = max($0, count) }
+            // Hold the handler until several keys are inside at once (or give up after a while).
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(2))
+            while maximum.value < 4 && clock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+            inside.update { _ = $0.remove(message.key!) }
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit((0..<8).map { message(key: "key-\($0)", "x") })
+        await waitUntil("8 outcomes") { outcomes.value.count == 8 }
+        pool.finish()
+        await runner.value
+        XCTAssertGreaterThanOrEqual(maximum.value, 4)
+    }
+
+    func testFailingHandlerIsRestartedAndMessageRetriedWhenItFailsTwice() async throws {
+        let attempts = Recorder<[String: Int]>([:])
+        let order = Recorder<[String]>([])
+        let factoryCalls = Recorder(0)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try ActorPool(
+            configuration: ActorPoolConfiguration(actorCount: 1, restartBackoff: .milliseconds(1)),
+            makeHandler: {
+                factoryCalls.update { $0 += 1 }
+                return { message in
+                    let text = String(decoding: message.payload, as: UTF8.self)
+                    let attempt = attempts.update {
+                        $0[text, default: 0] += 1
+                        return $0[text]!
+                    }
+                    if text == "b" && attempt <= 2 { throw InjectedFailure(description: "boom \(attempt)") }
+                    order.update { $0.append(text) }
+                }
+            },
+            deadLetterSink: { _ in XCTFail("nothing should be dead-lettered") },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } }
+        )
+        let runner = Task { await pool.run() }
+        try await pool.submit(["a", "b", "c"].map { message(key: "same", $0) })
+        await waitUntil("3 outcomes") { outcomes.value.count == 3 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(order.value, ["a", "b", "c"])
+        XCTAssertEqual(pool.statistics.restarts, 2)
+        XCTAssertEqual(factoryCalls.value, 3, "one handler at start plus one per restart")
+        XCTAssertEqual(outcomes.value.map(\.attempts), [1, 3, 1])
+    }
+
+    func testMessageIsDeadLetteredAfterThreeRestartsWhenHandlerAlwaysFails() async throws {
+        let deadLetters = Recorder<[DeadLetter]>([])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(deadLetters: deadLetters, outcomes: outcomes) { message in
+            if message.payload == Array("poison".utf8) { throw InjectedFailure(description: "always fails") }
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit(["ok-1", "poison", "ok-2"].map { message(key: "k", $0) })
+        await waitUntil("3 outcomes") { outcomes.value.count == 3 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(outcomes.value.map(\.result), [.handled, .deadLettered, .handled])
+        XCTAssertEqual(deadLetters.value.count, 1)
+        XCTAssertEqual(deadLetters.value.first?.attempts, 4)
+        XCTAssertEqual(deadLetters.value.first?.errorDescription, "always fails")
+        XCTAssertEqual(pool.statistics, ActorPool.Statistics(handled: 2, deadLettered: 1, restarts: 3))
+    }
+
+    func testNonRetriableErrorIsDeadLetteredWithoutRestartWhenHandlerThrowsIt() async throws {
+        let deadLetters = Recorder<[DeadLetter]>([])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(deadLetters: deadLetters, outcomes: outcomes) { _ in
+            throw EventBusError(.malformedEnvelope, "bad bytes", field: "json")
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit(message(key: "k", "x"))
+        await waitUntil("1 outcome") { outcomes.value.count == 1 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(deadLetters.value.first?.attempts, 1)
+        XCTAssertEqual(pool.statistics.restarts, 0)
+    }
+
+    func testProducerWaitsWhenInboxIsFull() async throws {
+        let gate = Recorder(false)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(
+            ActorPoolConfiguration(actorCount: 1, inboxCapacity: 10),
+            outcomes: outcomes
+        ) { _ in
+            while !gate.value { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let runner = Task { await pool.run() }
+        let submitted = Recorder(false)
+        let producer = Task {
+            try await pool.submit((0..<25).map { message(key: "k", "\($0)", offset: Int64($0)) })
+            submitted.update { $0 = true }
+        }
+        await waitUntil("the inbox fills") { pool.occupancy == 10 }
+        XCTAssertFalse(submitted.value, "submit must wait while the inbox is full")
+        XCTAssertEqual(pool.occupancy, 10, "capacity bounds queued plus running messages")
+        gate.update { $0 = true }
+        try await producer.value
+        await waitUntil("25 outcomes") { outcomes.value.count == 25 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(
+            outcomes.value.map(\.offset), (0..<25).map(Int64.init))
+    }
+
+    func testOfferReturnsLeftoversInOrderWhenInboxIsFull() async throws {
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(ActorPoolConfiguration(actorCount: 1, inboxCapacity: 4), outcomes: outcomes) { _ in }
+        let rest = pool.offer((0..<10).map { message(key: "k", "\($0)", offset: Int64($0)) })
+        XCTAssertEqual(rest.map { String(decoding: $0.payload, as: UTF8.self) }, (4..<10).map(String.init))
+        let runner = Task { await pool.run() }
+        try await pool.submit(rest)
+        await waitUntil("10 outcomes") { outcomes.value.count == 10 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(
+            outcomes.value.map(\.offset), (0..<10).map(Int64.init))
+    }
+
+    func testStopAbandonsQueuedMessagesWithoutOutcomeWhenCalledMidway() async throws {
+        let started = Recorder(0)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(ActorPoolConfiguration(actorCount: 1), outcomes: outcomes) { _ in
+            started.update { $0 += 1 }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit((0..<100).map { message(key: "k", "\($0)") })
+        await waitUntil("a handler starts") { started.value >= 1 }
+        pool.stop()
+        await runner.value
+        XCTAssertLessThan(outcomes.value.count, 100)
+        XCTAssertEqual(outcomes.value.count, started.value, "only messages whose handler ran get an outcome")
+        XCTAssertEqual(pool.occupancy, 0)
+        do {
+            try await pool.submit(message(key: "k", "late"))
+            XCTFail("submit after stop must throw")
+        } catch {
+            XCTAssertEqual(error.code, .shutDown)
+        }
+    }
+
+    func testInvalidConfigurationThrowsWhenActorCountIsZero() {
+        XCTAssertThrowsError(
+            try ActorPool(
+                configuration: ActorPoolConfiguration(actorCount: 0),
+                makeHandler: { { _ in } },
+                deadLetterSink: { _ in },
+                onOutcomes: { _ in }
+            )
+        ) { error in
+            XCTAssertEqual((error as? EventBusError)?.field, "actorCount")
+        }
+    }
+
+    func testKeyHashIsFNV1aWhenComparedWithKnownVectors() {
+        XCTAssertEqual(KeyHash.fnv1a(""), 0x811c_9dc5)
+        XCTAssertEqual(KeyHash.fnv1a("a"), 0xe40c_292c)
+        XCTAssertEqual(KeyHash.fnv1a("foobar"), 0xbf9c_f968)
+    }
+}

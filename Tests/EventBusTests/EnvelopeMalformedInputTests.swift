@@ -1,0 +1,223 @@
+import EventBus
+import XCTest
+
+/// Bytes that are not an envelope must give a typed, non-retriable error, never a crash.
+final class EnvelopeMalformedInputTests: XCTestCase {
+    private func assertMalformed(
+        _ text: String, field: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let error = assertEventBusError(
+            .malformedEnvelope, field: field,
+            { () throws(EventBusError) in
+                try decode(text)
+            }, file: file, line: line)
+        if let error {
+            XCTAssertTrue(error.message.contains("byte offset"), error.message, file: file, line: line)
+        }
+    }
+
+    /// The fixture document with `original` replaced by `replacement`.
+    private func document(replacing original: String, with replacement: String) -> String {
+        let text = EnvelopeFixtures.document
+        precondition(text.contains(original), "fixture lacks \(original)")
+        return text.replacingOccurrences(of: original, with: replacement)
+    }
+
+    func testFixtureDecodesWhenUnchanged() throws {
+        XCTAssertEqual(try decode(EnvelopeFixtures.document).eventType, "OrderPlaced")
+    }
+
+    func testRejectsEveryPrefixWhenDocumentIsTruncated() {
+        let bytes = Array(EnvelopeFixtures.document.utf8)
+        for length in 0..<bytes.count {
+            do {
+                let envelope = try EnvelopeCodec.decode(Array(bytes[0..<length]))
+                XCTFail("prefix of \(length) bytes decoded to \(envelope)")
+            } catch {
+                XCTAssertEqual(error.code, .malformedEnvelope, "length \(length): \(error)")
+                XCTAssertFalse(error.isRetriable)
+                XCTAssertNotNil(error.field)
+            }
+        }
+    }
+
+    func testRejectsInputWhenEmptyOrNotAnObject() {
+        for text in [
+            "", "   \n", "[]", "\"x\"", "null", "42", "{", "{\"event_id\"", "{\"event_id\":", "{,}", "{\"a\":1,}",
+        ] {
+            do {
+                let envelope = try decode(text)
+                XCTFail("\(text) decoded to \(envelope)")
+            } catch {
+                XCTAssertEqual(error.code, .malformedEnvelope, "\(text): \(error)")
+            }
+        }
+        assertMalformed("", field: "json")
+        assertMalformed("[]", field: "json")
+    }
+
+    func testRejectsInputWhenTrailingDataFollowsTheObject() throws {
+        XCTAssertNoThrow(try decode(EnvelopeFixtures.document + " \n\t\r"))
+        assertMalformed(EnvelopeFixtures.document + "x", field: "json")
+        assertMalformed(EnvelopeFixtures.document + "{}", field: "json")
+        assertMalformed(EnvelopeFixtures.document + "\u{0}", field: "json")
+        assertMalformed("\u{FEFF}" + EnvelopeFixtures.document, field: "json")
+    }
+
+    func testRejectsFieldWhenValueHasWrongType() {
+        assertMalformed(document(replacing: #""event_id":"e-1""#, with: #""event_id":123"#), field: "event_id")
+        assertMalformed(document(replacing: #""event_id":"e-1""#, with: #""event_id":["e"]"#), field: "event_id")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""trace_id":true"#), field: "trace_id")
+        assertMalformed(
+            document(replacing: #""event_version":3"#, with: #""event_version":"3""#), field: "event_version")
+        assertMalformed(
+            document(replacing: #""event_version":3"#, with: #""event_version":3.0"#), field: "event_version")
+        assertMalformed(
+            document(replacing: #""event_version":3"#, with: #""event_version":3e2"#), field: "event_version")
+        assertMalformed(
+            document(replacing: #""event_version":3"#, with: #""event_version":03"#), field: "event_version")
+        assertMalformed(document(replacing: #""event_version":3"#, with: #""event_version":-"#), field: "event_version")
+        assertMalformed(
+            document(replacing: #""event_version":3"#, with: #""event_version":true"#), field: "event_version")
+        assertMalformed(
+            document(replacing: #""timestamp":"2026-11-25T12:00:00.123456789Z""#, with: #""timestamp":1795608000"#),
+            field: "timestamp")
+    }
+
+    func testRejectsVersionWhenBeyondInt64() {
+        for huge in ["9223372036854775808", "-9223372036854775809", "99999999999999999999999999"] {
+            assertMalformed(
+                document(replacing: #""event_version":3"#, with: "\"event_version\":\(huge)"), field: "event_version")
+        }
+        assertEventBusError(.invalidEnvelope, field: "event_version") { () throws(EventBusError) in
+            try decode(document(replacing: #""event_version":3"#, with: #""event_version":-9223372036854775808"#))
+        }
+    }
+
+    func testRejectsStringWhenEscapeIsInvalid() {
+        for bad in [#"\x"#, #"\u12G4"#, #"\u123"#, #"\ud800"#, #"\udc00x"#, #"\ud800\u0041"#, #"\ud800\n"#, #"\'"#] {
+            assertMalformed(document(replacing: #""OrderPlaced""#, with: "\"Order\(bad)\""), field: "event_type")
+        }
+        // Lone surrogates are valid JSON grammar, so inside the payload they pass untouched.
+        XCTAssertNoThrow(try decode(document(replacing: #""x\"y""#, with: #""\ud800""#)))
+        assertMalformed(document(replacing: #""x\"y""#, with: #""\q""#), field: "payload")
+    }
+
+    func testRejectsStringWhenItHoldsRawControlCharacter() {
+        assertMalformed(document(replacing: #""OrderPlaced""#, with: "\"Order\nPlaced\""), field: "event_type")
+        assertMalformed(document(replacing: #""x\"y""#, with: "\"x\ty\""), field: "payload")
+    }
+
+    func testRejectsTimestampWhenNotRFC3339() {
+        let bad = [
+            "", "2026-11-25", "2026-11-25T12:00:00", "2026-11-25 12:00:00Z", "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-11-00T00:00:00Z", "2026-11-25T24:00:00Z",
+            "2026-11-25T12:60:00Z", "2026-11-25T12:00:60Z", "2026-11-25T12:00:00.Z", "2026-11-25T12:00:00.1234567891Z",
+            "2026-11-25T12:00:00+24:00", "2026-11-25T12:00:00+02:60", "2026-11-25T12:00:00+0200",
+            "2026-11-25T12:00:00z",
+            "2026-11-25t12:00:00Z", "2026-11-25T12:00:00ZZ", "+2026-11-25T12:00:00Z", "２026-11-25T12:00:00Z",
+            "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1677-09-21T00:12:43.145224191Z",
+            "2262-04-11T23:47:16.854775808Z",
+        ]
+        for text in bad {
+            assertMalformed(
+                document(replacing: "2026-11-25T12:00:00.123456789Z", with: text), field: "timestamp")
+        }
+    }
+
+    func testRejectsKnownKeyWhenDuplicated() {
+        assertMalformed(
+            document(replacing: #""trace_id":"t-1""#, with: #""trace_id":"t-1","trace_id":"t-2""#), field: "trace_id")
+        assertMalformed(
+            document(replacing: #""trace_id":"t-1""#, with: #""trace_id":"t-1","event_version":4"#),
+            field: "event_version")
+        XCTAssertNoThrow(try decode(document(replacing: #""trace_id":"t-1""#, with: #""x":1,"x":2"#)))
+    }
+
+    func testRejectsUnknownKeyWhenItsValueIsMalformed() {
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":[1,}"#), field: "extra")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":nul"#), field: "extra")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":{"a" 1}"#), field: "extra")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":-"#), field: "extra")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":1."#), field: "extra")
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: #""extra":{1:2}"#), field: "extra")
+    }
+
+    func testRejectsInputWhenBytesAreNotUTF8() {
+        let base = Array(EnvelopeFixtures.document.utf8)
+        let marker = Array("OrderPlaced".utf8)
+        guard
+            let index = base.indices.first(where: {
+                base[$0..<min($0 + marker.count, base.count)].elementsEqual(marker)
+            })
+        else { return XCTFail("marker missing") }
+        let invalidSequences: [[UInt8]] = [
+            [0xFF], [0xC0, 0x80], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80],
+            [0xF8, 0x88, 0x80, 0x80, 0x80],
+        ]
+        for sequence in invalidSequences {
+            var bytes = base
+            bytes.insert(contentsOf: sequence, at: index + 5)
+            assertEventBusError(.malformedEnvelope, field: "event_type") { () throws(EventBusError) in
+                try EnvelopeCodec.decode(bytes)
+            }
+        }
+        var outside = base
+        outside.insert(0xFF, at: 1)
+        assertEventBusError(.malformedEnvelope, field: "json") { () throws(EventBusError) in
+            try EnvelopeCodec.decode(outside)
+        }
+        var valid = base
+        valid.insert(contentsOf: Array("é€😀".utf8), at: index + 5)
+        XCTAssertNoThrow(try EnvelopeCodec.decode(valid))
+    }
+
+    func testRejectsPayloadWhenNestedBeyondDepthLimit() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        assertMalformed(document(replacing: #"{"a":[1,2.5e3,"x\"y"],"b":null}"#, with: deep), field: "payload")
+        let deepObject = String(repeating: "{\"a\":", count: 5_000) + "1" + String(repeating: "}", count: 5_000)
+        assertMalformed(document(replacing: #""trace_id":"t-1""#, with: "\"x\":" + deepObject), field: "x")
+    }
+
+    func testNeverCrashesWhenBytesAreRandomlyMutated() {
+        // Deterministic SplitMix64, so a failure reproduces.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let base = Array(EnvelopeFixtures.document.utf8)
+        let interesting: [UInt8] =
+            Array("{}[]\",:\\u0123456789-+.eEtfnZT ".utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF]
+        var decoded = 0
+        var rejected = 0
+        for _ in 0..<20_000 {
+            var bytes = base
+            for _ in 0..<(1 + Int(next() % 3)) {
+                let position = Int(next() % UInt64(bytes.count))
+                let replacement = interesting[Int(next() % UInt64(interesting.count))]
+                switch next() % 3 {
+                case 0: bytes[position] = replacement
+                case 1: bytes.insert(replacement, at: position)
+                default: bytes.remove(at: position)
+                }
+                if bytes.isEmpty { break }
+            }
+            do {
+                let envelope = try EnvelopeCodec.decode(bytes)
+                // Whatever decodes must encode again and decode to the same envelope.
+                XCTAssertEqual(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)), envelope)
+                decoded += 1
+            } catch {
+                XCTAssertTrue(error.code == .malformedEnvelope || error.code == .invalidEnvelope, "\(error)")
+                XCTAssertNotNil(error.field)
+                rejected += 1
+            }
+        }
+        XCTAssertGreaterThan(rejected, 1000)
+        XCTAssertGreaterThan(decoded, 100)
+    }
+}

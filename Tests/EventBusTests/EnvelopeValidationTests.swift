@@ -1,0 +1,138 @@
+import EventBus
+import XCTest
+
+/// The jxt-core rules, checked on encode and after decode.
+final class EnvelopeValidationTests: XCTestCase {
+    /// Asserts both directions reject `envelope`: encoding it, and decoding the same fields as JSON.
+    private func assertRejected(
+        _ envelope: Envelope, field: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        assertEventBusError(
+            .invalidEnvelope, field: field,
+            { () throws(EventBusError) in
+                try EnvelopeCodec.encode(envelope)
+            }, file: file, line: line)
+        assertEventBusError(
+            .invalidEnvelope, field: field,
+            { () throws(EventBusError) in
+                try decode(json(envelope))
+            }, file: file, line: line)
+    }
+
+    /// The envelope as JSON written by hand, so decoding can be tested with values encode refuses.
+    private func json(_ envelope: Envelope) -> String {
+        func quoted(_ text: String) -> String {
+            var result = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": result += "\\\""
+                case "\\": result += "\\\\"
+                case "\n": result += "\\n"
+                case "\t": result += "\\t"
+                default: result.unicodeScalars.append(scalar)
+                }
+            }
+            return result + "\""
+        }
+        var text = "{\"event_id\":\(quoted(envelope.eventID)),\"aggregate_id\":\(quoted(envelope.aggregateID)),"
+        text += "\"event_type\":\(quoted(envelope.eventType)),\"event_version\":\(envelope.eventVersion),"
+        text += "\"timestamp\":\"\(envelope.timestamp.rfc3339)\""
+        if !envelope.payload.isEmpty { text += ",\"payload\":" + String(decoding: envelope.payload, as: UTF8.self) }
+        return text + "}"
+    }
+
+    func testRejectsEventIDWhenEmptyOrBlank() {
+        for blank in ["", "   ", "\t\n", "\u{A0}", "\u{2003}\u{3000}"] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.eventID = blank
+            assertRejected(envelope, field: "event_id")
+        }
+    }
+
+    func testRejectsAggregateIDWhenEmptyOrBlank() {
+        for blank in ["", " ", "\n"] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.aggregateID = blank
+            assertRejected(envelope, field: "aggregate_id")
+        }
+    }
+
+    func testRejectsEventTypeWhenEmptyOrBlank() {
+        for blank in ["", "  \t"] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.eventType = blank
+            assertRejected(envelope, field: "event_type")
+        }
+    }
+
+    func testRejectsEventVersionWhenNotPositive() {
+        for version in [0, -1, Int64.min] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.eventVersion = version
+            assertRejected(envelope, field: "event_version")
+        }
+    }
+
+    func testRejectsPayloadWhenEmpty() {
+        var envelope = EnvelopeFixtures.minimal()
+        envelope.payload = []
+        assertRejected(envelope, field: "payload")
+    }
+
+    func testRejectsAggregateIDWhenItHasForbiddenCharacters() {
+        for id in ["order 1", " order", "order\t", "ä", "a#b", "a\"b", "a\\b", "a,b"] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.aggregateID = id
+            assertRejected(envelope, field: "aggregate_id")
+        }
+    }
+
+    func testAcceptsAggregateIDWhenItUsesEveryAllowedCharacter() throws {
+        var envelope = EnvelopeFixtures.minimal()
+        envelope.aggregateID = "AZaz09:_-./"
+        XCTAssertEqual(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)), envelope)
+    }
+
+    func testRejectsAggregateIDWhenLongerThan256Characters() throws {
+        var envelope = EnvelopeFixtures.minimal()
+        envelope.aggregateID = String(repeating: "a", count: 256)
+        XCTAssertEqual(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)), envelope)
+        envelope.aggregateID += "b"
+        assertRejected(envelope, field: "aggregate_id")
+    }
+
+    func testRejectsPayloadOnEncodeWhenNotWellFormedJSON() {
+        for payload in ["{", "}", "{\"a\":}", "[1,]", "01", "tru", "\"unterminated", "1 2", "{} x", "   ", "NaN"] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.payload = Array(payload.utf8)
+            let error = assertEventBusError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
+                try EnvelopeCodec.encode(envelope)
+            }
+            XCTAssertTrue(error?.message.contains("byte offset") ?? false, "\(payload): \(String(describing: error))")
+        }
+        var nonUTF8 = EnvelopeFixtures.minimal()
+        nonUTF8.payload = [UInt8(ascii: "\""), 0xFF, UInt8(ascii: "\"")]
+        assertEventBusError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
+            try EnvelopeCodec.encode(nonUTF8)
+        }
+    }
+
+    func testRejectsDecodedEnvelopeWhenRequiredKeyIsMissing() {
+        let complete: [(String, String)] = [
+            ("event_id", "\"e\""), ("aggregate_id", "\"a\""), ("event_type", "\"T\""), ("event_version", "1"),
+            ("timestamp", "\"2026-11-25T12:00:00Z\""), ("payload", "{}"),
+        ]
+        XCTAssertNoThrow(try decode("{" + complete.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"))
+        for missing in complete.map(\.0) {
+            let text =
+                "{" + complete.filter { $0.0 != missing }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            assertEventBusError(.invalidEnvelope, field: missing) { () throws(EventBusError) in try decode(text) }
+            let nulled =
+                "{" + complete.map { "\"\($0.0)\":\($0.0 == missing ? "null" : $0.1)" }.joined(separator: ",") + "}"
+            if missing != "payload" {
+                assertEventBusError(.invalidEnvelope, field: missing) { () throws(EventBusError) in try decode(nulled) }
+            }
+        }
+        assertEventBusError(.invalidEnvelope, field: "event_id") { () throws(EventBusError) in try decode("{}") }
+    }
+}

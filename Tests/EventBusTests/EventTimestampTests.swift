@@ -1,0 +1,96 @@
+import EventBus
+import XCTest
+
+final class EventTimestampTests: XCTestCase {
+    func testFormatsLikeGoRFC3339NanoWhenFractionHasTrailingZeros() {
+        let base: Int64 = 1_795_608_000_000_000_000  // 2026-11-25T12:00:00Z
+        let cases: [(Int64, String)] = [
+            (0, "2026-11-25T12:00:00Z"),
+            (100_000_000, "2026-11-25T12:00:00.1Z"),
+            (120_000_000, "2026-11-25T12:00:00.12Z"),
+            (123_456_789, "2026-11-25T12:00:00.123456789Z"),
+            (1, "2026-11-25T12:00:00.000000001Z"),
+            (1_000, "2026-11-25T12:00:00.000001Z"),
+        ]
+        for (nanos, text) in cases {
+            XCTAssertEqual(EventTimestamp(nanosecondsSinceEpoch: base + nanos).rfc3339, text)
+        }
+    }
+
+    func testFormatsCalendarEdgesWhenNearEpochLeapDaysAndInt64Limits() {
+        let cases: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59.999999999Z"),
+            (-1_000_000_000, "1969-12-31T23:59:59Z"),
+            (951_782_400_000_000_000, "2000-02-29T00:00:00Z"),
+            (1_709_164_800_000_000_000, "2024-02-29T00:00:00Z"),
+            (4_107_542_400_000_000_000, "2100-03-01T00:00:00Z"),
+            (Int64.min, "1677-09-21T00:12:43.145224192Z"),
+            (Int64.max, "2262-04-11T23:47:16.854775807Z"),
+        ]
+        for (nanos, text) in cases {
+            let timestamp = EventTimestamp(nanosecondsSinceEpoch: nanos)
+            XCTAssertEqual(timestamp.rfc3339, text)
+            XCTAssertEqual(timestamp.description, text)
+            XCTAssertEqual(try EventTimestamp(rfc3339: text), timestamp)
+        }
+    }
+
+    func testParsesSameInstantWhenOffsetDiffers() throws {
+        let utc = try EventTimestamp(rfc3339: "2026-11-25T12:00:00Z")
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-25T14:00:00+02:00"), utc)
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-25T06:30:00-05:30"), utc)
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-25T12:00:00+00:00"), utc)
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-25T12:00:00-00:00"), utc)
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-26T11:59:00+23:59"), utc)
+        XCTAssertEqual(try EventTimestamp(rfc3339: "2026-11-24T23:00:00-13:00"), utc)
+    }
+
+    func testParsesFractionWhenItHasOneToNineDigits() throws {
+        let base: Int64 = 1_795_608_000_000_000_000
+        var expected: Int64 = 0
+        var digits = ""
+        for digit in 1...9 {
+            digits += String(digit)
+            expected = expected * 10 + Int64(digit)
+            var scale: Int64 = 1
+            for _ in digit..<9 { scale *= 10 }
+            let parsed = try EventTimestamp(rfc3339: "2026-11-25T12:00:00.\(digits)Z")
+            XCTAssertEqual(parsed.nanosecondsSinceEpoch, base + expected * scale, digits)
+        }
+        XCTAssertEqual(
+            try EventTimestamp(rfc3339: "2026-11-25T14:00:00.000000000+02:00").nanosecondsSinceEpoch, base)
+    }
+
+    func testParseThrowsMalformedEnvelopeWhenTextIsInvalid() {
+        for text in [
+            "", "2026-11-25T12:00:00", "2026-11-25T12:00:00.1234567890Z", "2026-11-25T12:00:00+2:00", "nonsense",
+        ] {
+            assertEventBusError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
+                try EventTimestamp(rfc3339: text)
+            }
+        }
+    }
+
+    func testRoundTripsThroughFoundationDateWhenWithinMicrosecond() {
+        let timestamp = EventTimestamp(nanosecondsSinceEpoch: 1_795_608_000_123_456_000)
+        let date = timestamp.date
+        XCTAssertEqual(date.timeIntervalSince1970, 1_795_608_000.123456, accuracy: 1e-6)
+        XCTAssertEqual(
+            Double(EventTimestamp(date).nanosecondsSinceEpoch - timestamp.nanosecondsSinceEpoch), 0, accuracy: 1_000)
+        let before1970 = EventTimestamp(nanosecondsSinceEpoch: -1_500_000_000)
+        XCTAssertEqual(before1970.date.timeIntervalSince1970, -1.5, accuracy: 1e-9)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: -1.5)), before1970)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: 0)), EventTimestamp(nanosecondsSinceEpoch: 0))
+    }
+
+    func testClampsFoundationDateWhenOutsideInt64Range() {
+        XCTAssertEqual(EventTimestamp(Date.distantFuture).nanosecondsSinceEpoch, .max)
+        XCTAssertEqual(EventTimestamp(Date.distantPast).nanosecondsSinceEpoch, .min)
+    }
+
+    func testNowIsCloseToFoundationClockWhenRead() {
+        let now = EventTimestamp.now()
+        XCTAssertEqual(now.date.timeIntervalSince1970, Date().timeIntervalSince1970, accuracy: 5)
+    }
+}

@@ -1,0 +1,152 @@
+import EventBus
+import XCTest
+
+private func raw(_ topic: String, key: String?, _ text: String) -> OutgoingMessage {
+    OutgoingMessage(topic: topic, key: key, payload: Array(text.utf8))
+}
+
+final class InMemoryEventBusTests: XCTestCase {
+    func testEveryMessageIsHandledOnceInKeyOrderWhenPublishedInBatches() async throws {
+        let bus = try InMemoryEventBus()
+        let seen = Recorder<[String: [Int]]>([:])
+        let subscription = try await bus.subscribe(topic: "orders", group: "g") { message in
+            let value = Int(String(decoding: message.payload, as: UTF8.self))!
+            seen.update { $0[message.key!, default: []].append(value) }
+        }
+        var batch: [OutgoingMessage] = []
+        for version in 0..<100 {
+            for key in 0..<50 { batch.append(raw("orders", key: "agg-\(key)", "\(version)")) }
+        }
+        try await bus.publish(batch)
+        await waitUntil("5000 handled") { seen.value.values.reduce(0) { $0 + $1.count } == 5000 }
+        for (key, versions) in seen.value { XCTAssertEqual(versions, Array(0..<100), key) }
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testGroupsEachGetEveryMessageAndMembersShareThemWhenTwoGroupsSubscribe() async throws {
+        let bus = try InMemoryEventBus()
+        let byMember = Recorder<[String: Int]>([:])
+        let first = try await bus.subscribe(topic: "t", group: "a") { _ in byMember.update { $0["a1", default: 0] += 1 }
+        }
+        let second = try await bus.subscribe(topic: "t", group: "a") { _ in
+            byMember.update { $0["a2", default: 0] += 1 }
+        }
+        let other = try await bus.subscribe(topic: "t", group: "b") { _ in byMember.update { $0["b", default: 0] += 1 }
+        }
+        try await bus.publish((0..<2000).map { raw("t", key: "k\($0)", "\($0)") })
+        await waitUntil("both groups done") {
+            let counts = byMember.value
+            return counts["a1", default: 0] + counts["a2", default: 0] == 2000 && counts["b"] == 2000
+        }
+        XCTAssertGreaterThan(byMember.value["a1", default: 0], 0)
+        XCTAssertGreaterThan(byMember.value["a2", default: 0], 0)
+        for subscription in [first, second, other] { await subscription.close() }
+        await bus.shutdown()
+    }
+
+    func testUnhandledMessagesGoToRemainingMemberWhenSubscriberClosesMidway() async throws {
+        let bus = try InMemoryEventBus()
+        let handled = Recorder<Set<Int>>([])
+        let blockedStarted = Recorder(0)
+        let blocking = try await bus.subscribe(topic: "t", group: "g") { message in
+            blockedStarted.update { $0 += 1 }
+            try await Task.sleep(for: .milliseconds(50))
+            handled.update { _ = $0.insert(Int(String(decoding: message.payload, as: UTF8.self))!) }
+        }
+        try await bus.publish((0..<500).map { raw("t", key: "k\($0 % 40)", "\($0)") })
+        await waitUntil("the blocking member is busy") { blockedStarted.value > 0 }
+        let survivor = try await bus.subscribe(topic: "t", group: "g") { message in
+            handled.update { _ = $0.insert(Int(String(decoding: message.payload, as: UTF8.self))!) }
+        }
+        await blocking.close()
+        await waitUntil("all 500 handled") { handled.value.count == 500 }
+        await survivor.close()
+        await bus.shutdown()
+    }
+
+    func testFailingMessageLandsOnDeadLetterTopicWhenHandlerAlwaysThrows() async throws {
+        let bus = try InMemoryEventBus(
+            configuration: InMemoryConfiguration(pool: ActorPoolConfiguration(restartBackoff: .milliseconds(1)))
+        )
+        let handled = Recorder<[String]>([])
+        let letters = Recorder<[ReceivedMessage]>([])
+        _ = try await bus.subscribe(topic: "t", group: "g") { message in
+            let text = String(decoding: message.payload, as: UTF8.self)
+            if text == "poison" { throw InjectedFailure(description: "cannot handle poison") }
+            handled.update { $0.append(text) }
+        }
+        _ = try await bus.subscribe(topic: "t.dlq", group: "ops") { message in letters.update { $0.append(message) } }
+        try await bus.publish(["a", "poison", "b"].map { raw("t", key: "k", $0) })
+        await waitUntil("one dead letter and two handled") { letters.value.count == 1 && handled.value.count == 2 }
+        XCTAssertEqual(handled.value, ["a", "b"])
+        let letter = try XCTUnwrap(letters.value.first)
+        XCTAssertEqual(letter.payload, Array("poison".utf8))
+        XCTAssertEqual(letter.key, "k")
+        XCTAssertEqual(letter.headers[header: "X-Error"], "cannot handle poison")
+        XCTAssertEqual(letter.headers[header: "X-Attempts"], "4")
+        XCTAssertEqual(letter.headers[header: "X-Original-Topic"], "t")
+        await bus.shutdown()
+    }
+
+    func testPublisherWaitsWhenPartitionIsFullAndResumesWhenConsumed() async throws {
+        let bus = try InMemoryEventBus(
+            configuration: InMemoryConfiguration(partitionsPerTopic: 1, partitionCapacity: 10))
+        let done = Recorder(false)
+        let publisher = Task {
+            try await bus.publish((0..<30).map { raw("t", key: "k", "\($0)") })
+            done.update { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertFalse(done.value, "publish must wait while the partition is full and nobody consumes")
+        let count = Recorder(0)
+        _ = try await bus.subscribe(topic: "t", group: "late") { _ in count.update { $0 += 1 } }
+        try await publisher.value
+        await waitUntil("all 30 handled by the late group") { count.value == 30 }
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsShutDownWhenBusWasShutDown() async throws {
+        let bus = try InMemoryEventBus()
+        await bus.shutdown()
+        await bus.shutdown()
+        do {
+            try await bus.publish(raw("t", key: nil, "x"))
+            XCTFail("publish after shutdown must throw")
+        } catch {
+            XCTAssertEqual(error.code, .shutDown)
+        }
+        let health = await bus.health()
+        XCTAssertEqual(health.status, .unhealthy)
+    }
+
+    func testShutdownDrainsPublishedMessagesWhenHandlersAreSlow() async throws {
+        let bus = try InMemoryEventBus()
+        let count = Recorder(0)
+        _ = try await bus.subscribe(topic: "t", group: "g") { _ in
+            try await Task.sleep(for: .milliseconds(1))
+            count.update { $0 += 1 }
+        }
+        try await bus.publish((0..<300).map { raw("t", key: "k\($0 % 7)", "\($0)") })
+        await bus.shutdown()
+        XCTAssertEqual(count.value, 300)
+    }
+
+    func testInvalidArgumentsThrowTypedErrorsWhenTopicOrGroupIsEmpty() async throws {
+        let bus = try InMemoryEventBus()
+        do {
+            _ = try await bus.subscribe(topic: "", group: "g") { _ in }
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.field, "topic")
+        }
+        do {
+            try await bus.publish(raw("", key: nil, "x"))
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+        }
+        XCTAssertThrowsError(try InMemoryEventBus(configuration: InMemoryConfiguration(partitionsPerTopic: 0)))
+        await bus.shutdown()
+    }
+}

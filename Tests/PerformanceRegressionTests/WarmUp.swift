@@ -1,0 +1,14 @@
+import EventBusPressureKit
+
+/// Runs one small pressure run per backend before the measured ones, so the runtime's threads and
+/// the backend's first connections exist before a baseline is taken and do not count as leaks.
+actor WarmUp {
+    static let shared = WarmUp()
+    private var done: Set<String> = []
+
+    func ensure(_ target: PressureTarget) async throws {
+        guard !done.contains(target.backend) else { return }
+        _ = try await PressureRunner.run(PressureWorkload(level: .custom(500)), on: target)
+        done.insert(target.backend)
+    }
+}

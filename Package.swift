@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "EventBus",
                 "EventBusPressureKit",
+                "EventBusNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -98,6 +98,11 @@ public final class NATSEventBus: EventBus, Service {
     public func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        let suffix = configuration.deadLetter.subjectSuffix
+        if topic.hasSuffix(suffix) {
+            // `<topic>.dlq` names a topic's dead letters, as backends without a separate stream spell it.
+            return try await subscribeDeadLetters(topic: String(topic.dropLast(suffix.count)), group: group, handler: handler)
+        }
         let subject = try checkedSubject(topic)
         let durable = try NATSSubjects.durableName(
             prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
@@ -166,15 +171,13 @@ public final class NATSEventBus: EventBus, Service {
         return subscription
     }
 
-    /// The dead letter of `letter`: its original headers plus why, how often and where from.
+    /// The dead letter of `letter`: the core's dead-letter headers plus the NATS subject and
+    /// stream sequence it came from.
     static func deadLetterMessage(_ letter: DeadLetter, subject: String) -> OutgoingMessage {
-        var headers = letter.message.headers
-        headers.append(MessageHeader(name: "X-Error", value: letter.errorDescription))
-        headers.append(MessageHeader(name: "X-Attempts", value: String(letter.attempts)))
-        headers.append(MessageHeader(name: "X-Original-Subject", value: subject))
-        headers.append(MessageHeader(name: "X-Original-Sequence", value: String(letter.message.offset)))
-        return OutgoingMessage(
-            topic: letter.message.topic, key: letter.message.key, headers: headers, payload: letter.message.payload)
+        var message = letter.outgoingMessage(topic: letter.message.topic)
+        message.headers.append(MessageHeader(name: "X-Original-Subject", value: subject))
+        message.headers.append(MessageHeader(name: "X-Original-Sequence", value: String(letter.message.offset)))
+        return message
     }
 
     public func health() async -> BusHealth {

@@ -77,6 +77,7 @@ final class NATSSubscription: Subscription {
         let progressEvery = settings.ackWait / 4
         var lastProgress = ContinuousClock.now
         var failureBackoff: Duration = .milliseconds(50)
+        var idle = true
         while !stopping.load(ordering: .relaxed) {
             let now = ContinuousClock.now
             if now - lastProgress >= progressEvery {
@@ -90,12 +91,19 @@ final class NATSSubscription: Subscription {
                     continue
                 }
             }
-            switch consumer.fetch(batch: settings.fetchBatch, timeout: settings.fetchWait) {
+            // Busy: take what the server holds, a batch at a time. Idle: wait for the next one.
+            let result =
+                idle
+                ? consumer.fetch(batch: 1, wait: settings.fetchWait)
+                : consumer.fetch(batch: settings.fetchBatch, wait: nil)
+            switch result {
             case .messages(let messages):
                 failureBackoff = .milliseconds(50)
+                idle = false
                 backlog = pool.offer(messages)
             case .nothing:
                 failureBackoff = .milliseconds(50)
+                idle = true
             case .failed(let error):
                 fetchErrors.add(1, ordering: .relaxed)
                 logger.debug(

@@ -108,20 +108,30 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
     }
 
-    /// Fetches up to `batch` messages, waiting at most `timeout` for the first. Blocks.
-    func fetch(batch: Int, timeout: Duration) -> FetchResult {
+    /// Fetches up to `batch` messages. Blocks.
+    ///
+    /// Without `wait` it takes only what the server holds right now (a no-wait pull); with it, it
+    /// waits up to `wait` but returns as soon as `batch` messages came, so callers pass a batch of
+    /// one when idle: the first new message returns at once and the next no-wait pull takes the rest.
+    func fetch(batch: Int, wait: Duration?) -> FetchResult {
         var list = natsMsgList()
-        var jsError = jsErrCode(0)
-        let status = natsSubscription_Fetch(&list, subscription, Int32(batch), max(1, timeout.milliseconds), &jsError)
-        defer { natsMsgList_Destroy(&list) }
-        guard status == NATS_OK else {
-            if status == NATS_TIMEOUT && list.Count == 0 { return .nothing }
-            if list.Count == 0 {
-                return .failed(NativeError.make(.nativeError, "fetch failed", status: status, jsError: jsError))
-            }
-            return take(&list)
+        var request = jsFetchRequest()
+        jsFetchRequest_Init(&request)
+        request.Batch = Int32(batch)
+        if let wait {
+            request.Expires = max(1, wait.milliseconds) * 1_000_000
+        } else {
+            request.NoWait = true
         }
-        return take(&list)
+        let status = natsSubscription_FetchRequest(&list, subscription, &request)
+        defer { natsMsgList_Destroy(&list) }
+        if list.Count > 0 { return take(&list) }
+        switch status {
+        case NATS_OK, NATS_TIMEOUT, NATS_NOT_FOUND:
+            return .nothing
+        default:
+            return .failed(NativeError.make(.nativeError, "fetch failed", status: status))
+        }
     }
 
     private func take(_ list: inout natsMsgList) -> FetchResult {

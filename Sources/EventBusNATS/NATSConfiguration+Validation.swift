@@ -53,6 +53,10 @@ extension NATSConfiguration {
         guard consumer.fetchWait >= .milliseconds(1) else {
             throw fail("consumer.fetchWait", "must be at least 1 ms")
         }
+        guard consumer.fetchWait <= consumer.ackWait / 4 else {
+            // In-progress acks go out between fetches, every quarter of the ack wait.
+            throw fail("consumer.fetchWait", "must be at most a quarter of consumer.ackWait")
+        }
         guard publish.maxPending >= 1 else { throw fail("publish.maxPending", "must be at least 1") }
         guard publish.ackTimeout >= .milliseconds(1) else {
             throw fail("publish.ackTimeout", "must be at least 1 ms")

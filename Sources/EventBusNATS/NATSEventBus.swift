@@ -101,7 +101,8 @@ public final class NATSEventBus: EventBus, Service {
         let suffix = configuration.deadLetter.subjectSuffix
         if topic.hasSuffix(suffix) {
             // `<topic>.dlq` names a topic's dead letters, as backends without a separate stream spell it.
-            return try await subscribeDeadLetters(topic: String(topic.dropLast(suffix.count)), group: group, handler: handler)
+            return try await subscribeDeadLetters(
+                topic: String(topic.dropLast(suffix.count)), group: group, handler: handler)
         }
         let subject = try checkedSubject(topic)
         let durable = try NATSSubjects.durableName(

@@ -48,6 +48,13 @@ final class NATSConfigurationTests: XCTestCase {
         assertInvalid(configuration, field: "consumer.ackWait")
     }
 
+    func testValidateThrowsWhenFetchWaitExceedsQuarterOfAckWait() {
+        var configuration = NATSConfiguration()
+        configuration.consumer.ackWait = .seconds(1)
+        configuration.consumer.fetchWait = .milliseconds(500)
+        assertInvalid(configuration, field: "consumer.fetchWait")
+    }
+
     func testValidateThrowsWhenDuplicateWindowIsZero() {
         var configuration = NATSConfiguration()
         configuration.stream.duplicateWindow = .zero

@@ -88,6 +88,30 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testLongHandlerIsNotRedeliveredWhenItOutlastsAckWait() async throws {
+        let bus = try await connect { configuration in
+            configuration.consumer.ackWait = .seconds(1)
+            configuration.consumer.fetchWait = .milliseconds(100)
+        }
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let calls = Counter()
+        let finished = Counter()
+        let subscription = try await bus.subscribe(topic: topic, group: "slow") { _ in
+            calls.add()
+            try await Task.sleep(for: .seconds(3))
+            finished.add()
+        }
+        try await bus.publish(OutgoingMessage(topic: topic, payload: Array("slow".utf8)))
+        try await NATSTestEnvironment.waitUntil("the slow handler to finish", timeout: .seconds(10)) {
+            finished.current >= 1
+        }
+        // Three ack waits passed while it ran; in-progress acks kept the server from redelivering.
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertEqual(calls.current, 1)
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
         struct Boom: Error {}
         let bus = try await connect()
@@ -108,6 +132,7 @@ final class NATSEventBusTests: XCTestCase {
         XCTAssertEqual(letter.payload, Array("poison".utf8))
         XCTAssertEqual(letter.headers[header: "X-Event-ID"], "poison-\(topic)")
         XCTAssertEqual(letter.headers[header: "X-Attempts"], "4")
+        XCTAssertEqual(letter.headers[header: "X-Original-Topic"], topic)
         XCTAssertEqual(letter.headers[header: "X-Original-Subject"], "ebnats.\(topic)")
         XCTAssertNotNil(letter.headers[header: "X-Original-Sequence"].flatMap(Int.init))
         XCTAssertTrue(letter.headers[header: "X-Error"]?.contains("Boom") == true)

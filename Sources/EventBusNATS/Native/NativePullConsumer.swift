@@ -108,21 +108,30 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
     }
 
-    /// Fetches up to `batch` messages. Blocks.
+    /// Fetches up to `batch` messages (more if earlier pulls left some queued). Blocks.
     ///
-    /// Without `wait` it takes only what the server holds right now (a no-wait pull); with it, it
-    /// waits up to `wait` but returns as soon as `batch` messages came, so callers pass a batch of
-    /// one when idle: the first new message returns at once and the next no-wait pull takes the rest.
+    /// Busy (`wait` nil): a no-wait pull, answered at once with what the server holds. Idle: waits
+    /// up to `wait` for a batch, so callers pass a batch of one: the first new message returns at
+    /// once and the next no-wait pull takes the rest.
     func fetch(batch: Int, wait: Duration?) -> FetchResult {
-        var list = natsMsgList()
         var request = jsFetchRequest()
         jsFetchRequest_Init(&request)
-        request.Batch = Int32(batch)
+        request.Batch = Int32(clamping: batch)
         if let wait {
             request.Expires = max(1, wait.milliseconds) * 1_000_000
         } else {
             request.NoWait = true
+            // Wait for the server's answer (messages, then a 404) instead of returning before it.
+            request.Expires = 1_000_000_000
         }
+        // nats.c 3.4.1 overruns its result array when messages left queued by an earlier pull
+        // exceed half the batch (it reduces the batch by what it already took, then counts up to
+        // the reduced value). Asking for at least twice what is queued keeps it in bounds.
+        var queued: Int32 = 0
+        if natsSubscription_GetPending(subscription, &queued, nil) == NATS_OK, queued > 0 {
+            request.Batch = max(request.Batch, 2 * queued + 64)
+        }
+        var list = natsMsgList()
         let status = natsSubscription_FetchRequest(&list, subscription, &request)
         defer { natsMsgList_Destroy(&list) }
         if list.Count > 0 { return take(&list) }

@@ -4,7 +4,8 @@ import Foundation
 import Synchronization
 
 // Compares NATSEventBus with nats.c used directly: same server, same messages, one process.
-// Usage: eventbus-nats-compare [--url nats://127.0.0.1:4222] [--count 200000] [--size 256]
+// Usage: eventbus-nats-compare [--url nats://127.0.0.1:4222] [--count 200000] [--size 256] [--actors 256]
+// Both sides send the same wire message: the payload plus `X-Event-ID` and `Nats-Msg-Id` headers.
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -15,6 +16,7 @@ func argument(_ name: String, _ fallback: String) -> String {
 let url = argument("--url", ProcessInfo.processInfo.environment["EVENTBUS_NATS_URL"] ?? "nats://127.0.0.1:4222")
 let count = Int(argument("--count", "200000")) ?? 200_000
 let size = Int(argument("--size", "256")) ?? 256
+let actors = Int(argument("--actors", "256")) ?? 256
 let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
 let run = String(UInt64(Date().timeIntervalSince1970 * 1000) % 100_000_000)
 
@@ -23,7 +25,7 @@ func rate(_ elapsed: Duration) -> Double {
 }
 
 let clock = ContinuousClock()
-print("comparing with \(count) messages of \(size) bytes on \(url)")
+print("comparing with \(count) messages of \(size) bytes on \(url); NATSEventBus pool of \(actors) actors")
 
 // Raw nats.c
 let raw = try RawNATSClient(url: url)
@@ -42,6 +44,7 @@ var configuration = NATSConfiguration(servers: [url])
 configuration.stream.name = "CMPBUS\(run)"
 configuration.subjectPrefix = "cmpbus\(run)"
 configuration.logger.logLevel = .warning
+configuration.pool.actorCount = actors
 let bus = try await NATSEventBus.connect(configuration)
 let topic = "bench"
 let messages = (0..<count).map {

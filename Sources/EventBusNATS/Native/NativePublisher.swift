@@ -119,10 +119,14 @@ final class NativePublisher: Sendable {
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
         options.MaxWait = ackTimeout
+        var lastTopic: String?
+        var lastSubject = ""
         for (index, message) in request.messages.enumerated() {
             let subject: String
             if let fixed = request.subject {
                 subject = fixed
+            } else if message.topic == lastTopic {
+                subject = lastSubject
             } else if let cached = subjectCache[message.topic] {
                 subject = cached
             } else {
@@ -135,6 +139,8 @@ final class NativePublisher: Sendable {
                 if subjectCache.count > 1024 { subjectCache.removeAll() }
                 subjectCache[message.topic] = subject
             }
+            lastTopic = message.topic
+            lastSubject = subject
             if let error = sendOne(message, subject: subject, options: &options, completion: request.completion) {
                 // Messages after a failure still go out; the call reports the first error.
                 request.completion.finish(error: error)

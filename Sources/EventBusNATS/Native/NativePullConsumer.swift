@@ -180,17 +180,44 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         let headers = NativeHeaders.read(handle)
         let key =
             headers[header: NativeHeaders.key] ?? headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
-        var sequence: Int64 = 0
-        var delivered = 1
-        var metadata: UnsafeMutablePointer<jsMsgMetaData>?
-        if natsMsg_GetMetaData(&metadata, handle) == NATS_OK, let metadata {
-            sequence = Int64(metadata.pointee.Sequence.Stream)
-            delivered = Int(metadata.pointee.NumDelivered)
-            jsMsgMetaData_Destroy(metadata)
-        }
+        let (sequence, delivered) = Self.position(replySubject: natsMsg_GetReply(handle))
         return ReceivedMessage(
             topic: topic, key: key, headers: headers, payload: payload, partition: 0, offset: sequence,
             deliveryCount: delivered)
+    }
+
+    /// The stream sequence and delivery count encoded in a JetStream ack subject, read in place.
+    ///
+    /// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`, or
+    /// with `<domain>.<account hash>` after `$JS.ACK` (and a trailing token) in the newer form.
+    /// Parsing it here avoids `natsMsg_GetMetaData`, which allocates four strings per message.
+    static func position(replySubject: UnsafePointer<CChar>?) -> (sequence: Int64, delivered: Int) {
+        guard let replySubject else { return (0, 1) }
+        let dot = CChar(UInt8(ascii: "."))
+        var tokens = 1
+        var index = 0
+        while replySubject[index] != 0 {
+            if replySubject[index] == dot { tokens += 1 }
+            index += 1
+        }
+        // 9 tokens: the original form; 11 or 12: with domain and account hash.
+        let deliveredToken = tokens >= 11 ? 6 : 4
+        var delivered: Int64 = 0
+        var sequence: Int64 = 0
+        var token = 0
+        index = 0
+        while replySubject[index] != 0 && token <= deliveredToken + 1 {
+            let byte = UInt8(bitPattern: replySubject[index])
+            if byte == UInt8(ascii: ".") {
+                token += 1
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                let digit = Int64(byte - UInt8(ascii: "0"))
+                if token == deliveredToken { delivered = delivered &* 10 &+ digit }
+                if token == deliveredToken + 1 { sequence = sequence &* 10 &+ digit }
+            }
+            index += 1
+        }
+        return (sequence, max(1, Int(delivered)))
     }
 
     /// How a settled message is answered.

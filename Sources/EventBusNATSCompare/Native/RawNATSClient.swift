@@ -69,7 +69,8 @@ final class RawNATSClient {
                     Int32($0.count))
             }
             guard status == NATS_OK else { throw RawError("create", status) }
-            status = natsMsgHeader_Set(message, "Nats-Msg-Id", id)
+            status = natsMsgHeader_Set(message, "X-Event-ID", id)
+            if status == NATS_OK { status = natsMsgHeader_Set(message, "Nats-Msg-Id", id) }
             repeat {
                 status = js_PublishMsgAsync(jetStream, &message, nil)
             } while status == NATS_TIMEOUT

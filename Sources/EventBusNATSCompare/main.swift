@@ -27,17 +27,22 @@ func rate(_ elapsed: Duration) -> Double {
 let clock = ContinuousClock()
 print("comparing with \(count) messages of \(size) bytes on \(url); NATSEventBus pool of \(actors) actors")
 
-// Raw nats.c
-let raw = try RawNATSClient(url: url)
-let rawStream = "CMPRAW\(run)"
-let rawSubject = "cmpraw\(run).bench"
-try raw.addStream(name: rawStream, subject: rawSubject)
-let ids = (0..<count).map { "raw-\(run)-\($0)" }
-let rawPublish = try clock.measure { try raw.publishAsync(subject: rawSubject, payload: payload, ids: ids) }
-let rawConsume = try clock.measure {
-    try raw.consume(stream: rawStream, subject: rawSubject, durable: "raw", count: count)
+// Raw nats.c (skipped with --bus-only, for profiling the bus alone)
+let busOnly = CommandLine.arguments.contains("--bus-only")
+var rawPublish = Duration.seconds(1)
+var rawConsume = Duration.seconds(1)
+if !busOnly {
+    let raw = try RawNATSClient(url: url)
+    let rawStream = "CMPRAW\(run)"
+    let rawSubject = "cmpraw\(run).bench"
+    try raw.addStream(name: rawStream, subject: rawSubject)
+    let ids = (0..<count).map { "raw-\(run)-\($0)" }
+    rawPublish = try clock.measure { try raw.publishAsync(subject: rawSubject, payload: payload, ids: ids) }
+    rawConsume = try clock.measure {
+        try raw.consume(stream: rawStream, subject: rawSubject, durable: "raw", count: count)
+    }
+    raw.deleteStream(name: rawStream)
 }
-raw.deleteStream(name: rawStream)
 
 // NATSEventBus
 var configuration = NATSConfiguration(servers: [url])

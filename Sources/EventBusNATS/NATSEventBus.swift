@@ -165,7 +165,9 @@ public final class NATSEventBus: EventBus, Service {
             return true
         }
         guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
-        subscription.start()
+        subscription.start { [weak self, weak subscription] in
+            if let self, let subscription { self.forget(subscription) }
+        }
         logger.info(
             "subscribed",
             metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.durable": "\(durable)"])

@@ -24,6 +24,7 @@ final class NATSSubscription: Subscription {
         var fetchDone = false
         var poolTask: Task<Void, Never>?
         var closed = false
+        var onClose: (@Sendable () -> Void)?
     }
 
     private let consumer: NativePullConsumer
@@ -46,8 +47,9 @@ final class NATSSubscription: Subscription {
         self.logger = logger
     }
 
-    /// Starts the pool's actors and the fetch thread.
-    func start() {
+    /// Starts the pool's actors and the fetch thread; `onClose` runs once the subscription closed.
+    func start(onClose: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onClose = onClose }
         let task = Task { await self.pool.run() }
         state.withLock { $0.poolTask = task }
         NativeThread.start(name: "eventbus.nats.fetch.\(topic)") { self.fetchLoop() }
@@ -147,6 +149,7 @@ final class NATSSubscription: Subscription {
         await task?.value
         // Everything the handlers did not finish goes back to the group now, not after the ack wait.
         consumer.releaseAll()
+        state.withLock { $0.onClose }?()
     }
 
     private func waitForFetchThread() async {

@@ -32,7 +32,11 @@ final class NATSEventBusTests: XCTestCase {
         XCTAssertEqual(message.headers[header: "Nats-Msg-Id"], "evt-\(topic)")
         XCTAssertGreaterThanOrEqual(message.offset, 2)
         XCTAssertEqual(message.deliveryCount, 1)
+        let subscribed = await bus.health()
+        XCTAssertEqual(subscribed.details["eventbus.subscriptions"], "1")
         await subscription.close()
+        let closed = await bus.health()
+        XCTAssertEqual(closed.details["eventbus.subscriptions"], "0")
         await bus.shutdown()
     }
 

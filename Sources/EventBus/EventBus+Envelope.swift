@@ -1,10 +1,10 @@
 extension EventBus {
     /// Publishes a domain event to `topic`, keyed by its aggregate ID.
     public func publish(_ envelope: Envelope, to topic: String) async throws(EventBusError) {
-        try await publish(OutgoingMessage(envelope: envelope, topic: topic))
+        try await publish([envelope], to: topic)
     }
 
-    /// Publishes domain events to `topic`; events of one aggregate keep their order in `envelopes`.
+    /// Encodes each envelope and publishes the raw messages.
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         var messages: [OutgoingMessage] = []
         messages.reserveCapacity(envelopes.count)
@@ -22,6 +22,15 @@ extension EventBus {
         topic: String,
         group: String,
         envelopeHandler: @escaping EnvelopeHandler
+    ) async throws(EventBusError) -> any Subscription {
+        try await makeEnvelopeSubscription(topic: topic, group: group, handler: envelopeHandler)
+    }
+
+    /// Subscribes a raw handler that decodes each message's bytes as an envelope.
+    public func makeEnvelopeSubscription(
+        topic: String,
+        group: String,
+        handler envelopeHandler: @escaping EnvelopeHandler
     ) async throws(EventBusError) -> any Subscription {
         try await subscribe(topic: topic, group: group) { message in
             let envelope = try EnvelopeCodec.decode(message.payload)

@@ -26,6 +26,24 @@ public protocol EventBus: Sendable {
         handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription
 
+    /// Publishes domain events to `topic`, keyed by aggregate ID; events of one aggregate keep their
+    /// order in `envelopes`. Each envelope is validated first.
+    ///
+    /// A default implementation encodes each envelope as jxt-core JSON with the `X-Event-*` headers
+    /// and publishes the raw messages; a backend may carry envelopes more cheaply.
+    func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError)
+
+    /// The customization point behind ``subscribe(topic:group:envelopeHandler:)``; call that instead.
+    ///
+    /// A default implementation decodes each raw message's bytes; a backend that carries envelopes
+    /// unserialized hands them over directly. It has its own name so that a trailing closure given
+    /// to `subscribe(topic:group:)` is never ambiguous between raw and envelope handlers.
+    func makeEnvelopeSubscription(
+        topic: String,
+        group: String,
+        handler: @escaping EnvelopeHandler
+    ) async throws(EventBusError) -> any Subscription
+
     /// Reports the bus's condition.
     func health() async -> BusHealth
 

@@ -16,6 +16,9 @@ public struct ReceivedMessage: Sendable {
     public var deliveryCount: Int
     /// An opaque value the backend uses to find its acknowledgement state again.
     public var deliveryTag: UInt64
+    /// The envelope itself when an in-process backend carried it unserialized; `payload` and
+    /// `headers` are then empty until ``materialized()`` fills them.
+    var carriedEnvelope: CarriedEnvelope?
 
     /// Creates a received message; backends and tests use this.
     public init(
@@ -28,6 +31,23 @@ public struct ReceivedMessage: Sendable {
         deliveryCount: Int = 1,
         deliveryTag: UInt64 = 0
     ) {
+        self.init(
+            topic: topic, key: key, headers: headers, payload: payload, partition: partition, offset: offset,
+            deliveryCount: deliveryCount, deliveryTag: deliveryTag, carriedEnvelope: nil)
+    }
+
+    init(
+        topic: String,
+        key: String?,
+        headers: [MessageHeader],
+        payload: [UInt8],
+        partition: Int32,
+        offset: Int64,
+        deliveryCount: Int,
+        deliveryTag: UInt64 = 0,
+        carriedEnvelope: CarriedEnvelope?
+    ) {
+        self.carriedEnvelope = carriedEnvelope
         self.topic = topic
         self.key = key
         self.headers = headers
@@ -36,5 +56,15 @@ public struct ReceivedMessage: Sendable {
         self.offset = offset
         self.deliveryCount = deliveryCount
         self.deliveryTag = deliveryTag
+    }
+
+    /// This message with `payload` and `headers` filled in from a carried envelope, exactly as a
+    /// broker backend would have delivered it; unchanged when nothing is carried.
+    func materialized() throws(EventBusError) -> ReceivedMessage {
+        guard let carried = carriedEnvelope, payload.isEmpty else { return self }
+        var message = self
+        message.payload = try EnvelopeCodec.encode(carried.envelope)
+        message.headers = OutgoingMessage.headers(for: carried.envelope) + headers
+        return message
     }
 }

@@ -110,22 +110,23 @@ public enum PressureRunner {
                     var first = 1
                     while first <= versions {
                         let last = min(versions, first + step - 1)
-                        var batch: [OutgoingMessage] = []
-                        batch.reserveCapacity(owned.count * (last - first + 1))
+                        var batches = [[Envelope]](repeating: [], count: topics.count)
                         for aggregate in owned {
-                            let topic = topics[aggregate % topics.count]
                             let aggregateID = "agg-\(aggregate)"
                             for version in first...last {
-                                let envelope = Envelope(
-                                    aggregateID: aggregateID,
-                                    eventType: "PressureTested",
-                                    eventVersion: Int64(version),
-                                    payload: payload
+                                batches[aggregate % topics.count].append(
+                                    Envelope(
+                                        aggregateID: aggregateID,
+                                        eventType: "PressureTested",
+                                        eventVersion: Int64(version),
+                                        payload: payload
+                                    )
                                 )
-                                batch.append(try OutgoingMessage(envelope: envelope, topic: topic))
                             }
                         }
-                        try await bus.publish(batch)
+                        for (topic, envelopes) in zip(topics, batches) where !envelopes.isEmpty {
+                            try await bus.publish(envelopes, to: topic)
+                        }
                         first = last + 1
                     }
                 }

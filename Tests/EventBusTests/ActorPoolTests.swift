@@ -1,4 +1,5 @@
 import EventBus
+import MetricsTestKit
 import XCTest
 
 final class ActorPoolTests: XCTestCase {
@@ -191,6 +192,30 @@ final class ActorPoolTests: XCTestCase {
         } catch {
             XCTAssertEqual(error.code, .shutDown)
         }
+    }
+
+    func testCountersReportHandledDeadLetteredAndRestartsWhenMetricsFactoryIsGiven() async throws {
+        let metrics = TestMetrics()
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(
+            ActorPoolConfiguration(
+                restartBackoff: .zero,
+                metricsFactory: metrics,
+                metricsDimensions: [("topic", "orders")]
+            ),
+            outcomes: outcomes
+        ) { message in
+            if message.payload == Array("poison".utf8) { throw InjectedFailure(description: "poison") }
+        }
+        let runner = Task { await pool.run() }
+        try await pool.submit(["a", "poison", "b", "c"].map { message(key: "k", $0) })
+        await waitUntil("4 outcomes") { outcomes.value.count == 4 }
+        pool.finish()
+        await runner.value
+        let dimensions = [("topic", "orders")]
+        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_handled_total", dimensions).totalValue, 3)
+        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_dead_lettered_total", dimensions).totalValue, 1)
+        XCTAssertEqual(try metrics.expectCounter("eventbus_handler_restarts_total", dimensions).totalValue, 3)
     }
 
     func testInvalidConfigurationThrowsWhenActorCountIsZero() {

@@ -34,7 +34,7 @@ final class EnvelopeCodecTests: XCTestCase {
             text,
             #"{"event_id":"e-1","aggregate_id":"a","event_type":"T","event_version":1,"#
                 + #""timestamp":"2026-11-25T12:00:00.123456789Z","payload":1}"#)
-        XCTAssertNil(try decode(text).traceID)
+        XCTAssertNil(try decodeEnvelopeJSON(text).traceID)
     }
 
     func testEncodeAppendsToExistingBufferWhenGivenOne() throws {
@@ -46,7 +46,7 @@ final class EnvelopeCodecTests: XCTestCase {
         var untouched = Array("x".utf8)
         var invalid = EnvelopeFixtures.full()
         invalid.eventVersion = 0
-        assertEventBusError(.invalidEnvelope, field: "event_version") { () throws(EventBusError) in
+        assertEnvelopeCodecError(.invalidEnvelope, field: "event_version") { () throws(EventBusError) in
             try EnvelopeCodec.encode(invalid, appendingTo: &untouched)
         }
         XCTAssertEqual(untouched, Array("x".utf8))
@@ -67,7 +67,7 @@ final class EnvelopeCodecTests: XCTestCase {
               "event_id": "019abc00-0000-7000-8000-000000000001"
             }\t\r\n
             """
-        let envelope = try decode(sample)
+        let envelope = try decodeEnvelopeJSON(sample)
         XCTAssertEqual(envelope.eventID, "019abc00-0000-7000-8000-000000000001")
         XCTAssertEqual(envelope.aggregateID, "archive:2026/11-25_x.y")
         XCTAssertEqual(envelope.eventType, "Archive.Created")
@@ -83,18 +83,18 @@ final class EnvelopeCodecTests: XCTestCase {
 
     func testDecodeTreatsNullAsAbsentWhenFieldIsOptional() throws {
         let text = EnvelopeFixtures.document.replacingOccurrences(of: #""trace_id":"t-1""#, with: #""trace_id":null"#)
-        XCTAssertNil(try decode(text).traceID)
+        XCTAssertNil(try decodeEnvelopeJSON(text).traceID)
     }
 
     func testDecodeKeepsNullPayloadBytesWhenPayloadIsNull() throws {
         let text = EnvelopeFixtures.document.replacingOccurrences(
             of: #""payload":{"a":[1,2.5e3,"x\"y"],"b":null}"#, with: #""payload": null "#)
-        XCTAssertEqual(try decode(text).payload, Array("null".utf8))
+        XCTAssertEqual(try decodeEnvelopeJSON(text).payload, Array("null".utf8))
     }
 
     func testDecodeMatchesKeyWhenKeyIsEscaped() throws {
         let text = EnvelopeFixtures.document.replacingOccurrences(of: #""event_id""#, with: #""event\u005fid""#)
-        XCTAssertEqual(try decode(text).eventID, "e-1")
+        XCTAssertEqual(try decodeEnvelopeJSON(text).eventID, "e-1")
     }
 
     func testDecodeAcceptsOtherContainersWhenGivenSliceOrRawBuffer() throws {
@@ -122,7 +122,7 @@ final class EnvelopeCodecTests: XCTestCase {
     func testDecodeUnescapesEveryEscapeWhenStringUsesThem() throws {
         let escaped = #"\"\\\/\b\f\n\r\t\u0041\u00e9\u20AC\ud83d\ude00"#
         let text = EnvelopeFixtures.document.replacingOccurrences(of: #""OrderPlaced""#, with: "\"\(escaped)\"")
-        XCTAssertEqual(try decode(text).eventType, "\"\\/\u{08}\u{0C}\n\r\tAé€😀")
+        XCTAssertEqual(try decodeEnvelopeJSON(text).eventType, "\"\\/\u{08}\u{0C}\n\r\tAé€😀")
     }
 
     func testEncodeWritesPayloadVerbatimWhenItHasWhitespace() throws {

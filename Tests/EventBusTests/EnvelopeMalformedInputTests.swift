@@ -6,10 +6,10 @@ final class EnvelopeMalformedInputTests: XCTestCase {
     private func assertMalformed(
         _ text: String, field: String, file: StaticString = #filePath, line: UInt = #line
     ) {
-        let error = assertEventBusError(
+        let error = assertEnvelopeCodecError(
             .malformedEnvelope, field: field,
             { () throws(EventBusError) in
-                try decode(text)
+                try decodeEnvelopeJSON(text)
             }, file: file, line: line)
         if let error {
             XCTAssertTrue(error.message.contains("byte offset"), error.message, file: file, line: line)
@@ -24,7 +24,7 @@ final class EnvelopeMalformedInputTests: XCTestCase {
     }
 
     func testFixtureDecodesWhenUnchanged() throws {
-        XCTAssertEqual(try decode(EnvelopeFixtures.document).eventType, "OrderPlaced")
+        XCTAssertEqual(try decodeEnvelopeJSON(EnvelopeFixtures.document).eventType, "OrderPlaced")
     }
 
     func testRejectsEveryPrefixWhenDocumentIsTruncated() {
@@ -46,7 +46,7 @@ final class EnvelopeMalformedInputTests: XCTestCase {
             "", "   \n", "[]", "\"x\"", "null", "42", "{", "{\"event_id\"", "{\"event_id\":", "{,}", "{\"a\":1,}",
         ] {
             do {
-                let envelope = try decode(text)
+                let envelope = try decodeEnvelopeJSON(text)
                 XCTFail("\(text) decoded to \(envelope)")
             } catch {
                 XCTAssertEqual(error.code, .malformedEnvelope, "\(text): \(error)")
@@ -57,7 +57,7 @@ final class EnvelopeMalformedInputTests: XCTestCase {
     }
 
     func testRejectsInputWhenTrailingDataFollowsTheObject() throws {
-        XCTAssertNoThrow(try decode(EnvelopeFixtures.document + " \n\t\r"))
+        XCTAssertNoThrow(try decodeEnvelopeJSON(EnvelopeFixtures.document + " \n\t\r"))
         assertMalformed(EnvelopeFixtures.document + "x", field: "json")
         assertMalformed(EnvelopeFixtures.document + "{}", field: "json")
         assertMalformed(EnvelopeFixtures.document + "\u{0}", field: "json")
@@ -89,8 +89,9 @@ final class EnvelopeMalformedInputTests: XCTestCase {
             assertMalformed(
                 document(replacing: #""event_version":3"#, with: "\"event_version\":\(huge)"), field: "event_version")
         }
-        assertEventBusError(.invalidEnvelope, field: "event_version") { () throws(EventBusError) in
-            try decode(document(replacing: #""event_version":3"#, with: #""event_version":-9223372036854775808"#))
+        assertEnvelopeCodecError(.invalidEnvelope, field: "event_version") { () throws(EventBusError) in
+            try decodeEnvelopeJSON(
+                document(replacing: #""event_version":3"#, with: #""event_version":-9223372036854775808"#))
         }
     }
 
@@ -99,7 +100,7 @@ final class EnvelopeMalformedInputTests: XCTestCase {
             assertMalformed(document(replacing: #""OrderPlaced""#, with: "\"Order\(bad)\""), field: "event_type")
         }
         // Lone surrogates are valid JSON grammar, so inside the payload they pass untouched.
-        XCTAssertNoThrow(try decode(document(replacing: #""x\"y""#, with: #""\ud800""#)))
+        XCTAssertNoThrow(try decodeEnvelopeJSON(document(replacing: #""x\"y""#, with: #""\ud800""#)))
         assertMalformed(document(replacing: #""x\"y""#, with: #""\q""#), field: "payload")
     }
 
@@ -131,7 +132,7 @@ final class EnvelopeMalformedInputTests: XCTestCase {
         assertMalformed(
             document(replacing: #""trace_id":"t-1""#, with: #""trace_id":"t-1","event_version":4"#),
             field: "event_version")
-        XCTAssertNoThrow(try decode(document(replacing: #""trace_id":"t-1""#, with: #""x":1,"x":2"#)))
+        XCTAssertNoThrow(try decodeEnvelopeJSON(document(replacing: #""trace_id":"t-1""#, with: #""x":1,"x":2"#)))
     }
 
     func testRejectsUnknownKeyWhenItsValueIsMalformed() {
@@ -158,13 +159,13 @@ final class EnvelopeMalformedInputTests: XCTestCase {
         for sequence in invalidSequences {
             var bytes = base
             bytes.insert(contentsOf: sequence, at: index + 5)
-            assertEventBusError(.malformedEnvelope, field: "event_type") { () throws(EventBusError) in
+            assertEnvelopeCodecError(.malformedEnvelope, field: "event_type") { () throws(EventBusError) in
                 try EnvelopeCodec.decode(bytes)
             }
         }
         var outside = base
         outside.insert(0xFF, at: 1)
-        assertEventBusError(.malformedEnvelope, field: "json") { () throws(EventBusError) in
+        assertEnvelopeCodecError(.malformedEnvelope, field: "json") { () throws(EventBusError) in
             try EnvelopeCodec.decode(outside)
         }
         var valid = base

@@ -34,7 +34,7 @@ enum EnvelopeFixtures {
 
 /// Asserts `body` throws an `EventBusError` with `code` and `field`, and returns it for more checks.
 @discardableResult
-func assertEventBusError<T>(
+func assertEnvelopeCodecError<T>(
     _ code: EventBusError.Code,
     field: String?,
     _ body: () throws(EventBusError) -> T,
@@ -54,6 +54,6 @@ func assertEventBusError<T>(
 }
 
 /// Decodes UTF-8 text.
-func decode(_ text: String) throws(EventBusError) -> Envelope {
+func decodeEnvelopeJSON(_ text: String) throws(EventBusError) -> Envelope {
     try EnvelopeCodec.decode(Array(text.utf8))
 }

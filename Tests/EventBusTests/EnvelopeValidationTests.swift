@@ -7,15 +7,15 @@ final class EnvelopeValidationTests: XCTestCase {
     private func assertRejected(
         _ envelope: Envelope, field: String, file: StaticString = #filePath, line: UInt = #line
     ) {
-        assertEventBusError(
+        assertEnvelopeCodecError(
             .invalidEnvelope, field: field,
             { () throws(EventBusError) in
                 try EnvelopeCodec.encode(envelope)
             }, file: file, line: line)
-        assertEventBusError(
+        assertEnvelopeCodecError(
             .invalidEnvelope, field: field,
             { () throws(EventBusError) in
-                try decode(json(envelope))
+                try decodeEnvelopeJSON(json(envelope))
             }, file: file, line: line)
     }
 
@@ -105,14 +105,14 @@ final class EnvelopeValidationTests: XCTestCase {
         for payload in ["{", "}", "{\"a\":}", "[1,]", "01", "tru", "\"unterminated", "1 2", "{} x", "   ", "NaN"] {
             var envelope = EnvelopeFixtures.minimal()
             envelope.payload = Array(payload.utf8)
-            let error = assertEventBusError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
+            let error = assertEnvelopeCodecError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
                 try EnvelopeCodec.encode(envelope)
             }
             XCTAssertTrue(error?.message.contains("byte offset") ?? false, "\(payload): \(String(describing: error))")
         }
         var nonUTF8 = EnvelopeFixtures.minimal()
         nonUTF8.payload = [UInt8(ascii: "\""), 0xFF, UInt8(ascii: "\"")]
-        assertEventBusError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
+        assertEnvelopeCodecError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
             try EnvelopeCodec.encode(nonUTF8)
         }
     }
@@ -122,17 +122,24 @@ final class EnvelopeValidationTests: XCTestCase {
             ("event_id", "\"e\""), ("aggregate_id", "\"a\""), ("event_type", "\"T\""), ("event_version", "1"),
             ("timestamp", "\"2026-11-25T12:00:00Z\""), ("payload", "{}"),
         ]
-        XCTAssertNoThrow(try decode("{" + complete.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"))
+        XCTAssertNoThrow(
+            try decodeEnvelopeJSON("{" + complete.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"))
         for missing in complete.map(\.0) {
             let text =
                 "{" + complete.filter { $0.0 != missing }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
-            assertEventBusError(.invalidEnvelope, field: missing) { () throws(EventBusError) in try decode(text) }
+            assertEnvelopeCodecError(.invalidEnvelope, field: missing) { () throws(EventBusError) in
+                try decodeEnvelopeJSON(text)
+            }
             let nulled =
                 "{" + complete.map { "\"\($0.0)\":\($0.0 == missing ? "null" : $0.1)" }.joined(separator: ",") + "}"
             if missing != "payload" {
-                assertEventBusError(.invalidEnvelope, field: missing) { () throws(EventBusError) in try decode(nulled) }
+                assertEnvelopeCodecError(.invalidEnvelope, field: missing) { () throws(EventBusError) in
+                    try decodeEnvelopeJSON(nulled)
+                }
             }
         }
-        assertEventBusError(.invalidEnvelope, field: "event_id") { () throws(EventBusError) in try decode("{}") }
+        assertEnvelopeCodecError(.invalidEnvelope, field: "event_id") { () throws(EventBusError) in
+            try decodeEnvelopeJSON("{}")
+        }
     }
 }

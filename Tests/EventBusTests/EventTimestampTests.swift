@@ -66,7 +66,7 @@ final class EventTimestampTests: XCTestCase {
         for text in [
             "", "2026-11-25T12:00:00", "2026-11-25T12:00:00.1234567890Z", "2026-11-25T12:00:00+2:00", "nonsense",
         ] {
-            assertEventBusError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
+            assertEnvelopeCodecError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
                 try EventTimestamp(rfc3339: text)
             }
         }
@@ -87,6 +87,11 @@ final class EventTimestampTests: XCTestCase {
     func testClampsFoundationDateWhenOutsideInt64Range() {
         XCTAssertEqual(EventTimestamp(Date.distantFuture).nanosecondsSinceEpoch, .max)
         XCTAssertEqual(EventTimestamp(Date.distantPast).nanosecondsSinceEpoch, .min)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: .infinity)).nanosecondsSinceEpoch, .max)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: -.infinity)).nanosecondsSinceEpoch, .min)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: .nan)).nanosecondsSinceEpoch, 0)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: 9_223_372_036.9)).nanosecondsSinceEpoch, .max)
+        XCTAssertEqual(EventTimestamp(Date(timeIntervalSince1970: -9_223_372_037)).nanosecondsSinceEpoch, .min)
     }
 
     func testNowIsCloseToFoundationClockWhenRead() {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -48,6 +49,10 @@ public final class ActorPool: Sendable {
     private let handledCount = Atomic<Int>(0)
     private let deadLetteredCount = Atomic<Int>(0)
     private let restartCount = Atomic<Int>(0)
+    private let handledCounter: Counter
+    private let deadLetteredCounter: Counter
+    private let restartCounter: Counter
+    private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
     /// Outcomes are reported in groups of at most this many, so acknowledgements are not held back
     /// behind a long batch.
@@ -70,6 +75,14 @@ public final class ActorPool: Sendable {
         self.makeHandler = makeHandler
         self.deadLetterSink = deadLetterSink
         self.reportOutcomes = onOutcomes
+        let factory = configuration.metricsFactory
+        let dimensions = configuration.metricsDimensions
+        self.handledCounter = Counter(
+            label: "eventbus_messages_handled_total", dimensions: dimensions, factory: factory)
+        self.deadLetteredCounter = Counter(
+            label: "eventbus_messages_dead_lettered_total", dimensions: dimensions, factory: factory)
+        self.restartCounter = Counter(
+            label: "eventbus_handler_restarts_total", dimensions: dimensions, factory: factory)
         self.inboxes = (0..<configuration.actorCount).map { _ in
             ActorInbox(capacity: configuration.inboxCapacity)
         }
@@ -103,14 +116,12 @@ public final class ActorPool: Sendable {
     ///
     /// Throws ``EventBusError/Code/shutDown`` when the pool stopped before every message was taken;
     /// the messages not taken get no outcome.
-    public func submit(_ messages: [ReceivedMessage]) async throws(EventBusError) {
+    public func submit(_ messages: consuming [ReceivedMessage]) async throws(EventBusError) {
         if messages.count == 1 {
-            guard await inboxes[actorIndex(for: messages[0])].put(messages) else {
-                throw Self.closedError
-            }
+            guard await inboxes[actorIndex(for: messages[0])].put(messages) else { throw Self.closedError }
             return
         }
-        let groups = groupByActor(messages, actors: messages.map(actorIndex(for:)))
+        let groups = groupByActor(moving: messages)
         for actor in groups.indices where !groups[actor].isEmpty {
             guard await inboxes[actor].put(groups[actor]) else { throw Self.closedError }
         }
@@ -147,6 +158,17 @@ public final class ActorPool: Sendable {
         return rest
     }
 
+    /// Groups messages per actor, keeping their order; moves them out of `messages` rather than
+    /// copying when the caller hands over the only reference.
+    private func groupByActor(moving messages: consuming [ReceivedMessage]) -> [[ReceivedMessage]] {
+        var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
+        messages.withUnsafeMutableBufferPointer { $0.reverse() }
+        while let message = messages.popLast() {
+            groups[actorIndex(for: message)].append(message)
+        }
+        return groups
+    }
+
     private func groupByActor(_ messages: [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
         for (message, actor) in zip(messages, actors) {
@@ -169,6 +191,31 @@ public final class ActorPool: Sendable {
         }
     }
 
+    /// Returns once every actor of a running pool has started; call it after starting ``run()``.
+    ///
+    /// Subscriptions wait for it so that "ready" means the actors are waiting for messages, and the
+    /// cost of starting them is not paid by the first messages' latency.
+    public func waitUntilRunning() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let ready = startup.withLock { state -> Bool in
+                if state.started == inboxes.count { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func markStarted() {
+        let waiters = startup.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            state.started += 1
+            guard state.started == inboxes.count else { return [] }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Accepts no more messages; actors handle what they hold, then ``run()`` returns.
     public func finish() {
         for inbox in inboxes { inbox.close() }
@@ -186,24 +233,31 @@ public final class ActorPool: Sendable {
     }
 
     private func runActor(_ inbox: ActorInbox) async {
+        markStarted()
         var handler = makeHandler()
         var batch: [ReceivedMessage] = []
         var outcomes: [DispatchOutcome] = []
         outcomes.reserveCapacity(Self.outcomeFlushSize)
-        while let taken = await inbox.take(recycling: batch) {
+        while let taken = await inbox.take(recycling: consume batch) {
             batch = taken
-            var finished = 0
-            for message in batch {
-                if stopping.load(ordering: .relaxed) { break }
-                guard let outcome = await deliver(message, handler: &handler) else { break }
+            // Handle from the back of a reversed batch: popping moves each message out, so it is
+            // neither copied (retained) on the way in nor released twice on the way out. Reversing
+            // through the buffer pointer swaps by moving; Array's own reverse() retains each element.
+            batch.withUnsafeMutableBufferPointer { $0.reverse() }
+            var abandoned = 0
+            while let message = batch.popLast() {
+                guard !stopping.load(ordering: .relaxed),
+                    let outcome = await deliver(message, handler: &handler)
+                else {
+                    abandoned = batch.count + 1
+                    break
+                }
                 outcomes.append(outcome)
-                finished += 1
                 if outcomes.count >= Self.outcomeFlushSize {
                     flush(&outcomes, inbox: inbox)
                 }
             }
             flush(&outcomes, inbox: inbox)
-            let abandoned = batch.count - finished
             if abandoned > 0 {
                 // Only after stop(): these get no outcome, so the backend redelivers them.
                 inbox.release(abandoned)
@@ -214,6 +268,9 @@ public final class ActorPool: Sendable {
 
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
         guard !outcomes.isEmpty else { return }
+        let deadLettered = outcomes.reduce(0) { $0 + ($1.result == .deadLettered ? 1 : 0) }
+        handledCounter.increment(by: outcomes.count - deadLettered)
+        if deadLettered > 0 { deadLetteredCounter.increment(by: deadLettered) }
         reportOutcomes(outcomes)
         inbox.release(outcomes.count)
         outcomes.removeAll(keepingCapacity: true)
@@ -238,6 +295,7 @@ public final class ActorPool: Sendable {
                     return await deadLetter(message, error: error, attempts: attempts)
                 }
                 restartCount.add(1, ordering: .relaxed)
+                restartCounter.increment()
                 configuration.logger.debug(
                     "handler failed; restarting actor",
                     metadata: [

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 /// Settings of an ``ActorPool``; the defaults are those of the reference Go system.
@@ -16,6 +17,11 @@ public struct ActorPoolConfiguration: Sendable {
     public var deadLetterRetryInterval: Duration
     /// Where the pool logs restarts and dead letters.
     public var logger: Logger
+    /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`
+    /// and `eventbus_handler_restarts_total`. Default: the process's bootstrapped `MetricsSystem`.
+    public var metricsFactory: any MetricsFactory
+    /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.
+    public var metricsDimensions: [(String, String)]
 
     /// Creates a configuration with the reference defaults.
     public init(
@@ -24,7 +30,9 @@ public struct ActorPoolConfiguration: Sendable {
         maxRestarts: Int = 3,
         restartBackoff: Duration = .milliseconds(5),
         deadLetterRetryInterval: Duration = .milliseconds(100),
-        logger: Logger = Logger(label: "eventbus.pool")
+        logger: Logger = Logger(label: "eventbus.pool"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        metricsDimensions: [(String, String)] = []
     ) {
         self.actorCount = actorCount
         self.inboxCapacity = inboxCapacity
@@ -32,6 +40,8 @@ public struct ActorPoolConfiguration: Sendable {
         self.restartBackoff = restartBackoff
         self.deadLetterRetryInterval = deadLetterRetryInterval
         self.logger = logger
+        self.metricsFactory = metricsFactory
+        self.metricsDimensions = metricsDimensions
     }
 
     /// Throws when a value is out of range.

@@ -10,6 +10,8 @@ extension DeadLetter {
 
     /// The dead letter as a message for `topic`: original key, payload and headers plus why it failed.
     public func outgoingMessage(topic: String) -> OutgoingMessage {
+        // A carried envelope passed validation at publish, so encoding it cannot fail.
+        let message = (try? self.message.materialized()) ?? self.message
         var headers = message.headers
         headers.append(MessageHeader(name: Header.error, value: errorDescription))
         headers.append(MessageHeader(name: Header.attempts, value: String(attempts)))

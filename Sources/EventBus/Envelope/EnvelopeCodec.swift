@@ -29,6 +29,7 @@ public enum EnvelopeCodec {
         let size = EnvelopeEncoder.encodedSize(envelope)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = EnvelopeEncoder.write(envelope, into: buffer, at: 0)
+            assert(count == size, "encodedSize and write disagree")
         }
     }
 
@@ -40,19 +41,20 @@ public enum EnvelopeCodec {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: size))
         buffer.withUnsafeMutableBufferPointer { output in
-            _ = EnvelopeEncoder.write(envelope, into: output, at: start)
+            let written = EnvelopeEncoder.write(envelope, into: output, at: start)
+            assert(written == size, "encodedSize and write disagree")
         }
     }
 
     /// Decodes and validates an envelope from JSON bytes.
     public static func decode(_ bytes: [UInt8]) throws(EventBusError) -> Envelope {
-        try bytes.withUnsafeBufferPointer { buffer in decodeResult(buffer) }.get()
+        try bytes.withUnsafeBufferPointer { buffer throws(EventBusError) in try EnvelopeDecoder.decode(buffer) }
     }
 
     /// Decodes and validates an envelope from memory a backend owns (for example a C message
     /// buffer), without copying the bytes first; they need to stay valid only during the call.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EventBusError) -> Envelope {
-        try decodeResult(bytes.assumingMemoryBound(to: UInt8.self)).get()
+        try EnvelopeDecoder.decode(bytes.assumingMemoryBound(to: UInt8.self))
     }
 
     /// Decodes and validates an envelope from any byte collection (`ArraySlice`, `Data`, …),
@@ -70,6 +72,14 @@ public enum EnvelopeCodec {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Checks `envelope` against every rule ``encode(_:)`` enforces, without encoding it.
+    ///
+    /// Backends that carry envelopes without serializing them (the in-memory bus) call it so a bad
+    /// envelope fails at publish exactly as it would on a broker.
+    public static func validate(_ envelope: Envelope) throws(EventBusError) {
+        try validateForEncoding(envelope)
     }
 
     private static func validateForEncoding(_ envelope: Envelope) throws(EventBusError) {
@@ -90,7 +100,7 @@ public enum EnvelopeCodec {
         if let problem {
             throw EventBusError(
                 .invalidEnvelope, "payload is not one well-formed JSON value: \(problem.message)",
-                field: EnvelopeField.payload)
+                field: EnvelopeField.payload.description)
         }
     }
 }

@@ -102,7 +102,7 @@ enum EnvelopeDecoder {
         // an Int64 of nanoseconds cannot hold.
         try EnvelopeValidator.validate(envelope)
         guard timestamp != nil else {
-            throw EventBusError(.invalidEnvelope, "timestamp is required", field: EnvelopeField.timestamp)
+            throw EventBusError(.invalidEnvelope, "timestamp is required", field: EnvelopeField.timestamp.description)
         }
         return envelope
     }
@@ -119,7 +119,7 @@ enum EnvelopeDecoder {
     }
 
     /// A string value, or `nil` for `null` and for the empty string.
-    private static func string(_ scanner: inout JSONScanner, field: String) throws(EventBusError) -> String? {
+    private static func string(_ scanner: inout JSONScanner, field: StaticString) throws(EventBusError) -> String? {
         if scanner.skipNull() { return nil }
         guard scanner.peek() == UInt8(ascii: "\"") else { throw scanner.error(field, "expected a string") }
         let raw = try scanner.scanString(field: field)

@@ -73,7 +73,9 @@ enum EnvelopeEncoder {
         var copy = value
         return copy.withUTF8 { bytes in
             var length = bytes.count
-            for byte in bytes {
+            var index = JSONStringBytes.firstSpecial(in: bytes, from: 0, to: bytes.count, stopAtNonASCII: false)
+            while index < bytes.count {
+                let byte = bytes[index]
                 if byte < 0x20 {
                     switch byte {
                     case 0x08, 0x09, 0x0A, 0x0C, 0x0D: length += 1
@@ -82,6 +84,7 @@ enum EnvelopeEncoder {
                 } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
                     length += 1
                 }
+                index += 1
             }
             return length
         }
@@ -130,12 +133,7 @@ enum EnvelopeEncoder {
             var copy = value
             copy.withUTF8 { bytes in
                 // Most identifiers need no escaping: find the first byte that does, copy up to it in bulk.
-                var clean = 0
-                while clean < bytes.count {
-                    let byte = bytes[clean]
-                    if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
-                    clean += 1
-                }
+                let clean = JSONStringBytes.firstSpecial(in: bytes, from: 0, to: bytes.count, stopAtNonASCII: false)
                 write(UnsafeBufferPointer(rebasing: bytes[0..<clean]))
                 for byte in bytes[clean...] {
                     switch byte {

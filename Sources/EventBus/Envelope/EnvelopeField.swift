@@ -2,17 +2,17 @@
 ///
 /// Errors name these keys in ``EventBusError/field`` so a Go and a Swift service report the same culprit.
 enum EnvelopeField {
-    static let eventID = "event_id"
-    static let aggregateID = "aggregate_id"
-    static let eventType = "event_type"
-    static let eventVersion = "event_version"
-    static let timestamp = "timestamp"
-    static let traceID = "trace_id"
-    static let correlationID = "correlation_id"
-    static let tenantID = "tenant_id"
-    static let payload = "payload"
+    static let eventID: StaticString = "event_id"
+    static let aggregateID: StaticString = "aggregate_id"
+    static let eventType: StaticString = "event_type"
+    static let eventVersion: StaticString = "event_version"
+    static let timestamp: StaticString = "timestamp"
+    static let traceID: StaticString = "trace_id"
+    static let correlationID: StaticString = "correlation_id"
+    static let tenantID: StaticString = "tenant_id"
+    static let payload: StaticString = "payload"
     /// Names no key: the bytes are not JSON or not an object.
-    static let json = "json"
+    static let json: StaticString = "json"
 
     /// Which known key the UTF-8 bytes spell, or `nil` for an unknown key (matching is exact, case-sensitive).
     static func identify(_ key: UnsafeBufferPointer<UInt8>) -> Key? {
@@ -50,7 +50,7 @@ enum EnvelopeField {
         case tenantID = 128
         case payload = 256
 
-        var name: String {
+        var name: StaticString {
             switch self {
             case .eventID: EnvelopeField.eventID
             case .aggregateID: EnvelopeField.aggregateID

@@ -23,35 +23,39 @@ enum EnvelopeValidator {
         try validateAggregateID(envelope.aggregateID)
     }
 
-    private static func invalid(_ field: String, _ message: String) -> EventBusError {
-        EventBusError(.invalidEnvelope, message, field: field)
+    private static func invalid(_ field: StaticString, _ message: String) -> EventBusError {
+        EventBusError(.invalidEnvelope, message, field: field.description)
     }
 
     /// Blank means empty or only whitespace, by the same Unicode `White_Space` property Go's
     /// `strings.TrimSpace` uses.
-    private static func requireNotBlank(_ value: String, field: String) throws(EventBusError) {
+    private static func requireNotBlank(_ value: String, field: StaticString) throws(EventBusError) {
         // Fast path: a first byte that is printable ASCII settles it.
-        if let first = value.utf8.first, first > 0x20, first < 0x80 { return }
+        var copy = value
+        if let first = copy.withUTF8({ $0.first }), first > 0x20, first < 0x80 { return }
         for scalar in value.unicodeScalars where !scalar.properties.isWhitespace { return }
         throw invalid(field, "\(field) is required and must not be blank")
     }
 
     private static func validateAggregateID(_ id: String) throws(EventBusError) {
-        let field = EnvelopeField.aggregateID
-        var count = 0
-        for byte in id.utf8 {
-            count += 1
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "-"),
-                UInt8(ascii: "."), UInt8(ascii: "/"):
-                continue
-            default:
-                throw invalid(
-                    field,
-                    "aggregate_id may only contain A-Z a-z 0-9 : _ - . / (invalid byte 0x\(String(byte, radix: 16)) "
-                        + "at index \(count - 1))")
+        var copy = id
+        let (count, invalidIndex) = copy.withUTF8 { bytes -> (Int, Int?) in
+            for index in 0..<bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                    UInt8(ascii: "."), UInt8(ascii: "/"):
+                    continue
+                default:
+                    return (bytes.count, index)
+                }
             }
+            return (bytes.count, nil)
+        }
+        let field = EnvelopeField.aggregateID
+        if let invalidIndex {
+            throw invalid(
+                field, "aggregate_id may only contain A-Z a-z 0-9 : _ - . / (invalid byte at index \(invalidIndex))")
         }
         guard count <= maximumAggregateIDLength else {
             throw invalid(

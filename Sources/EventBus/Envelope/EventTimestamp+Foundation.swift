@@ -7,19 +7,29 @@
 extension EventTimestamp {
     /// Creates a timestamp from a `Date`, for services whose domain code works in Foundation types.
     ///
-    /// `Date` holds about microsecond precision today, so the result is rounded to the nearest
-    /// microsecond's worth of nanoseconds `Date` can express. Dates outside the range an `Int64` of
-    /// nanoseconds covers (years 1677–2262) are clamped to its ends rather than trapping.
+    /// A `Date` is a `Double` and keeps only about a microsecond of precision for current dates; the
+    /// result is the nanosecond nearest to it. Dates outside what an `Int64` of nanoseconds covers
+    /// (years 1677–2262) are clamped to its ends and NaN becomes the epoch, rather than trapping.
     public init(_ date: Date) {
         let interval = date.timeIntervalSince1970
+        // Check the range before converting: Int64(_:) traps on NaN, infinities and huge values.
+        guard interval.isFinite else {
+            self.init(nanosecondsSinceEpoch: interval.isNaN ? 0 : (interval < 0 ? .min : .max))
+            return
+        }
+        guard interval < 9_223_372_036.854_775_807 else {
+            self.init(nanosecondsSinceEpoch: .max)
+            return
+        }
+        guard interval > -9_223_372_036.854_775_808 else {
+            self.init(nanosecondsSinceEpoch: .min)
+            return
+        }
         let wholeSeconds = interval.rounded(.down)
-        let seconds = Int64(exactly: wholeSeconds) ?? (interval < 0 ? Int64.min : Int64.max)
         let nanoseconds = Int64(((interval - wholeSeconds) * 1_000_000_000).rounded())
-        let (scaled, overflow1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (scaled, overflow1) = Int64(wholeSeconds).multipliedReportingOverflow(by: 1_000_000_000)
         let (total, overflow2) = scaled.addingReportingOverflow(nanoseconds)
-        if interval.isNaN {
-            self.init(nanosecondsSinceEpoch: 0)
-        } else if overflow1 || overflow2 {
+        if overflow1 || overflow2 {
             self.init(nanosecondsSinceEpoch: interval < 0 ? .min : .max)
         } else {
             self.init(nanosecondsSinceEpoch: total)

@@ -113,7 +113,7 @@ extension EventTimestamp {
                     + "2006-01-02T15:04:05.999999999Z",
                 field: "timestamp")
         }
-        func number(_ position: Int, digits: Int) throws(EventBusError) -> Int64 {
+        @inline(__always) func number(_ position: Int, digits: Int) throws(EventBusError) -> Int64 {
             guard position + digits <= bytes.count else { throw failure("is truncated", at: bytes.count) }
             var value: Int64 = 0
             for index in position..<(position + digits) {

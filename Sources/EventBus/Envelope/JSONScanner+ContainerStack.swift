@@ -13,7 +13,7 @@ extension JSONScanner {
             return bit(depth - 1)
         }
 
-        mutating func push(isObject: Bool, scanner: JSONScanner, field: String) throws(EventBusError) {
+        mutating func push(isObject: Bool, scanner: JSONScanner, field: StaticString) throws(EventBusError) {
             guard depth < JSONScanner.maximumDepth else {
                 throw scanner.error(field, "JSON nested deeper than \(JSONScanner.maximumDepth) levels")
             }

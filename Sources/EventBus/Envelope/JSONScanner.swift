@@ -51,19 +51,19 @@ struct JSONScanner {
 
     /// Consumes `byte` or throws, naming what was expected.
     @inline(__always)
-    mutating func expect(_ byte: UInt8, field: String, _ what: StaticString) throws(EventBusError) {
+    mutating func expect(_ byte: UInt8, field: StaticString, _ what: StaticString) throws(EventBusError) {
         guard offset < bytes.count else { throw error(field, "expected \(what) but input ended") }
         guard bytes[offset] == byte else { throw error(field, "expected \(what)") }
         offset += 1
     }
 
     /// A `malformedEnvelope` error at the current offset.
-    func error(_ field: String, _ message: String) -> EventBusError {
+    func error(_ field: StaticString, _ message: String) -> EventBusError {
         error(field, message, at: offset)
     }
 
     /// A `malformedEnvelope` error at `position`.
-    func error(_ field: String, _ message: String, at position: Int) -> EventBusError {
+    func error(_ field: StaticString, _ message: String, at position: Int) -> EventBusError {
         let found: String
         if position < bytes.count {
             let byte = bytes[position]
@@ -74,13 +74,13 @@ struct JSONScanner {
             found = "end of input"
         }
         return EventBusError(
-            .malformedEnvelope, "\(message) at byte offset \(position) (found \(found))", field: field)
+            .malformedEnvelope, "\(message) at byte offset \(position) (found \(found))", field: field.description)
     }
 
     // MARK: Strings
 
     /// Scans a string token starting at the opening quote, validating escapes and UTF-8.
-    mutating func scanString(field: String) throws(EventBusError) -> RawString {
+    mutating func scanString(field: StaticString) throws(EventBusError) -> RawString {
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
             throw error(field, "expected a string")
         }
@@ -89,6 +89,7 @@ struct JSONScanner {
         var hasEscapes = false
         var hasNonASCII = false
         while true {
+            index = JSONStringBytes.firstSpecial(in: bytes, from: index, to: bytes.count, stopAtNonASCII: !hasNonASCII)
             guard index < bytes.count else {
                 throw error(field, "unterminated string", at: index)
             }
@@ -109,7 +110,7 @@ struct JSONScanner {
     }
 
     /// Checks the escape sequence whose backslash is at `index`; returns the index after it.
-    private func validateEscape(at index: Int, field: String) throws(EventBusError) -> Int {
+    private func validateEscape(at index: Int, field: StaticString) throws(EventBusError) -> Int {
         guard index + 1 < bytes.count else { throw error(field, "unterminated escape", at: index) }
         switch bytes[index + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
@@ -137,7 +138,7 @@ struct JSONScanner {
     }
 
     /// Rejects anything but well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
-    private func validateUTF8(from start: Int, to end: Int, field: String) throws(EventBusError) {
+    private func validateUTF8(from start: Int, to end: Int, field: StaticString) throws(EventBusError) {
         var index = start
         while index < end {
             let lead = bytes[index]
@@ -179,7 +180,7 @@ struct JSONScanner {
     }
 
     /// The unescaped text of a string token; lone UTF-16 surrogates are rejected, not replaced.
-    func makeString(_ raw: RawString, field: String) throws(EventBusError) -> String {
+    func makeString(_ raw: RawString, field: StaticString) throws(EventBusError) -> String {
         let contents = UnsafeBufferPointer(rebasing: bytes[raw.start..<raw.end])
         guard raw.hasEscapes else { return String(decoding: contents, as: UTF8.self) }
         // Unescaped text is never longer than its escaped form.
@@ -197,7 +198,7 @@ struct JSONScanner {
     }
 
     /// Writes the unescaped bytes of `raw` into `output`; returns how many were written.
-    func unescape(_ raw: RawString, into output: UnsafeMutableBufferPointer<UInt8>, field: String)
+    func unescape(_ raw: RawString, into output: UnsafeMutableBufferPointer<UInt8>, field: StaticString)
         throws(EventBusError) -> Int
     {
         var index = raw.start
@@ -284,7 +285,7 @@ struct JSONScanner {
     // MARK: Numbers and literals
 
     /// Consumes a JSON integer (no fraction, no exponent) that fits in `Int64`.
-    mutating func scanInt64(field: String) throws(EventBusError) -> Int64 {
+    mutating func scanInt64(field: StaticString) throws(EventBusError) -> Int64 {
         let start = offset
         var index = offset
         let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
@@ -323,7 +324,7 @@ struct JSONScanner {
     }
 
     /// Consumes a number per the JSON grammar.
-    private mutating func skipNumber(field: String) throws(EventBusError) {
+    private mutating func skipNumber(field: StaticString) throws(EventBusError) {
         var index = offset
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         @inline(__always) func isDigit(_ position: Int) -> Bool {
@@ -352,7 +353,7 @@ struct JSONScanner {
     }
 
     /// Consumes `literal` (`true`, `false` or `null`).
-    private mutating func skipLiteral(_ literal: StaticString, field: String) throws(EventBusError) {
+    private mutating func skipLiteral(_ literal: StaticString, field: StaticString) throws(EventBusError) {
         let length = literal.utf8CodeUnitCount
         guard offset + length <= bytes.count else { throw error(field, "invalid literal") }
         let expected = literal.utf8Start
@@ -376,7 +377,7 @@ struct JSONScanner {
     /// Validates one complete JSON value starting here; returns its exact byte range.
     ///
     /// Iterative rather than recursive, so hostile nesting cannot overflow the stack.
-    mutating func scanValue(field: String) throws(EventBusError) -> Range<Int> {
+    mutating func scanValue(field: StaticString) throws(EventBusError) -> Range<Int> {
         skipWhitespace()
         let start = offset
         var containers = ContainerStack()
@@ -435,7 +436,7 @@ struct JSONScanner {
     }
 
     /// Consumes `"name" :` and the whitespace before the member's value.
-    private mutating func scanMemberName(field: String) throws(EventBusError) {
+    private mutating func scanMemberName(field: StaticString) throws(EventBusError) {
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
             throw error(field, "expected a member name string")
         }

@@ -13,12 +13,16 @@ extension OutgoingMessage {
     /// A message carrying `envelope` as JSON, keyed by its aggregate ID so one aggregate stays in order.
     public init(envelope: Envelope, topic: String) throws(EventBusError) {
         let payload = try EnvelopeCodec.encode(envelope)
+        self.init(topic: topic, key: envelope.aggregateID, headers: Self.headers(for: envelope), payload: payload)
+    }
+
+    /// The headers every backend writes beside an envelope's JSON.
+    static func headers(for envelope: Envelope) -> [MessageHeader] {
         var headers: [MessageHeader] = []
         headers.reserveCapacity(7)
         headers.append(MessageHeader(name: EnvelopeHeader.eventID, value: envelope.eventID))
         headers.append(MessageHeader(name: EnvelopeHeader.aggregateID, value: envelope.aggregateID))
-        headers.append(
-            MessageHeader(name: EnvelopeHeader.eventVersion, value: String(envelope.eventVersion)))
+        headers.append(MessageHeader(name: EnvelopeHeader.eventVersion, value: String(envelope.eventVersion)))
         headers.append(MessageHeader(name: EnvelopeHeader.eventType, value: envelope.eventType))
         if let traceID = envelope.traceID, !traceID.isEmpty {
             headers.append(MessageHeader(name: EnvelopeHeader.traceID, value: traceID))
@@ -29,6 +33,6 @@ extension OutgoingMessage {
         if let tenantID = envelope.tenantID, !tenantID.isEmpty {
             headers.append(MessageHeader(name: EnvelopeHeader.tenantID, value: tenantID))
         }
-        self.init(topic: topic, key: envelope.aggregateID, headers: headers, payload: payload)
+        return headers
     }
 }

@@ -34,9 +34,23 @@ final class InMemoryBroker: Sendable {
             let name = messages[start].topic
             var end = start + 1
             while end < messages.count && messages[end].topic == name { end += 1 }
-            try await topic(name).publish(messages[start..<end])
+            let stored = messages[start..<end].map {
+                StoredMessage(key: $0.key, headers: $0.headers, payload: $0.payload)
+            }
+            try await topic(name).publish(stored)
             start = end
         }
+    }
+
+    /// Publishes envelopes to one topic without serializing them.
+    func publish(_ envelopes: [Envelope], to name: String) async throws(EventBusError) {
+        var stored: [StoredMessage] = []
+        stored.reserveCapacity(envelopes.count)
+        for envelope in envelopes {
+            try EnvelopeCodec.validate(envelope)
+            stored.append(StoredMessage(envelope: envelope))
+        }
+        try await topic(name).publish(stored)
     }
 
     /// All topics, for draining and health.

@@ -35,13 +35,19 @@ public final class InMemoryEventBus: EventBus {
     }
 
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
-        guard state.withLock({ $0.acceptingPublishes }) else {
-            throw EventBusError(.shutDown, "the in-memory bus is shutting down")
-        }
+        try checkAcceptingPublishes()
         for message in messages where message.topic.isEmpty {
             throw EventBusError(.invalidArgument, "a message has an empty topic", field: "topic")
         }
         try await broker.publish(messages)
+    }
+
+    /// Carries the envelopes to subscribers without serializing them; each is validated as a
+    /// broker backend would, and raw subscribers still receive the JSON bytes and `X-Event-*` headers.
+    public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
+        try checkAcceptingPublishes()
+        guard !topic.isEmpty else { throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic") }
+        try await broker.publish(envelopes, to: topic)
     }
 
     public func subscribe(
@@ -49,11 +55,33 @@ public final class InMemoryEventBus: EventBus {
         group: String,
         handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        try await addSubscription(topic: topic, group: group) { message in
+            try await handler(message.carriedEnvelope == nil ? message : message.materialized())
+        }
+    }
+
+    public func makeEnvelopeSubscription(
+        topic: String,
+        group: String,
+        handler envelopeHandler: @escaping EnvelopeHandler
+    ) async throws(EventBusError) -> any Subscription {
+        try await addSubscription(topic: topic, group: group) { message in
+            if let carried = message.carriedEnvelope {
+                try await envelopeHandler(carried.envelope)
+            } else {
+                try await envelopeHandler(EnvelopeCodec.decode(message.payload))
+            }
+        }
+    }
+
+    private func addSubscription(
+        topic: String,
+        group: String,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
         guard !topic.isEmpty else { throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic") }
         guard !group.isEmpty else { throw EventBusError(.invalidArgument, "group must not be empty", field: "group") }
-        guard state.withLock({ $0.acceptingPublishes }) else {
-            throw EventBusError(.shutDown, "the in-memory bus is shutting down")
-        }
+        try checkAcceptingPublishes()
         let subscription = try InMemorySubscription(
             source: try broker.topic(topic),
             group: group,
@@ -61,9 +89,15 @@ public final class InMemoryEventBus: EventBus {
             broker: broker
         )
         state.withLock { $0.subscriptions[ObjectIdentifier(subscription)] = subscription }
-        subscription.start()
+        await subscription.start()
         logger.debug("subscribed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
         return subscription
+    }
+
+    private func checkAcceptingPublishes() throws(EventBusError) {
+        guard state.withLock({ $0.acceptingPublishes }) else {
+            throw EventBusError(.shutDown, "the in-memory bus is shutting down")
+        }
     }
 
     public func health() async -> BusHealth {

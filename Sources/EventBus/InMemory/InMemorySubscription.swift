@@ -28,9 +28,11 @@ final class InMemorySubscription: Subscription {
         self.credit = credit
         self.batchSize = configuration.deliveryBatchSize
         let deadLetterTopic = source.name + configuration.deadLetterSuffix
+        var poolConfiguration = configuration.pool
+        poolConfiguration.metricsDimensions += [("topic", source.name), ("group", group)]
         do {
             self.pool = try ActorPool(
-                configuration: configuration.pool,
+                configuration: poolConfiguration,
                 makeHandler: { handler },
                 deadLetterSink: { letter in
                     try await broker.publish([letter.outgoingMessage(topic: deadLetterTopic)])
@@ -46,8 +48,8 @@ final class InMemorySubscription: Subscription {
         }
     }
 
-    /// Starts the pool and the delivery loop.
-    func start() {
+    /// Starts the pool and the delivery loop; returns once the pool's actors are running.
+    func start() async {
         let task = Task { [pool] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await pool.run() }
@@ -55,6 +57,7 @@ final class InMemorySubscription: Subscription {
             }
         }
         worker.withLock { $0 = task }
+        await pool.waitUntilRunning()
     }
 
     private func deliver() async {

@@ -41,7 +41,7 @@ final class InMemoryTopic: Sendable {
     // MARK: Publishing
 
     /// Appends messages in order, waiting while a partition is full.
-    func publish(_ messages: ArraySlice<OutgoingMessage>) async throws(EventBusError) {
+    func publish(_ messages: [StoredMessage]) async throws(EventBusError) {
         var next = messages.startIndex
         while true {
             var wake: [UnsafeContinuation<TakeResult, Never>] = []
@@ -53,9 +53,7 @@ final class InMemoryTopic: Sendable {
                     let message = messages[index]
                     let partition = Self.partition(for: message.key, count: state.partitions.count, state: &state)
                     guard state.partitions[partition].entries.count < capacity else { break }
-                    state.partitions[partition].entries.append(
-                        StoredMessage(key: message.key, headers: message.headers, payload: message.payload)
-                    )
+                    state.partitions[partition].entries.append(message)
                     touched[partition] = true
                     index += 1
                 }
@@ -242,7 +240,8 @@ final class InMemoryTopic: Sendable {
                         payload: stored.payload,
                         partition: Int32(partition),
                         offset: offset,
-                        deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1
+                        deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1,
+                        carriedEnvelope: stored.envelope
                     )
                 )
             }

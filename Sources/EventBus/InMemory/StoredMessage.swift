@@ -3,4 +3,19 @@ struct StoredMessage: Sendable {
     var key: String?
     var headers: [MessageHeader]
     var payload: [UInt8]
+    /// Set when an envelope was published without serializing it; `payload` is then empty.
+    var envelope: CarriedEnvelope?
+
+    init(key: String?, headers: [MessageHeader], payload: [UInt8]) {
+        self.key = key
+        self.headers = headers
+        self.payload = payload
+    }
+
+    init(envelope: Envelope) {
+        self.key = envelope.aggregateID
+        self.headers = []
+        self.payload = []
+        self.envelope = CarriedEnvelope(envelope)
+    }
 }

@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# Usage: source scripts/env.sh        (from bash; the other scripts source it themselves)
+#
+# Sets up the environment for building, running and testing EventBus against the local brokers:
+#   LD_LIBRARY_PATH          .runtime/lib first, so the loader takes librdkafka 2.16 (scripts/setup.sh puts
+#                            it there) instead of Debian's 2.0.2, which cannot talk to Tansu.
+#   EVENTBUS_KAFKA_BROKERS   default 127.0.0.1:${EVENTBUS_KAFKA_PORT:-9092}
+#   EVENTBUS_NATS_URL        default nats://127.0.0.1:${EVENTBUS_NATS_PORT:-4222}
+# Values already set are kept. Sourcing it twice changes nothing.
+# No `set -euo pipefail` here on purpose: this file runs inside the caller's shell and must not change its
+# options.
+
+eventbus_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+eventbus_runtime_lib="$eventbus_root/.runtime/lib"
+
+if [[ ! -f "$eventbus_runtime_lib/librdkafka.so.1" ]]; then
+    printf 'env.sh: warning: %s/librdkafka.so.1 is missing; run scripts/setup.sh\n' \
+        "$eventbus_runtime_lib" >&2
+fi
+case "${LD_LIBRARY_PATH:-}" in
+    "$eventbus_runtime_lib" | "$eventbus_runtime_lib":*) ;;
+    *) LD_LIBRARY_PATH="$eventbus_runtime_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
+esac
+export LD_LIBRARY_PATH
+
+export EVENTBUS_KAFKA_BROKERS="${EVENTBUS_KAFKA_BROKERS:-127.0.0.1:${EVENTBUS_KAFKA_PORT:-9092}}"
+export EVENTBUS_NATS_URL="${EVENTBUS_NATS_URL:-nats://127.0.0.1:${EVENTBUS_NATS_PORT:-4222}}"
+
+unset eventbus_root eventbus_runtime_lib

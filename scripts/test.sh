@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Usage: scripts/test.sh [swift test arguments...]     e.g. scripts/test.sh --filter NativeLibrarySmokeTests
+#
+# Runs the whole test suite against real brokers, the way CI does (.ci/run):
+#   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
+#   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
+# Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
+# every module with -enable-testing, which is not the code users get and does not share build products with
+# `swift build -c release` / scripts/pressure.sh (each switch would rebuild everything); so tests cannot use
+# `@testable import`. The brokers are stopped on exit, also after a failure or Ctrl-C, unless
+# EVENTBUS_KEEP_BROKERS=1. Exits with swift test's status and prints the elapsed time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly root
+cd "$root"
+
+now_us() { printf '%s' "${EPOCHREALTIME//[.,]/}"; }
+seconds_since() {
+    local elapsed=$(($(now_us) - $1))
+    printf '%d.%01d s' $((elapsed / 1000000)) $(((elapsed / 100000) % 10))
+}
+say() { printf 'test: %s\n' "$*"; }
+
+started="$(now_us)"
+brokers_started=0
+
+# shellcheck disable=SC2317 # called by the EXIT trap, which shellcheck 0.9 does not see
+finish() {
+    local status=$?
+    trap - EXIT INT TERM
+    if ((brokers_started)); then
+        if [[ "${EVENTBUS_KEEP_BROKERS:-0}" == 1 ]]; then
+            say "leaving the brokers running (EVENTBUS_KEEP_BROKERS=1); stop them with scripts/brokers.sh stop"
+        else
+            if ((status != 0)) && [[ "${CI:-}" == true ]]; then
+                local log
+                for log in .brokers/*.log; do
+                    [[ -f "$log" ]] || continue
+                    say "last lines of $log:"
+                    tail -n 40 "$log" || true
+                done
+            fi
+            if ! ./scripts/brokers.sh stop; then
+                say "error: could not stop the brokers; see scripts/brokers.sh status"
+                ((status != 0)) || status=1
+            fi
+        fi
+    fi
+    say "finished with status $status in $(seconds_since "$started")"
+    exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+./scripts/setup.sh
+# shellcheck source=scripts/env.sh
+source ./scripts/env.sh
+
+if [[ "${CI:-}" == true ]]; then
+    swift --version 2>&1 | sed -n 1p
+    say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+fi
+
+brokers_started=1
+./scripts/brokers.sh start
+export EVENTBUS_REQUIRE_BROKERS=1
+say "brokers: kafka $EVENTBUS_KAFKA_BROKERS, nats $EVENTBUS_NATS_URL; setup and start took $(seconds_since "$started")"
+
+tests_started="$(now_us)"
+status=0
+swift test -c release --disable-testable-imports "$@" || status=$?
+say "swift test exited with $status after $(seconds_since "$tests_started")"
+exit "$status"

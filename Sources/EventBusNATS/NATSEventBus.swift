@@ -165,7 +165,7 @@ public final class NATSEventBus: EventBus, Service {
             return true
         }
         guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
-        subscription.start { [weak self, weak subscription] in
+        await subscription.start { [weak self, weak subscription] in
             if let self, let subscription { self.forget(subscription) }
         }
         logger.info(

@@ -47,11 +47,16 @@ final class NATSSubscription: Subscription {
         self.logger = logger
     }
 
-    /// Starts the pool's actors and the fetch thread; `onClose` runs once the subscription closed.
-    func start(onClose: @escaping @Sendable () -> Void) {
-        state.withLock { $0.onClose = onClose }
-        let task = Task { await self.pool.run() }
-        state.withLock { $0.poolTask = task }
+    /// Starts the pool's actors, waits until they run, then starts the fetch thread; `onClose` runs
+    /// once the subscription closed.
+    func start(onClose: @escaping @Sendable () -> Void) async {
+        let pool = self.pool
+        let task = Task { await pool.run() }
+        state.withLock { state in
+            state.onClose = onClose
+            state.poolTask = task
+        }
+        await pool.waitUntilRunning()
         NativeThread.start(name: "eventbus.nats.fetch.\(topic)") { self.fetchLoop() }
     }
 

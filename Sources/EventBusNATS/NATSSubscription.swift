@@ -84,7 +84,6 @@ final class NATSSubscription: Subscription {
         let progressEvery = settings.ackWait / 4
         var lastProgress = ContinuousClock.now
         var failureBackoff: Duration = .milliseconds(50)
-        var idle = true
         while !stopping.load(ordering: .relaxed) {
             let now = ContinuousClock.now
             if now - lastProgress >= progressEvery {
@@ -98,19 +97,15 @@ final class NATSSubscription: Subscription {
                     continue
                 }
             }
-            // Busy: take what the server holds, a batch at a time. Idle: wait for the next one.
-            let result =
-                idle
-                ? consumer.fetch(batch: 1, wait: settings.fetchWait)
-                : consumer.fetch(batch: settings.fetchBatch, wait: nil)
-            switch result {
+            let fetchStarted = ContinuousClock.now
+            switch consumer.fetch(batch: settings.fetchBatch, wait: settings.fetchWait) {
             case .messages(let messages):
                 failureBackoff = .milliseconds(50)
-                idle = false
                 backlog = pool.offer(messages)
             case .nothing:
                 failureBackoff = .milliseconds(50)
-                idle = true
+                // An instant empty answer means another member's pull holds what is pending.
+                if ContinuousClock.now - fetchStarted < .milliseconds(1) { usleep(1000) }
             case .failed(let error):
                 fetchErrors.add(1, ordering: .relaxed)
                 logger.debug(

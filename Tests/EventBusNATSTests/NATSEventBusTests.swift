@@ -201,18 +201,26 @@ final class NATSEventBusTests: XCTestCase {
     func testEnvelopeHandlerDecodesEventWhenPlainNATSClientPublishesJSONWithoutHeaders() async throws {
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()
-        let envelope = Envelope(
-            aggregateID: "order-7", eventType: "OrderPlaced", eventVersion: 3, payload: Array("{\"total\":42}".utf8))
-        let body = try EnvelopeCodec.encode(envelope)
+        // As a Go service using jxt-core writes it: JSON only, no NATS headers.
+        let body = Array(
+            """
+            {"event_id":"019abc00-0000-7000-8000-0000000000a7","aggregate_id":"order-7",\
+            "event_type":"OrderPlaced","event_version":3,"timestamp":"2026-11-25T12:00:00.123456789Z",\
+            "correlation_id":"c-1","payload":{"total":42}}
+            """.utf8)
         let received = Recorder<Envelope>()
         let subscription = try await bus.subscribe(topic: topic, group: "interop") { (event: Envelope) in
             received.append(event)
         }
         try PlainNATSPublisher.publish(url: bus.configuration.servers[0], subject: "ebnats.\(topic)", payload: body)
         try await NATSTestEnvironment.waitUntil("the decoded event") { received.count == 1 }
-        XCTAssertEqual(received.all.first?.eventID, envelope.eventID)
-        XCTAssertEqual(received.all.first?.aggregateID, "order-7")
-        XCTAssertEqual(received.all.first?.eventVersion, 3)
+        let event = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(event.eventID, "019abc00-0000-7000-8000-0000000000a7")
+        XCTAssertEqual(event.aggregateID, "order-7")
+        XCTAssertEqual(event.eventType, "OrderPlaced")
+        XCTAssertEqual(event.eventVersion, 3)
+        XCTAssertEqual(event.correlationID, "c-1")
+        XCTAssertEqual(String(decoding: event.payload, as: UTF8.self), "{\"total\":42}")
         await subscription.close()
         await bus.shutdown()
     }

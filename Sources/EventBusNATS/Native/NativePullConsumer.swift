@@ -110,20 +110,16 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
 
     /// Fetches up to `batch` messages (more if earlier pulls left some queued). Blocks.
     ///
-    /// Busy (`wait` nil): a no-wait pull, answered at once with what the server holds. Idle: waits
-    /// up to `wait` for a batch, so callers pass a batch of one: the first new message returns at
-    /// once and the next no-wait pull takes the rest.
-    func fetch(batch: Int, wait: Duration?) -> FetchResult {
+    /// The pull is `no_wait` with an expiry: nats-server 2.9 answers as soon as it has delivered
+    /// what it holds (ending the batch early), and only when it holds nothing waits up to `wait`
+    /// for the first message. So a burst's tail is never held back for a full batch, and an idle
+    /// consumer still sees a new message at once.
+    func fetch(batch: Int, wait: Duration) -> FetchResult {
         var request = jsFetchRequest()
         jsFetchRequest_Init(&request)
         request.Batch = Int32(clamping: batch)
-        if let wait {
-            request.Expires = max(1, wait.milliseconds) * 1_000_000
-        } else {
-            request.NoWait = true
-            // Wait for the server's answer (messages, then a 404) instead of returning before it.
-            request.Expires = 1_000_000_000
-        }
+        request.NoWait = true
+        request.Expires = max(1, wait.milliseconds) * 1_000_000
         // nats.c 3.4.1 overruns its result array when messages left queued by an earlier pull
         // exceed half the batch (it reduces the batch by what it already took, then counts up to
         // the reduced value). Asking for at least twice what is queued keeps it in bounds.

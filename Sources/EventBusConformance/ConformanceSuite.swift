@@ -1,2 +1,113 @@
-// Scenarios arrive with the conformance work item.
 import EventBus
+
+/// The backend-agnostic scenarios every ``EventBus`` implementation must pass.
+///
+/// Modelled on Watermill's single pub/sub test suite: a backend hands over a factory of fresh buses
+/// and a ``ConformanceFeatures`` description, and gets back named scenarios to run from its own test
+/// target. The module does not import XCTest, so any test framework can drive it.
+///
+/// Each scenario builds its buses through the factory, uses topic and group names with a random
+/// suffix (so scenarios never see each other's messages on a shared broker) and shuts its buses down
+/// when it ends, pass or fail.
+///
+/// A backend's XCTest target runs it with one test method per scenario, so a failure names it:
+///
+/// ```swift
+/// final class KafkaConformanceTests: XCTestCase {
+///     static let suite = ConformanceSuite(
+///         features: ConformanceFeatures(persistent: true, restartBroker: { … }, timeoutScale: 4),
+///         makeBus: { try await KafkaEventBus(configuration: …) })
+///
+///     func testKeepsOrderPerAggregateWhenPublishersAreConcurrent() async throws {
+///         do {
+///             if case .skipped(let reason) = try await Self.suite.scenario(.keepsOrderPerAggregate).run() {
+///                 throw XCTSkip(reason)
+///             }
+///         } catch let failure as ConformanceFailure {
+///             XCTFail(failure.description, file: failure.file, line: failure.line)
+///         }
+///     }
+/// }
+/// ```
+public struct ConformanceSuite: Sendable {
+    /// What the backend supports.
+    public let features: ConformanceFeatures
+    private let makeBus: @Sendable () async throws -> any EventBus
+
+    /// Creates the suite for one backend.
+    ///
+    /// - Parameter makeBus: returns a new bus on each call; scenarios shut down what they build.
+    public init(
+        features: ConformanceFeatures = ConformanceFeatures(),
+        makeBus: @escaping @Sendable () async throws -> any EventBus
+    ) {
+        self.features = features
+        self.makeBus = makeBus
+    }
+
+    /// Every scenario, in the order of ``ConformanceScenarioID``.
+    public var scenarios: [ConformanceScenario] {
+        ConformanceScenarioID.allCases.map(scenario)
+    }
+
+    /// The scenario with `id`.
+    public func scenario(_ id: ConformanceScenarioID) -> ConformanceScenario {
+        let features = self.features
+        let makeBus = self.makeBus
+        return ConformanceScenario(id: id, skipReason: skipReason(id)) {
+            let context = ScenarioContext(name: id.rawValue, features: features, makeBus: makeBus)
+            do {
+                let outcome = try await Self.body(of: id)(context)
+                if let hung = await context.shutdownAll() { throw hung }
+                return outcome
+            } catch {
+                _ = await context.shutdownAll()
+                throw error
+            }
+        }
+    }
+
+    private func skipReason(_ id: ConformanceScenarioID) -> String? {
+        switch id {
+        case .keepsOrderPerAggregate where !features.guaranteedOrderPerKey,
+            .retriesFailingHandler where !features.guaranteedOrderPerKey:
+            return "the backend does not guarantee order per key"
+        case .sharesMessagesInGroup where !features.consumerGroups:
+            return "the backend has no consumer groups"
+        case .redeliversOnClose where !features.consumerGroups || !features.redeliversUnhandledOnClose:
+            return "the backend does not redeliver a closed member's messages within its group"
+        case .boundsInFlightMessages where features.backpressure == nil:
+            return "no backpressure profile given"
+        case .survivesBrokerRestart where features.restartBroker == nil || !features.persistent:
+            return "the backend is not persistent or cannot restart its broker"
+        default:
+            return nil
+        }
+    }
+
+    private static func body(of id: ConformanceScenarioID)
+        -> @Sendable (ScenarioContext) async throws ->
+        ConformanceOutcome
+    {
+        switch id {
+        case .deliversEveryMessageOnce: return deliversEveryMessageOnce
+        case .keepsOrderPerAggregate: return keepsOrderPerAggregate
+        case .handlesAggregatesConcurrently: return handlesAggregatesConcurrently
+        case .retriesFailingHandler: return retriesFailingHandler
+        case .deadLettersPoisonMessage: return deadLettersPoisonMessage
+        case .sharesMessagesInGroup: return sharesMessagesInGroup
+        case .fansOutAcrossGroups: return fansOutAcrossGroups
+        case .redeliversOnClose: return redeliversOnClose
+        case .deadLettersWithoutReader: return deadLettersWithoutReader
+        case .deadLettersMalformedEnvelope: return deadLettersMalformedEnvelope
+        case .boundsInFlightMessages: return boundsInFlightMessages
+        case .isolatesTopics: return isolatesTopics
+        case .releasesResources: return releasesResources
+        case .subscribeReturnsWhenReady: return subscribeReturnsWhenReady
+        case .shutdownIsIdempotent: return shutdownIsIdempotent
+        case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
+        case .rejectsInvalidArguments: return rejectsInvalidArguments
+        case .survivesBrokerRestart: return survivesBrokerRestart
+        }
+    }
+}

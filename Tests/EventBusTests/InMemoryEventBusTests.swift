@@ -150,3 +150,34 @@ final class InMemoryEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 }
+
+final class InMemoryDeadLetterBackpressureTests: XCTestCase {
+    func testCloseAndShutdownReturnWhenDeadLetterTopicIsFullAndUnread() async throws {
+        let bus = try InMemoryEventBus(
+            configuration: InMemoryConfiguration(
+                partitionsPerTopic: 1,
+                deadLetterPartitionCapacity: 2,
+                pool: ActorPoolConfiguration(restartBackoff: .zero, deadLetterRetryInterval: .milliseconds(5)),
+                shutdownTimeout: .milliseconds(200)
+            )
+        )
+        let attempts = Recorder(0)
+        let subscription = try await bus.subscribe(topic: "t", group: "g") { _ in
+            attempts.update { $0 += 1 }
+            throw EventBusError(.invalidArgument, "never handled")
+        }
+        try await bus.publish((0..<5).map { raw("t", key: "k", "\($0)") })
+        // Two dead letters fill the topic; the third message's dead letter cannot be written.
+        await waitUntil("the third message failed") { attempts.value >= 3 }
+        let health = await bus.health()
+        XCTAssertEqual(
+            health.details["eventbus.retained"], "5",
+            "the 3 messages without outcome plus 2 dead letters; the first two were acknowledged at once")
+        let clock = ContinuousClock()
+        let started = clock.now
+        await subscription.close()
+        await bus.shutdown()
+        XCTAssertLessThan(
+            clock.now - started, .seconds(5), "close and shutdown must not hang on a full dead-letter topic")
+    }
+}

@@ -247,7 +247,7 @@ public final class ActorPool: Sendable {
             var abandoned = 0
             while let message = batch.popLast() {
                 guard !stopping.load(ordering: .relaxed),
-                    let outcome = await deliver(message, handler: &handler)
+                    let outcome = await deliver(message, handler: &handler, pending: &outcomes, inbox: inbox)
                 else {
                     abandoned = batch.count + 1
                     break
@@ -277,7 +277,15 @@ public final class ActorPool: Sendable {
     }
 
     /// Calls the handler until it succeeds or the restarts are used up; nil when the pool stopped.
-    private func deliver(_ message: ReceivedMessage, handler: inout MessageHandler) async
+    ///
+    /// Before it waits (a restart's backoff, a dead-letter write) it reports the `pending` outcomes
+    /// of earlier messages, so their acknowledgement is not held back by this one's trouble.
+    private func deliver(
+        _ message: ReceivedMessage,
+        handler: inout MessageHandler,
+        pending: inout [DispatchOutcome],
+        inbox: ActorInbox
+    ) async
         -> DispatchOutcome?
     {
         var attempts = 0
@@ -291,6 +299,7 @@ public final class ActorPool: Sendable {
             } catch {
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
+                flush(&pending, inbox: inbox)
                 if permanent || restarts >= configuration.maxRestarts {
                     return await deadLetter(message, error: error, attempts: attempts)
                 }
@@ -318,6 +327,7 @@ public final class ActorPool: Sendable {
         -> DispatchOutcome?
     {
         let letter = DeadLetter(message: message, error: error, attempts: attempts)
+        var sinkFailures = 0
         while true {
             do {
                 try await deadLetterSink(letter)
@@ -332,10 +342,13 @@ public final class ActorPool: Sendable {
                 )
                 return DispatchOutcome(of: message, result: .deadLettered, attempts: attempts)
             } catch {
-                configuration.logger.error(
+                // The first failure is worth a warning; the retries after it would flood the log.
+                configuration.logger.log(
+                    level: sinkFailures == 0 ? .warning : .debug,
                     "dead-letter write failed; will retry",
                     metadata: ["eventbus.topic": "\(message.topic)", "eventbus.error": "\(error)"]
                 )
+                sinkFailures += 1
                 if stopping.load(ordering: .relaxed) { return nil }
                 try? await Task.sleep(for: configuration.deadLetterRetryInterval)
             }

@@ -17,10 +17,12 @@ final class InMemoryBroker: Sendable {
         }
         return topics.withLock { topics in
             if let topic = topics[name] { return topic }
+            let isDeadLetterTopic = name.hasSuffix(configuration.deadLetterSuffix)
             let topic = InMemoryTopic(
                 name: name,
                 partitions: configuration.partitionsPerTopic,
-                capacity: configuration.partitionCapacity
+                capacity: isDeadLetterTopic
+                    ? configuration.deadLetterPartitionCapacity : configuration.partitionCapacity
             )
             topics[name] = topic
             return topic
@@ -51,6 +53,13 @@ final class InMemoryBroker: Sendable {
             stored.append(StoredMessage(envelope: envelope))
         }
         try await topic(name).publish(stored)
+    }
+
+    /// Writes a dead letter if its topic has room; throws a retriable error when it is full.
+    func publishDeadLetter(_ message: OutgoingMessage) throws(EventBusError) {
+        try topic(message.topic).publishIfRoom(
+            StoredMessage(key: message.key, headers: message.headers, payload: message.payload)
+        )
     }
 
     /// All topics, for draining and health.

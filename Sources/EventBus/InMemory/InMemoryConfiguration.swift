@@ -9,6 +9,11 @@ public struct InMemoryConfiguration: Sendable {
     public var partitionsPerTopic: Int
     /// Messages one partition retains until every consumer group handled them. Default 1024.
     public var partitionCapacity: Int
+    /// Messages one partition of a dead-letter topic retains until a group handled them.
+    /// Default 8192. When it is full, the pool keeps retrying the dead-letter write (the failing
+    /// actor waits, so its keys wait too) until a consumer of the dead-letter topic makes room or the
+    /// subscription closes; dead letters are never dropped.
+    public var deadLetterPartitionCapacity: Int
     /// Messages one subscription holds between delivery and acknowledgement. Default 4096.
     public var maxInFlightPerSubscription: Int
     /// The most messages a subscription takes from its partitions at once. Default 1024.
@@ -26,6 +31,7 @@ public struct InMemoryConfiguration: Sendable {
     public init(
         partitionsPerTopic: Int = 8,
         partitionCapacity: Int = 1024,
+        deadLetterPartitionCapacity: Int = 8192,
         maxInFlightPerSubscription: Int = 4096,
         deliveryBatchSize: Int = 1024,
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
@@ -35,6 +41,7 @@ public struct InMemoryConfiguration: Sendable {
     ) {
         self.partitionsPerTopic = partitionsPerTopic
         self.partitionCapacity = partitionCapacity
+        self.deadLetterPartitionCapacity = deadLetterPartitionCapacity
         self.maxInFlightPerSubscription = maxInFlightPerSubscription
         self.deliveryBatchSize = deliveryBatchSize
         self.pool = pool
@@ -47,6 +54,7 @@ public struct InMemoryConfiguration: Sendable {
     public func validate() throws(EventBusError) {
         for (value, field) in [
             (partitionsPerTopic, "partitionsPerTopic"), (partitionCapacity, "partitionCapacity"),
+            (deadLetterPartitionCapacity, "deadLetterPartitionCapacity"),
             (maxInFlightPerSubscription, "maxInFlightPerSubscription"), (deliveryBatchSize, "deliveryBatchSize"),
         ] where value < 1 {
             throw EventBusError(.invalidConfiguration, "\(field) must be at least 1", field: field)

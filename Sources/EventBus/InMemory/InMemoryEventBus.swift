@@ -136,6 +136,9 @@ public final class InMemoryEventBus: EventBus {
             }
             try? await Task.sleep(for: .milliseconds(2))
         }
+        // Close the topics first: a publisher still waiting for room then fails instead of holding
+        // up the subscriptions' close.
+        broker.close()
         let subscriptions = state.withLock { state in
             defer { state.subscriptions.removeAll() }
             return Array(state.subscriptions.values)
@@ -145,7 +148,6 @@ public final class InMemoryEventBus: EventBus {
                 group.addTask { await subscription.close() }
             }
         }
-        broker.close()
         logger.debug("in-memory bus shut down")
     }
 }

@@ -35,7 +35,7 @@ final class InMemorySubscription: Subscription {
                 configuration: poolConfiguration,
                 makeHandler: { handler },
                 deadLetterSink: { letter in
-                    try await broker.publish([letter.outgoingMessage(topic: deadLetterTopic)])
+                    try broker.publishDeadLetter(letter.outgoingMessage(topic: deadLetterTopic))
                 },
                 onOutcomes: { [source] outcomes in
                     source.acknowledge(group: group, outcomes: outcomes)

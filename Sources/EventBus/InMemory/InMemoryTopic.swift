@@ -42,28 +42,10 @@ final class InMemoryTopic: Sendable {
 
     /// Appends messages in order, waiting while a partition is full.
     func publish(_ messages: [StoredMessage]) async throws(EventBusError) {
-        var next = messages.startIndex
+        var next = 0
         while true {
-            var wake: [UnsafeContinuation<TakeResult, Never>] = []
-            let (reached, closed) = state.withLock { state in
-                guard !state.closed else { return (next, true) }
-                var touched = [Bool](repeating: false, count: state.partitions.count)
-                var index = next
-                while index < messages.endIndex {
-                    let message = messages[index]
-                    let partition = Self.partition(for: message.key, count: state.partitions.count, state: &state)
-                    guard state.partitions[partition].entries.count < capacity else { break }
-                    state.partitions[partition].entries.append(message)
-                    touched[partition] = true
-                    index += 1
-                }
-                Self.collectWaiters(for: touched, in: &state, into: &wake)
-                return (index, false)
-            }
-            for waiter in wake { waiter.resume(returning: .retry) }
-            guard !closed else { throw EventBusError(.shutDown, "topic \(name) is closed") }
-            if reached == messages.endIndex { return }
-            next = reached
+            next = try append(messages, from: next)
+            if next == messages.count { return }
             let partitionKey = messages[next].key
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
@@ -80,6 +62,39 @@ final class InMemoryTopic: Sendable {
                 if ready { continuation.resume() }
             }
         }
+    }
+
+    /// Appends one message if its partition has room, without waiting.
+    ///
+    /// Dead letters use it: a dead-letter write that waited for room could not be interrupted when
+    /// its subscription closes; failing instead lets the pool retry and notice the close.
+    func publishIfRoom(_ message: StoredMessage) throws(EventBusError) {
+        guard try append([message], from: 0) == 1 else {
+            throw EventBusError(.publishFailed, "topic \(name) is full", isRetriable: true)
+        }
+    }
+
+    /// Appends messages from `next` on until one meets a full partition; returns where it stopped.
+    private func append(_ messages: [StoredMessage], from next: Int) throws(EventBusError) -> Int {
+        var wake: [UnsafeContinuation<TakeResult, Never>] = []
+        let (reached, closed) = state.withLock { state in
+            guard !state.closed else { return (next, true) }
+            var touched = [Bool](repeating: false, count: state.partitions.count)
+            var index = next
+            while index < messages.count {
+                let message = messages[index]
+                let partition = Self.partition(for: message.key, count: state.partitions.count, state: &state)
+                guard state.partitions[partition].entries.count < capacity else { break }
+                state.partitions[partition].entries.append(message)
+                touched[partition] = true
+                index += 1
+            }
+            Self.collectWaiters(for: touched, in: &state, into: &wake)
+            return (index, false)
+        }
+        for waiter in wake { waiter.resume(returning: .retry) }
+        guard !closed else { throw EventBusError(.shutDown, "topic \(name) is closed") }
+        return reached
     }
 
     private static func keyedPartition(_ key: String, count: Int) -> Int {

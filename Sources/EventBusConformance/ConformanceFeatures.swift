@@ -1,0 +1,59 @@
+import EventBus
+
+/// What a backend supports and how patient the suite must be with it.
+///
+/// Each backend describes itself once and the suite skips or adapts the scenarios it cannot pass by
+/// design (a bus without consumer groups cannot share messages in a group), so one suite serves every
+/// backend instead of each backend writing its own tests.
+public struct ConformanceFeatures: Sendable {
+    /// Whether members of one group share a topic's messages (competing consumers). Default true.
+    public var consumerGroups: Bool
+    /// Whether messages with the same key are handled one at a time in publish order. Default true.
+    public var guaranteedOrderPerKey: Bool
+    /// Whether published messages survive a broker restart. Default false.
+    public var persistent: Bool
+    /// Whether messages a closing member held but had not handled go to another member of its group.
+    /// Default true.
+    public var redeliversUnhandledOnClose: Bool
+    /// Restarts the broker and returns once it serves again; nil when there is no broker to restart.
+    public var restartBroker: (@Sendable () async throws -> Void)?
+    /// The dead-letter topic of a topic. Default `topic + ".dlq"`.
+    public var deadLetterTopic: @Sendable (String) -> String
+    /// How often the dispatcher restarts a failing handler before dead-lettering. Default 3.
+    public var maxRestarts: Int
+    /// Multiplies every deadline, for brokers that need seconds to rebalance. Default 1.
+    public var timeoutScale: Double
+    /// How many different aggregates must be seen inside handlers at once. Default 2.
+    public var minimumObservedConcurrency: Int
+    /// How the slow-handler scenario bounds in-flight messages; nil skips it.
+    public var backpressure: Backpressure?
+    /// Threads and descriptors a shut-down bus may leave behind (caches a library keeps by design).
+    public var resourceSlack: ResourceSlack
+
+    /// Creates a description; the defaults fit a bus that supports everything and is fast.
+    public init(
+        consumerGroups: Bool = true,
+        guaranteedOrderPerKey: Bool = true,
+        persistent: Bool = false,
+        redeliversUnhandledOnClose: Bool = true,
+        restartBroker: (@Sendable () async throws -> Void)? = nil,
+        deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" },
+        maxRestarts: Int = 3,
+        timeoutScale: Double = 1,
+        minimumObservedConcurrency: Int = 2,
+        backpressure: Backpressure? = nil,
+        resourceSlack: ResourceSlack = ResourceSlack()
+    ) {
+        self.consumerGroups = consumerGroups
+        self.guaranteedOrderPerKey = guaranteedOrderPerKey
+        self.persistent = persistent
+        self.redeliversUnhandledOnClose = redeliversUnhandledOnClose
+        self.restartBroker = restartBroker
+        self.deadLetterTopic = deadLetterTopic
+        self.maxRestarts = maxRestarts
+        self.timeoutScale = timeoutScale
+        self.minimumObservedConcurrency = minimumObservedConcurrency
+        self.backpressure = backpressure
+        self.resourceSlack = resourceSlack
+    }
+}

@@ -1,0 +1,39 @@
+/// Names every conformance scenario, so test methods refer to them without typos.
+public enum ConformanceScenarioID: String, Sendable, CaseIterable {
+    /// 500 messages without faults: each handled exactly once.
+    case deliversEveryMessageOnce
+    /// 1,000 aggregates × 10 versions from concurrent publishers: versions handled 1...10 in order.
+    case keepsOrderPerAggregate
+    /// Handlers of different aggregates run at the same time.
+    case handlesAggregatesConcurrently
+    /// A handler that fails twice then succeeds: handled once after 2 restarts, order kept.
+    case retriesFailingHandler
+    /// A handler that always fails: dead-lettered after every restart, later messages flow.
+    case deadLettersPoisonMessage
+    /// Two members of one group share the messages.
+    case sharesMessagesInGroup
+    /// Every group receives every message.
+    case fansOutAcrossGroups
+    /// A member closes holding unhandled messages: the rest of the group handles them.
+    case redeliversOnClose
+    /// Thousands of dead letters nobody reads neither stall consumption nor block shutdown.
+    case deadLettersWithoutReader
+    /// Bytes that are not an envelope are dead-lettered with the decode error.
+    case deadLettersMalformedEnvelope
+    /// A slow handler slows the publisher instead of growing memory.
+    case boundsInFlightMessages
+    /// A topic's subscribers see only that topic.
+    case isolatesTopics
+    /// Shutdown gives back threads and descriptors.
+    case releasesResources
+    /// A message published right after subscribe returned is received.
+    case subscribeReturnsWhenReady
+    /// Shutdown and close may be called more than once.
+    case shutdownIsIdempotent
+    /// Publishing to a shut-down bus throws `shutDown`.
+    case rejectsPublishAfterShutdown
+    /// An empty topic or group name is refused with `invalidArgument`, not a crash or a silent no-op.
+    case rejectsInvalidArguments
+    /// Messages published around a broker restart are all delivered.
+    case survivesBrokerRestart
+}

@@ -1,0 +1,75 @@
+import EventBus
+import EventBusConformance
+import XCTest
+
+/// Proves the conformance scenarios can fail: each runs against an in-memory bus with one promise
+/// broken on purpose and must report a ``ConformanceFailure``.
+final class ConformanceSuiteSelfTests: XCTestCase {
+    private func expectFailure(
+        _ id: ConformanceScenarioID, when fault: FaultyBus.Fault, file: StaticString = #filePath,
+        line: UInt = #line
+    ) async throws {
+        let bounded = InMemoryConfiguration(
+            partitionsPerTopic: 4, partitionCapacity: 64, maxInFlightPerSubscription: 128,
+            deliveryBatchSize: 32, pool: ActorPoolConfiguration(actorCount: 16, inboxCapacity: 16))
+        let suite = ConformanceSuite(
+            features: ConformanceFeatures(
+                // Short deadlines: a broken bus makes scenarios wait for what never comes.
+                timeoutScale: 0.1,
+                backpressure: .init(
+                    maxInFlight: 256,
+                    makeBus: { FaultyBus(try InMemoryEventBus(configuration: bounded), fault: fault) },
+                    messageCount: 5000
+                )
+            ),
+            makeBus: { FaultyBus(try InMemoryEventBus(), fault: fault) }
+        )
+        do {
+            let outcome = try await suite.scenario(id).run()
+            XCTFail("\(id) did not notice \(fault): \(outcome)", file: file, line: line)
+        } catch let failure as ConformanceFailure {
+            XCTAssertEqual(failure.scenario, id.rawValue, file: file, line: line)
+            print("conformance self-test \(id) with \(fault): \(failure.message)")
+        }
+    }
+
+    func testDeliveryScenarioFailsWhenMessagesAreDropped() async throws {
+        try await expectFailure(.deliversEveryMessageOnce, when: .dropEveryNth(100))
+    }
+
+    func testDeliveryScenarioFailsWhenMessagesAreDuplicated() async throws {
+        try await expectFailure(.deliversEveryMessageOnce, when: .duplicateEveryNth(50))
+    }
+
+    func testConcurrencyScenarioFailsWhenHandlersRunOneAtATime() async throws {
+        try await expectFailure(.handlesAggregatesConcurrently, when: .serializeHandlers)
+    }
+
+    func testRetryScenarioFailsWhenOrderIsReversed() async throws {
+        try await expectFailure(.retriesFailingHandler, when: .reverseBatches)
+    }
+
+    func testDeadLetterScenarioFailsWhenErrorsAreSwallowed() async throws {
+        try await expectFailure(.deadLettersPoisonMessage, when: .swallowHandlerErrors)
+    }
+
+    func testBackpressureScenarioFailsWhenPublishDoesNotWait() async throws {
+        try await expectFailure(.boundsInFlightMessages, when: .publishWithoutBackpressure)
+    }
+
+    func testResourceScenarioFailsWhenDescriptorLeaks() async throws {
+        try await expectFailure(.releasesResources, when: .leakDescriptor)
+    }
+
+    func testShutdownScenarioFailsWhenPublishIsIgnoredAfterShutdown() async throws {
+        try await expectFailure(.rejectsPublishAfterShutdown, when: .ignorePublishAfterShutdown)
+    }
+
+    func testIsolationScenarioFailsWhenMessagesAreDropped() async throws {
+        try await expectFailure(.isolatesTopics, when: .dropEveryNth(50))
+    }
+
+    func testFanOutScenarioFailsWhenMessagesAreDuplicated() async throws {
+        try await expectFailure(.fansOutAcrossGroups, when: .duplicateEveryNth(50))
+    }
+}

@@ -1,0 +1,110 @@
+import EventBus
+import EventBusConformance
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Wraps a working bus and breaks one promise of the ``EventBus`` protocol, to prove the conformance
+/// scenario that guards that promise notices.
+final class FaultyBus: EventBus {
+    /// The promise to break.
+    enum Fault: Sendable {
+        /// Publishing silently loses every n-th message.
+        case dropEveryNth(Int)
+        /// The handler is called twice for every n-th message.
+        case duplicateEveryNth(Int)
+        /// Only one handler runs at a time, over all keys.
+        case serializeHandlers
+        /// Publish returns at once and hands the message over later: no backpressure.
+        case publishWithoutBackpressure
+        /// A batch is published in reverse order.
+        case reverseBatches
+        /// Handler errors are swallowed: no restart, no dead letter.
+        case swallowHandlerErrors
+        /// A file descriptor is opened and never closed.
+        case leakDescriptor
+        /// Publishing after shutdown silently does nothing.
+        case ignorePublishAfterShutdown
+    }
+
+    private let inner: any EventBus
+    private let fault: Fault
+    private let published = Counter()
+    private let delivered = Counter()
+    private let serial = Mutex(false)
+    private let isShutDown = Flag()
+
+    init(_ inner: any EventBus, fault: Fault) {
+        self.inner = inner
+        self.fault = fault
+        if case .leakDescriptor = fault {
+            _ = open("/dev/null", O_RDONLY)
+        }
+    }
+
+    func publish(_ message: OutgoingMessage) async throws(EventBusError) {
+        try await publish([message])
+    }
+
+    func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        switch fault {
+        case .dropEveryNth(let n):
+            try await inner.publish(messages.filter { _ in published.add() % n != 0 })
+        case .publishWithoutBackpressure:
+            for message in messages {
+                Task { [inner] in try? await inner.publish(message) }
+            }
+        case .reverseBatches:
+            try await inner.publish(messages.reversed())
+        case .ignorePublishAfterShutdown where isShutDown.isSet:
+            return
+        default:
+            try await inner.publish(messages)
+        }
+    }
+
+    func subscribe(
+        topic: String, group: String, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        try await inner.subscribe(topic: topic, group: group, handler: wrap(handler))
+    }
+
+    private func wrap(_ handler: @escaping MessageHandler) -> MessageHandler {
+        switch fault {
+        case .duplicateEveryNth(let n):
+            return { [delivered] message in
+                try await handler(message)
+                if delivered.add() % n == 0 { try await handler(message) }
+            }
+        case .serializeHandlers:
+            return { message in
+                while !self.enterSerial() {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                defer { self.serial.withLock { $0 = false } }
+                try await handler(message)
+            }
+        case .swallowHandlerErrors:
+            return { message in try? await handler(message) }
+        default:
+            return handler
+        }
+    }
+
+    private func enterSerial() -> Bool {
+        serial.withLock { busy in
+            if busy { return false }
+            busy = true
+            return true
+        }
+    }
+
+    func health() async -> BusHealth { await inner.health() }
+
+    func shutdown() async {
+        isShutDown.set()
+        await inner.shutdown()
+    }
+}

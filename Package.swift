@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusNATSTests",
-            dependencies: ["EventBus", "EventBusNATS"]
+            dependencies: ["EventBus", "EventBusNATS", "EventBusConformance"]
         ),
         .testTarget(
             name: "PerformanceRegressionTests",

@@ -114,6 +114,8 @@ public final class NATSEventBus: EventBus, Service {
 
     /// Reads the dead letters of `topic` from the dead-letter stream, for inspection or replay.
     ///
+    /// The messages (and the subscription) are named `<topic>.dlq`, as `subscribe` names them.
+    ///
     /// Each message carries the original headers plus `X-Error`, `X-Attempts`,
     /// `X-Original-Subject` and `X-Original-Sequence`. Dead letters are never dead-lettered again:
     /// a message whose handler fails every attempt stays unacknowledged and its actor keeps retrying.
@@ -124,7 +126,8 @@ public final class NATSEventBus: EventBus, Service {
         let durable = try NATSSubjects.durableName(
             prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
         return try await subscribe(
-            stream: configuration.effectiveDeadLetterStreamName, subject: subject, durable: durable, topic: topic,
+            stream: configuration.effectiveDeadLetterStreamName, subject: subject, durable: durable,
+            topic: topic + configuration.deadLetter.subjectSuffix,
             group: group, deadLetterSubject: nil, handler: handler)
     }
 

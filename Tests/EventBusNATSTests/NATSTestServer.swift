@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 #if canImport(Glibc)
@@ -8,10 +9,10 @@ import XCTest
 #endif
 
 /// A real nats-server process with JetStream and its own store, for tests that restart the broker.
-final class NATSTestServer {
+final class NATSTestServer: Sendable {
     let port: Int
     let storeDirectory: URL
-    private var process: Process?
+    private let process = Mutex<Process?>(nil)
 
     var url: String { "nats://127.0.0.1:\(port)" }
 
@@ -46,7 +47,7 @@ final class NATSTestServer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process = process
+        self.process.withLock { $0 = process }
         let deadline = Date().addingTimeInterval(10)
         while !Self.accepts(port: port) {
             guard Date() < deadline else { throw XCTSkip("nats-server did not open port \(port) within 10 s") }
@@ -56,10 +57,9 @@ final class NATSTestServer {
 
     /// Stops the process (SIGTERM) and waits for it to exit.
     func stop() {
-        guard let process else { return }
+        guard let process = process.withLock({ $0.take() }) else { return }
         process.terminate()
         process.waitUntilExit()
-        self.process = nil
     }
 
     /// Stops and starts again on the same port with the same store.

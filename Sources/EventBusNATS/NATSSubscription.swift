@@ -143,8 +143,10 @@ final class NATSSubscription: Subscription {
             return
         }
         stopping.store(true, ordering: .relaxed)
-        await waitForFetchThread()
+        // Stop the pool first: queued messages must not start while the fetch thread finishes its
+        // current pull (up to fetchWait); whatever it still offers is refused and handed back.
         pool.stop()
+        await waitForFetchThread()
         let task = state.withLock { $0.poolTask }
         await task?.value
         // Everything the handlers did not finish goes back to the group now, not after the ack wait.

@@ -88,6 +88,10 @@ let package = Package(
             dependencies: ["EventBus", "EventBusNATS", "EventBusConformance"]
         ),
         .testTarget(
+            name: "EventBusPressureKitTests",
+            dependencies: ["EventBusPressureKit"]
+        ),
+        .testTarget(
             name: "PerformanceRegressionTests",
             dependencies: ["EventBus", "EventBusPressureKit"],
             exclude: ["Thresholds"]

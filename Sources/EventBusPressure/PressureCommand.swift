@@ -79,6 +79,9 @@ struct PressureCommand: AsyncParsableCommand {
 
     /// One small run first, so thread pools and connections exist before the baseline is taken.
     private func warmUp(_ target: PressureTarget) async throws {
-        _ = try await PressureRunner.run(PressureWorkload(level: .custom(500)), on: target)
+        _ = try await PressureRunner.run(
+            PressureWorkload(level: .custom(1000), failOnceRate: 0.01, alwaysFailRate: 0.002),
+            on: target
+        )
     }
 }

@@ -46,18 +46,15 @@ public struct PressureWorkload: Sendable, Codable {
     /// Messages actually published: aggregates × versions.
     public var totalMessages: Int { aggregates * versionsPerAggregate }
 
-    /// The sequence number of a message, 0..<totalMessages, used to pick injected faults evenly.
-    func sequence(aggregate: Int, version: Int) -> Int { (version - 1) * aggregates + aggregate }
-
     /// Whether the handler should always fail for this message.
     func alwaysFails(aggregate: Int, version: Int) -> Bool {
-        Self.selected(sequence(aggregate: aggregate, version: version), rate: alwaysFailRate, salt: 7)
+        Self.selected(aggregate: aggregate, version: version, rate: alwaysFailRate, salt: 7)
     }
 
     /// Whether the handler should fail on the first attempt for this message.
     func failsOnce(aggregate: Int, version: Int) -> Bool {
         !alwaysFails(aggregate: aggregate, version: version)
-            && Self.selected(sequence(aggregate: aggregate, version: version), rate: failOnceRate, salt: 3)
+            && Self.selected(aggregate: aggregate, version: version, rate: failOnceRate, salt: 3)
     }
 
     /// Messages the workload makes fail on every attempt.
@@ -71,9 +68,11 @@ public struct PressureWorkload: Sendable, Codable {
         return count
     }
 
-    private static func selected(_ sequence: Int, rate: Double, salt: Int) -> Bool {
+    /// Picks one message in `1 / rate` spread over aggregates and versions: for each version the
+    /// multiplier 31 (coprime with any period of 2s and 5s) picks different aggregates.
+    private static func selected(aggregate: Int, version: Int, rate: Double, salt: Int) -> Bool {
         guard rate > 0 else { return false }
         let period = max(1, Int((1 / rate).rounded()))
-        return (sequence + salt) % period == 0
+        return (aggregate &* 31 &+ version &* 17 &+ salt) % period == 0
     }
 }

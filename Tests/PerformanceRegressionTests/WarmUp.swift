@@ -8,7 +8,11 @@ actor WarmUp {
 
     func ensure(_ target: PressureTarget) async throws {
         guard !done.contains(target.backend) else { return }
-        _ = try await PressureRunner.run(PressureWorkload(level: .custom(500)), on: target)
+        // Faults too: restart backoffs use timers, whose threads should exist before the baseline.
+        _ = try await PressureRunner.run(
+            PressureWorkload(level: .custom(1000), failOnceRate: 0.01, alwaysFailRate: 0.002),
+            on: target
+        )
         done.insert(target.backend)
     }
 }

@@ -13,7 +13,9 @@ extension NATSConfiguration {
         /// Unacknowledged messages the server lets one durable hold: the backpressure bound.
         /// Default 8192.
         public var maxAckPending: Int
-        /// Messages asked for per fetch. Default 256.
+        /// Messages asked for per pull. Default 1024: a pull returns as soon as the server delivered
+        /// what it holds, so a large batch adds no latency, and the pool then wakes each actor once
+        /// for several messages instead of once per message.
         public var fetchBatch: Int
         /// How long one fetch waits for messages before asking again. Default 500 ms.
         public var fetchWait: Duration
@@ -24,7 +26,7 @@ extension NATSConfiguration {
             ackWait: Duration = .seconds(30),
             maxDeliver: Int = -1,
             maxAckPending: Int = 8192,
-            fetchBatch: Int = 256,
+            fetchBatch: Int = 1024,
             fetchWait: Duration = .milliseconds(500)
         ) {
             self.durablePrefix = durablePrefix

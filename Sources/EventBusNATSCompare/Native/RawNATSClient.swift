@@ -85,7 +85,7 @@ final class RawNATSClient {
     }
 
     /// Reads `count` messages through a durable pull consumer, acking each one.
-    func consume(stream: String, subject: String, durable: String, count: Int) throws {
+    func consume(stream: String, subject: String, durable: String, count: Int, batch: Int) throws {
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         options.ManualAck = true
@@ -99,7 +99,7 @@ final class RawNATSClient {
         var received = 0
         while received < count {
             var list = natsMsgList()
-            status = natsSubscription_Fetch(&list, subscription, 256, 5000, &jsError)
+            status = natsSubscription_Fetch(&list, subscription, Int32(batch), 5000, &jsError)
             if status == NATS_OK {
                 for index in 0..<Int(list.Count) {
                     _ = natsMsg_Ack(list.Msgs[index], nil)

@@ -27,14 +27,16 @@ final class NativePublisher: Sendable {
 
     private let connection: NativeConnection
     private let subjects: NATSSubjects
-    private let ackTimeout: Int64
+    private let ackTimeout: Duration
     private let state = Mutex(State())
     private let wakeUp = DispatchSemaphore(value: 0)
+    // Safe because: only the publishing thread reads and writes it.
+    nonisolated(unsafe) private var lastSweep = ContinuousClock.now
 
     init(connection: NativeConnection, subjects: NATSSubjects, ackTimeout: Duration) {
         self.connection = connection
         self.subjects = subjects
-        self.ackTimeout = max(1, ackTimeout.milliseconds)
+        self.ackTimeout = ackTimeout
     }
 
     /// Starts the publishing thread.
@@ -86,6 +88,7 @@ final class NativePublisher: Sendable {
 
     private func runLoop() {
         var subjectCache: [String: String] = [:]
+        lastSweep = .now
         while true {
             let requests = state.withLock { state -> [Request]? in
                 if !state.queue.isEmpty {
@@ -99,12 +102,16 @@ final class NativePublisher: Sendable {
             }
             guard let requests else { break }
             if requests.isEmpty {
-                wakeUp.wait()
+                if wakeUp.wait(timeout: .now() + .milliseconds(250)) == .timedOut {
+                    state.withLock { $0.threadWaiting = false }
+                }
+                sweepOverdue()
                 continue
             }
             for request in requests {
                 send(request, subjectCache: &subjectCache)
             }
+            if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
         let finished = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             state.threadDone = true
@@ -118,7 +125,6 @@ final class NativePublisher: Sendable {
     private func send(_ request: Request, subjectCache: inout [String: String]) {
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
-        options.MaxWait = ackTimeout
         var lastTopic: String?
         var lastSubject = ""
         for (index, message) in request.messages.enumerated() {
@@ -153,6 +159,36 @@ final class NativePublisher: Sendable {
         }
     }
 
+    /// Fails publishes whose PubAck is overdue (lost in a broker restart) and re-sends the others
+    /// nats.c still held, so its in-flight limit is not used up by acks that will never come.
+    ///
+    /// Only runs the expensive part when something is overdue. nats.c hands back every pending
+    /// message at once; the ones not yet overdue go out again with the same `Nats-Msg-Id`, so the
+    /// server drops a copy it already stored.
+    private func sweepOverdue() {
+        lastSweep = .now
+        guard connection.pending.hasOverdue(ackTimeout) else { return }
+        var list = natsMsgList()
+        guard js_PublishAsyncGetPendingList(&list, connection.jetStream) == NATS_OK else { return }
+        defer { natsMsgList_Destroy(&list) }
+        let timedOut = EventBusError(
+            .timeout, "no PubAck within \(ackTimeout); the event may be stored, publishing it again is safe",
+            isRetriable: true)
+        for index in 0..<Int(list.Count) {
+            guard let message = list.Msgs[index] else { continue }
+            if let completion = connection.pending.removeIfOverdue(message, ackTimeout) {
+                completion.finish(error: timedOut)
+                continue  // destroyed with the list
+            }
+            var resend: OpaquePointer? = message
+            if js_PublishMsgAsync(connection.jetStream, &resend, nil) == NATS_OK {
+                list.Msgs[index] = nil  // nats.c owns it again
+            } else if let completion = connection.pending.remove(message) {
+                completion.finish(error: NativeError.make(.publishFailed, "re-sending failed", status: NATS_ERR))
+            }
+        }
+    }
+
     /// Builds and sends one message; returns an error only when nats.c did not take it.
     private func sendOne(
         _ message: OutgoingMessage, subject: String, options: inout jsPubOptions, completion: PublishCompletion
@@ -177,6 +213,8 @@ final class NativePublisher: Sendable {
             // NATS_TIMEOUT here means the in-flight limit stalled us: acks (or their timeouts) free room.
             guard status == NATS_TIMEOUT, natsMessage != nil else { break }
             if connection.state == .closed { break }
+            // Acks lost in an outage never free room by themselves.
+            if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
         guard status == NATS_OK else {
             _ = connection.pending.remove(created)

@@ -81,11 +81,13 @@ public final class NATSEventBus: EventBus, Service {
         return subject
     }
 
+    /// Publishes one message; returns after its PubAck (a duplicate counts: the event is stored).
     public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
         _ = try checkedSubject(message.topic)
         try await publisher.publish([message])
     }
 
+    /// Publishes messages pipelined through nats.c's async publish; returns after every PubAck.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         var lastTopic: String?
         for message in messages where message.topic != lastTopic {
@@ -95,6 +97,7 @@ public final class NATSEventBus: EventBus, Service {
         try await publisher.publish(messages)
     }
 
+    /// Joins the durable pull consumer of (`topic`, `group`); `<topic>.dlq` reads its dead letters.
     public func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
@@ -186,6 +189,7 @@ public final class NATSEventBus: EventBus, Service {
         return message
     }
 
+    /// The connection state and counters; degraded while nats.c reconnects.
     public func health() async -> BusHealth {
         let connectionState = connection.state
         let (subscriptions, shutDown) = state.withLock { (Array($0.subscriptions.values), $0.shutDown) }
@@ -213,6 +217,8 @@ public final class NATSEventBus: EventBus, Service {
         state.withLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }
     }
 
+    /// Closes subscriptions, waits for outstanding PubAcks (up to the ack timeout), closes the
+    /// connection; publishes still unacknowledged then fail retriably.
     public func shutdown() async {
         let subscriptions = state.withLock { state -> [NATSSubscription]? in
             guard !state.shutDown else { return nil }

@@ -19,7 +19,11 @@ final class NATSTestServer: Sendable {
     /// Starts nats-server on a free port; skips the test when the binary is missing.
     init() throws {
         guard let binary = Self.findBinary() else {
-            throw XCTSkip("nats-server is not installed (apt-get install nats-server)")
+            let message = "nats-server is not installed (scripts/setup.sh or apt-get install nats-server)"
+            if ProcessInfo.processInfo.environment["EVENTBUS_REQUIRE_BROKERS"] == "1" {
+                XCTFail(message)
+            }
+            throw XCTSkip(message)
         }
         port = Self.freePort()
         storeDirectory = FileManager.default.temporaryDirectory
@@ -50,7 +54,11 @@ final class NATSTestServer: Sendable {
         self.process.withLock { $0 = process }
         let deadline = Date().addingTimeInterval(10)
         while !Self.accepts(port: port) {
-            guard Date() < deadline else { throw XCTSkip("nats-server did not open port \(port) within 10 s") }
+            guard Date() < deadline else {
+                throw CocoaError(
+                    .fileReadUnknown,
+                    userInfo: [NSLocalizedDescriptionKey: "nats-server did not open port \(port) within 10 s"])
+            }
             usleep(10_000)
         }
     }

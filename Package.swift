@@ -8,8 +8,10 @@ let package = Package(
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventBusConformance", targets: ["EventBusConformance"]),
         .library(name: "EventBusKafka", targets: ["EventBusKafka"]),
+        .library(name: "EventBusNATS", targets: ["EventBusNATS"]),
         .executable(name: "eventbus-pressure", targets: ["EventBusPressure"]),
         .executable(name: "eventbus-kafka-compare", targets: ["EventBusKafkaCompare"]),
+        .executable(name: "eventbus-nats-compare", targets: ["EventBusNATSCompare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -49,6 +51,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "EventBusNATS",
+            dependencies: [
+                "EventBus",
+                "CNats",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "EventBusKafkaCompare",
             dependencies: ["EventBus", "EventBusKafka", "CKafka"]
@@ -56,6 +67,10 @@ let package = Package(
         .testTarget(
             name: "EventBusKafkaTests",
             dependencies: ["EventBus", "EventBusKafka", "EventBusConformance"]
+        ),
+        .executableTarget(
+            name: "EventBusNATSCompare",
+            dependencies: ["EventBus", "EventBusNATS", "CNats"]
         ),
         .target(
             name: "EventBusConformance",
@@ -73,6 +88,7 @@ let package = Package(
             dependencies: [
                 "EventBus",
                 "EventBusKafka",
+                "EventBusNATS",
                 "EventBusPressureKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,6 +104,10 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: ["EventBus", "EventBusConformance"]
+        ),
+        .testTarget(
+            name: "EventBusNATSTests",
+            dependencies: ["EventBus", "EventBusNATS", "EventBusConformance"]
         ),
         .testTarget(
             name: "EventBusPressureKitTests",

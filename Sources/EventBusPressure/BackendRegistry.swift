@@ -1,5 +1,6 @@
 import EventBus
 import EventBusKafka
+import EventBusNATS
 import EventBusPressureKit
 import Foundation
 import Logging
@@ -14,6 +15,8 @@ enum BackendRegistry {
             return .memory()
         case "kafka":
             return try kafka()
+        case "nats":
+            return nats()
         default:
             throw EventBusError(.invalidArgument, "backend \(name) is not available in this build", field: "backend")
         }
@@ -51,5 +54,22 @@ enum BackendRegistry {
             if parts.count == 2 { options[parts[0]] = parts[1] }
         }
         return options
+    }
+
+    /// NATS JetStream at `EVENTBUS_NATS_URL` (default `nats://127.0.0.1:4222`), on a stream of its
+    /// own whose messages expire after an hour so repeated runs do not fill the disk.
+    static func nats() -> PressureTarget {
+        var configuration = NATSConfiguration(
+            servers: [ProcessInfo.processInfo.environment["EVENTBUS_NATS_URL"] ?? "nats://127.0.0.1:4222"])
+        configuration.stream.name = "EVENTBUS_PRESSURE"
+        configuration.subjectPrefix = "pressure"
+        configuration.stream.maxAge = .seconds(3600)
+        configuration.logger.logLevel = .warning
+        let settings = configuration
+        return PressureTarget(
+            backend: "nats",
+            makeBus: { try await NATSEventBus.connect(settings) },
+            topicName: { runID, index in "p\(runID)-t\(index)" }
+        )
     }
 }

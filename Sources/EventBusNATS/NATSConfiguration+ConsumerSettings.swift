@@ -1,0 +1,40 @@
+extension NATSConfiguration {
+    /// How each (topic, group) durable pull consumer is created and read.
+    public struct ConsumerSettings: Sendable, Equatable {
+        /// Durable names are `<durablePrefix>_<topic>_<group>`: members of a group share one.
+        /// Default `eventbus`.
+        public var durablePrefix: String
+        /// How long the server waits for an ack before redelivering. Default 30 s; long handlers
+        /// send in-progress acks every third of it.
+        public var ackWait: Duration
+        /// Deliveries before the server gives up on a message; -1 is unlimited. Default -1, since
+        /// the pool dead-letters poison messages itself.
+        public var maxDeliver: Int
+        /// Unacknowledged messages the server lets one durable hold: the backpressure bound.
+        /// Default 8192.
+        public var maxAckPending: Int
+        /// Messages asked for per pull. Default 1024: a pull returns as soon as the server delivered
+        /// what it holds, so a large batch adds no latency, and the pool then wakes each actor once
+        /// for several messages instead of once per message.
+        public var fetchBatch: Int
+        /// How long one fetch waits for messages before asking again. Default 500 ms.
+        public var fetchWait: Duration
+
+        /// Creates settings with the defaults above.
+        public init(
+            durablePrefix: String = "eventbus",
+            ackWait: Duration = .seconds(30),
+            maxDeliver: Int = -1,
+            maxAckPending: Int = 8192,
+            fetchBatch: Int = 1024,
+            fetchWait: Duration = .milliseconds(500)
+        ) {
+            self.durablePrefix = durablePrefix
+            self.ackWait = ackWait
+            self.maxDeliver = maxDeliver
+            self.maxAckPending = maxAckPending
+            self.fetchBatch = fetchBatch
+            self.fetchWait = fetchWait
+        }
+    }
+}

@@ -1,0 +1,16 @@
+extension NATSConfiguration {
+    /// Limits of the asynchronous JetStream publisher.
+    public struct PublishSettings: Sendable, Equatable {
+        /// Publishes sent but not yet acknowledged; more wait. Default 4096.
+        public var maxPending: Int
+        /// How long a publish waits for the server's PubAck before failing retriably (the event
+        /// may be stored; publishing it again is deduplicated by its ID). Default 10 s.
+        public var ackTimeout: Duration
+
+        /// Creates settings with the defaults above.
+        public init(maxPending: Int = 4096, ackTimeout: Duration = .seconds(10)) {
+            self.maxPending = maxPending
+            self.ackTimeout = ackTimeout
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import EventBus
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The ``EventBus`` over NATS JetStream: durable, deduplicated publishes and durable pull
+/// consumers with explicit acks.
+///
+/// Topic `t` is published on subject `<subjectPrefix>.t` into the configured stream (created with
+/// file storage when missing; when present, its subjects must cover the topic or publish and
+/// subscribe fail with ``EventBusError/Code/topicMismatch``). Each message carries
+/// `Nats-Msg-Id` = its `X-Event-ID`, so a retried publish inside the duplicate window is stored
+/// once. A (topic, group) pair is one durable pull consumer shared by every member of the group.
+/// Messages that fail every attempt go to `<subject>.dlq`, captured by the dead-letter stream.
+public final class NATSEventBus: EventBus, Service {
+    private struct State {
+        var subscriptions: [ObjectIdentifier: NATSSubscription] = [:]
+        var coveredTopics: Set<String> = []
+        var shutDown = false
+    }
+
+    /// The configuration the bus was built with.
+    public let configuration: NATSConfiguration
+    private let connection: NativeConnection
+    private let publisher: NativePublisher
+    private let streamSubjects: [String]
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    private init(
+        configuration: NATSConfiguration, connection: NativeConnection, streamSubjects: [String]
+    ) {
+        self.configuration = configuration
+        self.connection = connection
+        self.streamSubjects = streamSubjects
+        self.logger = configuration.logger
+        self.publisher = NativePublisher(
+            connection: connection, subjects: configuration.subjects, ackTimeout: configuration.publish.ackTimeout)
+    }
+
+    /// Validates `configuration`, connects, and makes sure the stream and dead-letter stream exist.
+    ///
+    /// Throws ``EventBusError/Code/invalidConfiguration`` for bad settings and
+    /// ``EventBusError/Code/connectionFailed`` when no server answers.
+    public static func connect(_ configuration: NATSConfiguration) async throws(EventBusError) -> NATSEventBus {
+        try configuration.validate()
+        let (connection, subjects) = try await NativeThread.run(name: "eventbus.nats.connect") {
+            () throws(EventBusError) -> (NativeConnection, [String]) in
+            let connection = try NativeConnection(configuration: configuration, pending: NativePendingPublishes())
+            let subjects = try connection.ensureStream(
+                name: configuration.stream.name, subjects: configuration.effectiveStreamSubjects,
+                settings: configuration.stream)
+            var deadLetterSettings = configuration.stream
+            deadLetterSettings.name = configuration.effectiveDeadLetterStreamName
+            _ = try connection.ensureStream(
+                name: configuration.effectiveDeadLetterStreamName,
+                subjects: configuration.subjects.deadLetterStreamSubjects, settings: deadLetterSettings)
+            return (connection, subjects)
+        }
+        let bus = NATSEventBus(configuration: configuration, connection: connection, streamSubjects: subjects)
+        bus.publisher.start()
+        configuration.logger.info(
+            "NATS event bus connected",
+            metadata: ["eventbus.stream": "\(configuration.stream.name)", "eventbus.subjects": "\(subjects)"])
+        return bus
+    }
+
+    /// The subject of `topic`, checked once against the stream's subjects.
+    private func checkedSubject(_ topic: String) throws(EventBusError) -> String {
+        let subject = try configuration.subjects.subject(forTopic: topic)
+        let (known, shutDown) = state.withLock { ($0.coveredTopics.contains(topic), $0.shutDown) }
+        if shutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        if known { return subject }
+        guard NATSSubjects.covers(streamSubjects, subject: subject) else {
+            throw EventBusError(
+                .topicMismatch,
+                "stream '\(configuration.stream.name)' captures \(streamSubjects), not '\(subject)' (topic '\(topic)')",
+                field: "topic")
+        }
+        state.withLock { _ = $0.coveredTopics.insert(topic) }
+        return subject
+    }
+
+    /// Publishes one message; returns after its PubAck (a duplicate counts: the event is stored).
+    public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
+        _ = try checkedSubject(message.topic)
+        try await publisher.publish([message])
+    }
+
+    /// Publishes messages pipelined through nats.c's async publish; returns after every PubAck.
+    public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        var lastTopic: String?
+        for message in messages where message.topic != lastTopic {
+            _ = try checkedSubject(message.topic)
+            lastTopic = message.topic
+        }
+        try await publisher.publish(messages)
+    }
+
+    /// Joins the durable pull consumer of (`topic`, `group`); `<topic>.dlq` reads its dead letters.
+    public func subscribe(
+        topic: String, group: String, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        let suffix = configuration.deadLetter.subjectSuffix
+        if topic.hasSuffix(suffix) {
+            // `<topic>.dlq` names a topic's dead letters, as backends without a separate stream spell it.
+            return try await subscribeDeadLetters(
+                topic: String(topic.dropLast(suffix.count)), group: group, handler: handler)
+        }
+        let subject = try checkedSubject(topic)
+        let durable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
+        return try await subscribe(
+            stream: configuration.stream.name, subject: subject, durable: durable, topic: topic, group: group,
+            deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic), handler: handler)
+    }
+
+    /// Reads the dead letters of `topic` from the dead-letter stream, for inspection or replay.
+    ///
+    /// The messages (and the subscription) are named `<topic>.dlq`, as `subscribe` names them.
+    ///
+    /// Each message carries the original headers plus `X-Error`, `X-Attempts`,
+    /// `X-Original-Subject` and `X-Original-Sequence`. Dead letters are never dead-lettered again:
+    /// a message whose handler fails every attempt stays unacknowledged and its actor keeps retrying.
+    public func subscribeDeadLetters(
+        topic: String, group: String, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        let subject = try configuration.subjects.deadLetterSubject(forTopic: topic)
+        let durable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
+        return try await subscribe(
+            stream: configuration.effectiveDeadLetterStreamName, subject: subject, durable: durable,
+            topic: topic + configuration.deadLetter.subjectSuffix,
+            group: group, deadLetterSubject: nil, handler: handler)
+    }
+
+    private func subscribe(
+        stream: String, subject: String, durable: String, topic: String, group: String, deadLetterSubject: String?,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        if state.withLock({ $0.shutDown }) { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        let configuration = self.configuration
+        let connection = self.connection
+        let consumer = try await NativeThread.run(name: "eventbus.nats.subscribe") {
+            () throws(EventBusError) -> NativePullConsumer in
+            try NativePullConsumer(
+                connection: connection, stream: stream, subject: subject, durable: durable,
+                topic: topic, settings: configuration.consumer)
+        }
+        let publisher = self.publisher
+        let logger = self.logger
+        let pool = try ActorPool(
+            configuration: configuration.pool,
+            makeHandler: { handler },
+            deadLetterSink: { letter in
+                guard let deadLetterSubject else {
+                    throw EventBusError(.invalidArgument, "dead letters are not dead-lettered again", isRetriable: true)
+                }
+                try await publisher.publish(
+                    [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
+            },
+            onOutcomes: { outcomes in
+                NATSSubscription.settle(outcomes, consumer: consumer, logger: logger)
+            })
+        let subscription = NATSSubscription(
+            topic: topic, group: group, consumer: consumer, pool: pool, settings: configuration.consumer,
+            logger: logger)
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shutDown else { return false }
+            state.subscriptions[ObjectIdentifier(subscription)] = subscription
+            return true
+        }
+        guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        await subscription.start { [weak self, weak subscription] in
+            if let self, let subscription { self.forget(subscription) }
+        }
+        logger.info(
+            "subscribed",
+            metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.durable": "\(durable)"])
+        return subscription
+    }
+
+    /// The dead letter of `letter`: the core's dead-letter headers plus the NATS subject and
+    /// stream sequence it came from.
+    static func deadLetterMessage(_ letter: DeadLetter, subject: String) -> OutgoingMessage {
+        var message = letter.outgoingMessage(topic: letter.message.topic)
+        message.headers.append(MessageHeader(name: "X-Original-Subject", value: subject))
+        message.headers.append(MessageHeader(name: "X-Original-Sequence", value: String(letter.message.offset)))
+        return message
+    }
+
+    /// The connection state and counters; degraded while nats.c reconnects.
+    public func health() async -> BusHealth {
+        let connectionState = connection.state
+        let (subscriptions, shutDown) = state.withLock { (Array($0.subscriptions.values), $0.shutDown) }
+        var details: [String: String] = [
+            "eventbus.nats.connection": connectionState.rawValue,
+            "eventbus.nats.reconnects": String(connection.events.reconnectCount),
+            "eventbus.nats.disconnects": String(connection.events.disconnectCount),
+            "eventbus.subscriptions": String(subscriptions.count),
+            "eventbus.publish.in_flight": String(publisher.inFlight),
+            "eventbus.consume.unacknowledged": String(subscriptions.reduce(0) { $0 + $1.unsettledCount }),
+            "eventbus.consume.fetch_errors": String(subscriptions.reduce(0) { $0 + $1.fetchErrorCount }),
+        ]
+        if shutDown { details["eventbus.shutdown"] = "true" }
+        let status: BusHealth.Status =
+            switch connectionState {
+            case .connected where !shutDown: .healthy
+            case .reconnecting, .connecting, .disconnected, .draining: shutDown ? .unhealthy : .degraded
+            default: .unhealthy
+            }
+        return BusHealth(status: status, details: details)
+    }
+
+    /// Forgets a subscription the caller closed, so health stops counting it.
+    func forget(_ subscription: NATSSubscription) {
+        state.withLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }
+    }
+
+    /// Closes subscriptions, waits for outstanding PubAcks (up to the ack timeout), closes the
+    /// connection; publishes still unacknowledged then fail retriably.
+    public func shutdown() async {
+        let subscriptions = state.withLock { state -> [NATSSubscription]? in
+            guard !state.shutDown else { return nil }
+            state.shutDown = true
+            return Array(state.subscriptions.values)
+        }
+        guard let subscriptions else { return }
+        for subscription in subscriptions { await subscription.close() }
+        await publisher.close()
+        let connection = self.connection
+        let timeout = configuration.publish.ackTimeout
+        _ = try? await NativeThread.run(name: "eventbus.nats.close") { () throws(EventBusError) in
+            connection.waitForPublishes(timeout: timeout)
+            connection.close()
+        }
+        connection.pending.failAll(
+            EventBusError(.shutDown, "the NATS connection closed before a PubAck arrived", isRetriable: true))
+        logger.info("NATS event bus shut down")
+    }
+
+    /// Runs until graceful shutdown, then shuts the bus down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}

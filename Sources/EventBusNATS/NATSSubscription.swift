@@ -1,0 +1,168 @@
+import EventBus
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One member of a consumer group: a fetch thread feeding an ``ActorPool`` whose outcomes ack.
+///
+/// The fetch thread pulls batches from the durable consumer and offers them to the pool without
+/// waiting; what does not fit is held (and fetching paused) until the inboxes drain, so the
+/// consumer's max-ack-pending and the inbox capacity bound memory. The pool reports outcomes from
+/// its actors; each is acked (handled) or termed (dead-lettered) right there.
+final class NATSSubscription: Subscription {
+    let topic: String
+    let group: String
+
+    private struct State {
+        var stopping = false
+        var fetchStopped: UnsafeContinuation<Void, Never>?
+        var fetchDone = false
+        var poolTask: Task<Void, Never>?
+        var closed = false
+        var onClose: (@Sendable () -> Void)?
+    }
+
+    private let consumer: NativePullConsumer
+    private let pool: ActorPool
+    private let settings: NATSConfiguration.ConsumerSettings
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let stopping = Atomic<Bool>(false)
+    private let fetchErrors = Atomic<Int>(0)
+
+    init(
+        topic: String, group: String, consumer: NativePullConsumer, pool: ActorPool,
+        settings: NATSConfiguration.ConsumerSettings, logger: Logger
+    ) {
+        self.topic = topic
+        self.group = group
+        self.consumer = consumer
+        self.pool = pool
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Starts the pool's actors, waits until they run, then starts the fetch thread; `onClose` runs
+    /// once the subscription closed.
+    func start(onClose: @escaping @Sendable () -> Void) async {
+        let pool = self.pool
+        let task = Task { await pool.run() }
+        state.withLock { state in
+            state.onClose = onClose
+            state.poolTask = task
+        }
+        await pool.waitUntilRunning()
+        NativeThread.start(name: "eventbus.nats.fetch.\(topic)") { self.fetchLoop() }
+    }
+
+    /// Acks or terms what the pool finished; called from the pool's actors.
+    static func settle(_ outcomes: [DispatchOutcome], consumer: NativePullConsumer, logger: Logger) {
+        var handled: [UInt64] = []
+        var deadLettered: [UInt64] = []
+        handled.reserveCapacity(outcomes.count)
+        for outcome in outcomes {
+            switch outcome.result {
+            case .handled: handled.append(outcome.deliveryTag)
+            case .deadLettered: deadLettered.append(outcome.deliveryTag)
+            }
+        }
+        var failures = consumer.settle(handled, as: .ack)
+        if !deadLettered.isEmpty { failures += consumer.settle(deadLettered, as: .term) }
+        if failures > 0 {
+            logger.debug("acks not sent; the server will redeliver", metadata: ["eventbus.count": "\(failures)"])
+        }
+    }
+
+    private func fetchLoop() {
+        var backlog: [ReceivedMessage] = []
+        let progressAge = settings.ackWait / 2
+        let progressEvery = settings.ackWait / 4
+        var lastProgress = ContinuousClock.now
+        var failureBackoff: Duration = .milliseconds(50)
+        while !stopping.load(ordering: .relaxed) {
+            let now = ContinuousClock.now
+            if now - lastProgress >= progressEvery {
+                consumer.sendProgress(olderThan: progressAge)
+                lastProgress = now
+            }
+            if !backlog.isEmpty {
+                backlog = pool.offer(backlog)
+                if !backlog.isEmpty {
+                    usleep(200)
+                    continue
+                }
+            }
+            let fetchStarted = ContinuousClock.now
+            switch consumer.fetch(batch: settings.fetchBatch, wait: settings.fetchWait) {
+            case .messages(let messages):
+                failureBackoff = .milliseconds(50)
+                backlog = pool.offer(messages)
+            case .nothing:
+                failureBackoff = .milliseconds(50)
+                // An instant empty answer means another member's pull holds what is pending.
+                if ContinuousClock.now - fetchStarted < .milliseconds(1) { usleep(1000) }
+            case .failed(let error):
+                fetchErrors.add(1, ordering: .relaxed)
+                logger.debug(
+                    "fetch failed; retrying",
+                    metadata: [
+                        "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.error": "\(error)",
+                    ])
+                usleep(UInt32(failureBackoff.milliseconds * 1000))
+                failureBackoff = min(failureBackoff * 2, .seconds(1))
+            }
+        }
+        // Fetched but never offered: hand back at once.
+        if !backlog.isEmpty { _ = consumer.settle(backlog.map(\.deliveryTag), as: .nak) }
+        let waiting = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            state.fetchDone = true
+            let waiting = state.fetchStopped
+            state.fetchStopped = nil
+            return waiting
+        }
+        waiting?.resume()
+    }
+
+    /// Fetch failures so far, for health.
+    var fetchErrorCount: Int { fetchErrors.load(ordering: .relaxed) }
+    /// Messages fetched and not yet acknowledged.
+    var unsettledCount: Int { consumer.heldCount }
+
+    func close() async {
+        let first = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard first else {
+            await waitForFetchThread()
+            return
+        }
+        stopping.store(true, ordering: .relaxed)
+        // Stop the pool first: queued messages must not start while the fetch thread finishes its
+        // current pull (up to fetchWait); whatever it still offers is refused and handed back.
+        pool.stop()
+        await waitForFetchThread()
+        let task = state.withLock { $0.poolTask }
+        await task?.value
+        // Everything the handlers did not finish goes back to the group now, not after the ack wait.
+        consumer.releaseAll()
+        state.withLock { $0.onClose }?()
+    }
+
+    private func waitForFetchThread() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.fetchDone { return true }
+                if state.fetchStopped != nil { return true }  // a concurrent close already waits
+                state.fetchStopped = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}

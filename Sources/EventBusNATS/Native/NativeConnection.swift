@@ -1,0 +1,145 @@
+import CNats
+import EventBus
+import Logging
+import Synchronization
+
+/// Owns the nats.c options, connection and JetStream context of one bus, and frees them in order.
+///
+/// All state is set in `init` and only read afterwards; nats.c's connection and JetStream context
+/// are thread-safe, so sharing the handles across threads is sound.
+final class NativeConnection: @unchecked Sendable {  // Safe because: handles are immutable after init and nats.c locks internally.
+    /// The connection's state as health reports it.
+    enum State: String, Sendable {
+        case connected, connecting, reconnecting, disconnected, draining, closed
+    }
+
+    private let options: OpaquePointer
+    private let connection: OpaquePointer
+    let jetStream: OpaquePointer
+    let pending: NativePendingPublishes
+    let events: NativeConnectionEvents
+    private let closed = Atomic<Bool>(false)
+
+    /// Connects (blocking: call from a dedicated thread) and opens the JetStream context whose
+    /// PubAck callback settles entries of `pending`.
+    init(configuration: NATSConfiguration, pending: NativePendingPublishes) throws(EventBusError) {
+        self.pending = pending
+        self.events = NativeConnectionEvents(logger: configuration.logger, pending: pending)
+        var optionsPointer: OpaquePointer?
+        var status = natsOptions_Create(&optionsPointer)
+        guard status == NATS_OK, let options = optionsPointer else {
+            throw NativeError.make(.nativeError, "natsOptions_Create failed", status: status)
+        }
+        self.options = options
+        let servers = NativeCStrings(configuration.servers)
+        status = servers.withArray { natsOptions_SetServers(options, $0, $1) }
+        if status == NATS_OK { status = natsOptions_SetName(options, configuration.name) }
+        switch configuration.credentials {
+        case .none: break
+        case .userPassword(let user, let password):
+            if status == NATS_OK { status = natsOptions_SetUserInfo(options, user, password) }
+        case .token(let token):
+            if status == NATS_OK { status = natsOptions_SetToken(options, token) }
+        }
+        let reconnect = configuration.reconnect
+        if status == NATS_OK { status = natsOptions_SetAllowReconnect(options, true) }
+        if status == NATS_OK { status = natsOptions_SetMaxReconnect(options, Int32(reconnect.maxReconnects)) }
+        if status == NATS_OK { status = natsOptions_SetReconnectWait(options, reconnect.wait.milliseconds) }
+        if status == NATS_OK { status = natsOptions_SetReconnectBufSize(options, Int32(reconnect.bufferSize)) }
+        if status == NATS_OK && reconnect.retryOnFailedConnect {
+            status = natsOptions_SetRetryOnFailedConnect(options, true, nil, nil)
+        }
+        // Retained for nats.c's callbacks: the closed callback, always the last, may run after this
+        // object is gone, so it releases this retain; a failed connect releases it below.
+        let eventsPointer = Unmanaged.passRetained(events).toOpaque()
+        if status == NATS_OK {
+            status = natsOptions_SetDisconnectedCB(
+                options,
+                { _, closure in
+                    NativeConnectionEvents.from(closure)?.record(.disconnected)
+                }, eventsPointer)
+        }
+        if status == NATS_OK {
+            status = natsOptions_SetReconnectedCB(
+                options,
+                { _, closure in
+                    NativeConnectionEvents.from(closure)?.record(.connected)
+                }, eventsPointer)
+        }
+        if status == NATS_OK {
+            status = natsOptions_SetClosedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    let events = Unmanaged<NativeConnectionEvents>.fromOpaque(closure)
+                    events.takeUnretainedValue().record(.closed)
+                    events.release()  // balances the passRetained above
+                }, eventsPointer)
+        }
+        guard status == NATS_OK else {
+            natsOptions_Destroy(options)
+            Unmanaged<NativeConnectionEvents>.fromOpaque(eventsPointer).release()  // no callback will run
+            throw NativeError.make(.invalidConfiguration, "NATS options rejected", status: status)
+        }
+        var connectionPointer: OpaquePointer?
+        status = natsConnection_Connect(&connectionPointer, options)
+        // NATS_NOT_YET_CONNECTED: retryOnFailedConnect keeps trying in the background.
+        guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection = connectionPointer else {
+            natsOptions_Destroy(options)
+            Unmanaged<NativeConnectionEvents>.fromOpaque(eventsPointer).release()  // no callback will run
+            throw NativeError.make(
+                .connectionFailed, "cannot connect to \(configuration.servers.joined(separator: ","))",
+                status: status)
+        }
+        self.connection = connection
+        var jsOptions = jsOptions()
+        jsOptions_Init(&jsOptions)
+        jsOptions.PublishAsync.MaxPending = Int64(configuration.publish.maxPending)
+        jsOptions.PublishAsync.StallWait = 50
+        jsOptions.PublishAsync.AckHandler = nativePublishAckHandler
+        // Unretained: `events` holds `pending` and stays retained until the closed callback.
+        jsOptions.PublishAsync.AckHandlerClosure = Unmanaged.passUnretained(pending).toOpaque()
+        var jsPointer: OpaquePointer?
+        status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)
+        guard status == NATS_OK, let jetStream = jsPointer else {
+            natsConnection_Destroy(connection)
+            natsOptions_Destroy(options)
+            throw NativeError.make(.nativeError, "cannot open a JetStream context", status: status)
+        }
+        self.jetStream = jetStream
+        events.record(.connected)
+    }
+
+    /// The connection's current state.
+    var state: State {
+        switch natsConnection_Status(connection) {
+        case NATS_CONN_STATUS_CONNECTED: .connected
+        case NATS_CONN_STATUS_CONNECTING: .connecting
+        case NATS_CONN_STATUS_RECONNECTING: .reconnecting
+        case NATS_CONN_STATUS_DISCONNECTED: .disconnected
+        case NATS_CONN_STATUS_DRAINING_SUBS, NATS_CONN_STATUS_DRAINING_PUBS: .draining
+        default: .closed
+        }
+    }
+
+    /// Waits up to `timeout` for every outstanding asynchronous publish to be acknowledged. Blocks.
+    func waitForPublishes(timeout: Duration) {
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        options.MaxWait = max(1, timeout.milliseconds)
+        _ = js_PublishAsyncComplete(jetStream, &options)
+    }
+
+    /// Closes the connection; blocks while nats.c flushes. Calling it twice is harmless.
+    func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        natsConnection_Close(connection)
+    }
+
+    deinit {
+        close()
+        jsCtx_Destroy(jetStream)
+        natsConnection_Destroy(connection)
+        natsOptions_Destroy(options)
+    }
+}

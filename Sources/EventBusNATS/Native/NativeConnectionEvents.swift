@@ -1,0 +1,45 @@
+import Logging
+import Synchronization
+
+/// Counts what nats.c reports about the connection, from its callback threads, for health.
+final class NativeConnectionEvents: Sendable {
+    /// What happened to the connection.
+    enum Event: Sendable { case connected, disconnected, closed }
+
+    private let logger: Logger
+    private let disconnects = Atomic<Int>(0)
+    private let reconnects = Atomic<Int>(0)
+    private let connectedOnce = Atomic<Bool>(false)
+
+    /// Held so the PubAck callback's unretained pointer stays valid until the connection closed.
+    private let pending: NativePendingPublishes
+
+    init(logger: Logger, pending: NativePendingPublishes) {
+        self.logger = logger
+        self.pending = pending
+    }
+
+    /// The events object behind a callback's closure pointer.
+    static func from(_ closure: UnsafeMutableRawPointer?) -> NativeConnectionEvents? {
+        guard let closure else { return nil }
+        return Unmanaged<NativeConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+    }
+
+    func record(_ event: Event) {
+        switch event {
+        case .connected:
+            if connectedOnce.exchange(true, ordering: .relaxed) {
+                reconnects.add(1, ordering: .relaxed)
+                logger.info("NATS connection re-established")
+            }
+        case .disconnected:
+            disconnects.add(1, ordering: .relaxed)
+            logger.info("NATS connection lost; reconnecting")
+        case .closed:
+            logger.debug("NATS connection closed")
+        }
+    }
+
+    var disconnectCount: Int { disconnects.load(ordering: .relaxed) }
+    var reconnectCount: Int { reconnects.load(ordering: .relaxed) }
+}

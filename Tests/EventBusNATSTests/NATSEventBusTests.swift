@@ -1,0 +1,252 @@
+import EventBus
+import EventBusNATS
+import Synchronization
+import XCTest
+
+final class NATSEventBusTests: XCTestCase {
+    private func connect(_ adjust: (inout NATSConfiguration) -> Void = { _ in }) async throws -> NATSEventBus {
+        let url = try NATSTestEnvironment.requireBroker()
+        var configuration = NATSTestEnvironment.configuration(url: url)
+        adjust(&configuration)
+        return try await NATSEventBus.connect(configuration)
+    }
+
+    func testHandlerReceivesMessageWithHeadersKeyAndSequenceWhenPublished() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "roundtrip") { received.append($0) }
+        // Another topic first: our message's stream sequence is then at least 2 while the fresh
+        // consumer's own sequence is 1, so the offset must be the stream's.
+        try await bus.publish(OutgoingMessage(topic: topic + "-other", payload: [0]))
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, key: "order-1", headers: [MessageHeader(name: "X-Event-ID", value: "evt-\(topic)")],
+                payload: Array("hello".utf8)))
+        try await NATSTestEnvironment.waitUntil("the message") { received.count == 1 }
+        let message = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(message.topic, topic)
+        XCTAssertEqual(message.key, "order-1")
+        XCTAssertEqual(message.payload, Array("hello".utf8))
+        XCTAssertEqual(message.headers[header: "X-Event-ID"], "evt-\(topic)")
+        XCTAssertEqual(message.headers[header: "Nats-Msg-Id"], "evt-\(topic)")
+        XCTAssertGreaterThanOrEqual(message.offset, 2)
+        XCTAssertEqual(message.deliveryCount, 1)
+        let subscribed = await bus.health()
+        XCTAssertEqual(subscribed.details["eventbus.subscriptions"], "1")
+        await subscription.close()
+        let closed = await bus.health()
+        XCTAssertEqual(closed.details["eventbus.subscriptions"], "0")
+        await bus.shutdown()
+    }
+
+    func testStreamStoresEventOnceWhenSameEventIDIsPublishedTwice() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        func message(_ id: String) -> OutgoingMessage {
+            OutgoingMessage(
+                topic: topic, key: "same-key", headers: [MessageHeader(name: "X-Event-ID", value: id)],
+                payload: Array(id.utf8))
+        }
+        try await bus.publish(message("dup-\(topic)"))
+        try await bus.publish(message("dup-\(topic)"))
+        try await bus.publish([message("dup-\(topic)"), message("marker-\(topic)")])
+        let received = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: topic, group: "dedup") { message in
+            received.append(message.headers[header: "X-Event-ID"] ?? "")
+        }
+        // Same key: handled in stream order, so once the marker arrived every stored copy did.
+        try await NATSTestEnvironment.waitUntil("the marker") { received.all.contains("marker-\(topic)") }
+        XCTAssertEqual(received.all, ["dup-\(topic)", "marker-\(topic)"])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testOtherMemberReceivesEveryUnfinishedMessageWhenSubscriberClosesWithMessagesInFlight() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let total = 60
+        try await bus.publish(
+            (0..<total).map { index in
+                // One key: one actor handles them in turn, so most are still queued at close.
+                OutgoingMessage(
+                    topic: topic, key: "one-aggregate",
+                    headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(index)")],
+                    payload: Array(String(index).utf8))
+            })
+        let completedByFirst = Recorder<String>()
+        let first = try await bus.subscribe(topic: topic, group: "workers") { message in
+            try await Task.sleep(for: .milliseconds(100))
+            completedByFirst.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        try await NATSTestEnvironment.waitUntil("the first member to finish some") { completedByFirst.count >= 3 }
+        await first.close()
+        let finishedBeforeClose = Set(completedByFirst.all)
+        XCTAssertLessThan(finishedBeforeClose.count, total, "the first member should not have finished everything")
+        let receivedBySecond = Recorder<String>()
+        let second = try await bus.subscribe(topic: topic, group: "workers") { message in
+            receivedBySecond.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        // Well inside the 5 s ack wait: unfinished messages are handed back at close, not timed out.
+        try await NATSTestEnvironment.waitUntil("the rest at the second member", timeout: .seconds(4)) {
+            finishedBeforeClose.union(receivedBySecond.all).count == total
+        }
+        await second.close()
+        await bus.shutdown()
+    }
+
+    func testLongHandlerIsNotRedeliveredWhenItOutlastsAckWait() async throws {
+        let bus = try await connect { configuration in
+            configuration.consumer.ackWait = .seconds(1)
+            configuration.consumer.fetchWait = .milliseconds(100)
+        }
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let calls = Counter()
+        let finished = Counter()
+        let subscription = try await bus.subscribe(topic: topic, group: "slow") { _ in
+            calls.add()
+            try await Task.sleep(for: .seconds(3))
+            finished.add()
+        }
+        try await bus.publish(OutgoingMessage(topic: topic, payload: Array("slow".utf8)))
+        try await NATSTestEnvironment.waitUntil("the slow handler to finish", timeout: .seconds(10)) {
+            finished.current >= 1
+        }
+        // Three ack waits passed while it ran; in-progress acks kept the server from redelivering.
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertEqual(calls.current, 1)
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
+        struct Boom: Error {}
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let attempts = Counter()
+        let subscription = try await bus.subscribe(topic: topic, group: "failing") { _ in
+            attempts.add(1)
+            throw Boom()
+        }
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, headers: [MessageHeader(name: "X-Event-ID", value: "poison-\(topic)")],
+                payload: Array("poison".utf8)))
+        let letters = Recorder<ReceivedMessage>()
+        let deadLetters = try await bus.subscribeDeadLetters(topic: topic, group: "inspect") { letters.append($0) }
+        try await NATSTestEnvironment.waitUntil("the dead letter") { letters.count >= 1 }
+        let letter = try XCTUnwrap(letters.all.first)
+        XCTAssertEqual(letter.payload, Array("poison".utf8))
+        XCTAssertEqual(letter.headers[header: "X-Event-ID"], "poison-\(topic)")
+        XCTAssertEqual(letter.headers[header: "X-Attempts"], "4")
+        XCTAssertEqual(letter.headers[header: "X-Original-Topic"], topic)
+        XCTAssertEqual(letter.headers[header: "X-Original-Subject"], "ebnats.\(topic)")
+        XCTAssertNotNil(letter.headers[header: "X-Original-Sequence"].flatMap(Int.init))
+        XCTAssertTrue(letter.headers[header: "X-Error"]?.contains("Boom") == true)
+        XCTAssertEqual(attempts.current, 4, "1 attempt + 3 restarts, then no redelivery")
+        await deadLetters.close()
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsTopicMismatchWhenExistingStreamDoesNotCoverTopic() async throws {
+        let url = try NATSTestEnvironment.requireBroker()
+        var other = NATSTestEnvironment.configuration(url: url)
+        other.stream.name = "EBNATS_OTHER"
+        other.subjectPrefix = "ebnatsother"
+        let creator = try await NATSEventBus.connect(other)
+        await creator.shutdown()
+        var mismatched = NATSTestEnvironment.configuration(url: url)
+        mismatched.stream.name = "EBNATS_OTHER"
+        mismatched.subjectPrefix = "ebnatsmismatch"
+        mismatched.deadLetter.streamName = "EBNATS_MISMATCH_DLQ"
+        let bus = try await NATSEventBus.connect(mismatched)
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders", payload: [1]))
+            XCTFail("published to a topic the stream does not capture")
+        } catch {
+            XCTAssertEqual(error.code, .topicMismatch)
+            XCTAssertTrue(error.message.contains("EBNATS_OTHER"), error.message)
+        }
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsInvalidArgumentWhenTopicHasDots() async throws {
+        let bus = try await connect()
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders.created", payload: [1]))
+            XCTFail("accepted a topic with a dot")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+        }
+        await bus.shutdown()
+    }
+
+    func testHealthReportsConnectedWhenServerIsUpAndShutDownAfterShutdown() async throws {
+        let bus = try await connect()
+        let healthy = await bus.health()
+        XCTAssertEqual(healthy.status, .healthy)
+        XCTAssertEqual(healthy.details["eventbus.nats.connection"], "connected")
+        await bus.shutdown()
+        let closed = await bus.health()
+        XCTAssertEqual(closed.status, .unhealthy)
+        do {
+            try await bus.publish(OutgoingMessage(topic: "orders", payload: [1]))
+            XCTFail("published after shutdown")
+        } catch {
+            XCTAssertEqual(error.code, .shutDown)
+        }
+    }
+
+    func testEnvelopeHandlerDecodesEventWhenPlainNATSClientPublishesJSONWithoutHeaders() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        // As a Go service using jxt-core writes it: JSON only, no NATS headers.
+        let body = Array(
+            """
+            {"event_id":"019abc00-0000-7000-8000-0000000000a7","aggregate_id":"order-7",\
+            "event_type":"OrderPlaced","event_version":3,"timestamp":"2026-11-25T12:00:00.123456789Z",\
+            "correlation_id":"c-1","payload":{"total":42}}
+            """.utf8)
+        let received = Recorder<Envelope>()
+        let subscription = try await bus.subscribe(topic: topic, group: "interop") { (event: Envelope) in
+            received.append(event)
+        }
+        try PlainNATSPublisher.publish(url: bus.configuration.servers[0], subject: "ebnats.\(topic)", payload: body)
+        try await NATSTestEnvironment.waitUntil("the decoded event") { received.count == 1 }
+        let event = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(event.eventID, "019abc00-0000-7000-8000-0000000000a7")
+        XCTAssertEqual(event.aggregateID, "order-7")
+        XCTAssertEqual(event.eventType, "OrderPlaced")
+        XCTAssertEqual(event.eventVersion, 3)
+        XCTAssertEqual(event.correlationID, "c-1")
+        XCTAssertEqual(String(decoding: event.payload, as: UTF8.self), "{\"total\":42}")
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testEnvelopeMessageCarriesEventHeadersBesideJSONBodyWhenPublishedByBus() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let envelope = Envelope(
+            aggregateID: "order-8", eventType: "OrderShipped", eventVersion: 2, traceID: "trace-1",
+            tenantID: "tenant-a", payload: Array("{}".utf8))
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "headers") { received.append($0) }
+        try await bus.publish(envelope, to: topic)
+        try await NATSTestEnvironment.waitUntil("the message") { received.count == 1 }
+        let message = try XCTUnwrap(received.all.first)
+        XCTAssertEqual(message.headers[header: "Nats-Msg-Id"], envelope.eventID)
+        XCTAssertEqual(message.headers[header: "X-Event-ID"], envelope.eventID)
+        XCTAssertEqual(message.headers[header: "X-Aggregate-ID"], "order-8")
+        XCTAssertEqual(message.headers[header: "X-Event-Version"], "2")
+        XCTAssertEqual(message.headers[header: "X-Event-Type"], "OrderShipped")
+        XCTAssertEqual(message.headers[header: "X-Trace-ID"], "trace-1")
+        XCTAssertEqual(message.headers[header: "X-Tenant-ID"], "tenant-a")
+        XCTAssertNil(message.headers[header: "X-Correlation-ID"])
+        XCTAssertEqual(message.key, "order-8")
+        XCTAssertEqual(try EnvelopeCodec.decode(message.payload), envelope)
+        await subscription.close()
+        await bus.shutdown()
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Another NATS client: speaks the core protocol over a socket and publishes without headers,
+/// as a service in another language would.
+enum PlainNATSPublisher {
+    /// Publishes `payload` on `subject` and waits for the server's PONG, so it has been processed.
+    static func publish(url: String, subject: String, payload: [UInt8]) throws {
+        let port = UInt16(url.split(separator: ":").last.map(String.init) ?? "4222") ?? 4222
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(port.bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
+        var frame = Array("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPUB \(subject) \(payload.count)\r\n".utf8)
+        frame += payload
+        frame += Array("\r\nPING\r\n".utf8)
+        _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: received, as: UTF8.self).contains("PONG") {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw CocoaError(.fileReadCorruptFile) }
+            received += buffer[0..<count]
+        }
+    }
+}

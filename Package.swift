@@ -80,6 +80,9 @@ let package = Package(
             name: "EventBusPressureKit",
             dependencies: [
                 "EventBus",
+                "EventBusKafka",
+                "EventBusNATS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -87,10 +90,7 @@ let package = Package(
             name: "EventBusPressure",
             dependencies: [
                 "EventBus",
-                "EventBusKafka",
-                "EventBusNATS",
                 "EventBusPressureKit",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

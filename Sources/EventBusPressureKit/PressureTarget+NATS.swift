@@ -1,0 +1,21 @@
+import EventBus
+import EventBusNATS
+import Foundation
+
+extension PressureTarget {
+    /// NATS JetStream at `EVENTBUS_NATS_URL` (default `nats://127.0.0.1:4222`), on a stream of its
+    /// own whose messages expire after an hour so repeated runs do not fill the disk.
+    public static func nats(environment: [String: String] = ProcessInfo.processInfo.environment) -> PressureTarget {
+        var configuration = NATSConfiguration(servers: [environment["EVENTBUS_NATS_URL"] ?? "nats://127.0.0.1:4222"])
+        configuration.stream.name = "EVENTBUS_PRESSURE"
+        configuration.subjectPrefix = "pressure"
+        configuration.stream.maxAge = .seconds(3600)
+        configuration.logger.logLevel = .warning
+        let settings = configuration
+        return PressureTarget(
+            backend: "nats",
+            makeBus: { try await NATSEventBus.connect(settings) },
+            topicName: { runID, index in "p\(runID)-t\(index)" }
+        )
+    }
+}

@@ -46,11 +46,17 @@ final class InMemoryBroker: Sendable {
 
     /// Publishes envelopes to one topic without serializing them.
     func publish(_ envelopes: [Envelope], to name: String) async throws(EventBusError) {
+        let batch = EnvelopeBatch(envelopes)
         var stored: [StoredMessage] = []
         stored.reserveCapacity(envelopes.count)
-        for envelope in envelopes {
-            try EnvelopeCodec.validate(envelope)
-            stored.append(StoredMessage(envelope: envelope))
+        for index in envelopes.indices {
+            try EnvelopeCodec.validate(envelopes[index])
+            stored.append(
+                StoredMessage(
+                    carrying: CarriedEnvelope(batch: batch, index: index),
+                    key: envelopes[index].aggregateID
+                )
+            )
         }
         try await topic(name).publish(stored)
     }

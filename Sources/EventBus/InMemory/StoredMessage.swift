@@ -12,10 +12,10 @@ struct StoredMessage: Sendable {
         self.payload = payload
     }
 
-    init(envelope: Envelope) {
-        self.key = envelope.aggregateID
+    init(carrying envelope: CarriedEnvelope, key: String) {
+        self.key = key
         self.headers = []
         self.payload = []
-        self.envelope = CarriedEnvelope(envelope)
+        self.envelope = envelope
     }
 }

@@ -26,29 +26,24 @@ public enum PressureRunner {
         let bus = try await target.makeBus()
 
         let subscribeStart = ContinuousClock.now
-        var subscriptions: [any Subscription] = []
-        for topic in topics {
-            subscriptions.append(
-                try await bus.subscribe(topic: topic, group: group) { envelope in
-                    recorder.enter()
-                    defer { recorder.leave() }
-                    if case .injectFailure = recorder.record(envelope) {
-                        throw InjectedFailure(aggregateID: envelope.aggregateID, version: envelope.eventVersion)
-                    }
-                }
-            )
-            if workload.alwaysFailRate > 0 {
-                subscriptions.append(
-                    try await bus.subscribe(topic: target.deadLetterTopic(topic), group: group + "-dlq") { _ in
-                        recorder.recordDeadLetter()
-                    }
-                )
-            }
+        let subscriptions: [any Subscription]
+        do {
+            subscriptions = try await subscribeAll(
+                bus, topics: topics, group: group, workload: workload, target: target, recorder: recorder)
+        } catch {
+            await bus.shutdown()
+            throw error
         }
         let subscribeSeconds = (ContinuousClock.now - subscribeStart).seconds
 
         let start = EventTimestamp.now().nanosecondsSinceEpoch
-        try await publishAll(workload, topics: topics, bus: bus)
+        do {
+            try await publishAll(workload, topics: topics, bus: bus)
+        } catch {
+            for subscription in subscriptions { await subscription.close() }
+            await bus.shutdown()
+            throw error
+        }
         let expectedDeadLetters = workload.expectedDeadLetters
         let expectedHandled = workload.totalMessages - expectedDeadLetters
         let completed = await waitForCompletion(
@@ -93,6 +88,47 @@ public enum PressureRunner {
             leakedTasks: leakedTasks,
             completed: completed
         )
+    }
+
+    /// Subscribes to all topics at once: a broker's group join takes seconds, and they overlap.
+    private static func subscribeAll(
+        _ bus: any EventBus,
+        topics: [String],
+        group: String,
+        workload: PressureWorkload,
+        target: PressureTarget,
+        recorder: PressureRecorder
+    ) async throws -> [any Subscription] {
+        try await withThrowingTaskGroup(of: [any Subscription].self) { tasks in
+            for topic in topics {
+                tasks.addTask {
+                    var made: [any Subscription] = [
+                        try await bus.subscribe(
+                            topic: topic, group: group,
+                            envelopeHandler: { envelope in
+                                recorder.enter()
+                                defer { recorder.leave() }
+                                if case .injectFailure = recorder.record(envelope) {
+                                    throw InjectedFailure(
+                                        aggregateID: envelope.aggregateID, version: envelope.eventVersion)
+                                }
+                            })
+                    ]
+                    if workload.alwaysFailRate > 0 {
+                        made.append(
+                            try await bus.subscribe(topic: target.deadLetterTopic(topic), group: group + "-dlq") {
+                                _ in
+                                recorder.recordDeadLetter()
+                            }
+                        )
+                    }
+                    return made
+                }
+            }
+            var all: [any Subscription] = []
+            for try await made in tasks { all += made }
+            return all
+        }
     }
 
     /// Each publisher owns every `publishers`-th aggregate and sends its versions in order,

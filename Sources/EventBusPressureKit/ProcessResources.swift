@@ -8,8 +8,15 @@ public struct ProcessResources: Sendable, Codable, Equatable {
     public var residentBytes: Int
     /// Peak resident set size since the last ``resetPeak()``, in bytes.
     public var peakResidentBytes: Int
-    /// Threads of the process.
+    /// Threads of the process, not counting the Swift runtime's worker pool.
+    ///
+    /// The cooperative pool's threads (libdispatch's `com.apple.root.*-qos*` workers) are started
+    /// and retired by the runtime as load comes and goes, seconds after the work ended; they belong
+    /// to no bus. Every other thread (librdkafka's `rdk:*`, nats.c's, a backend's poll thread)
+    /// counts, so a backend that leaves one behind shows as a leak.
     public var threads: Int
+    /// The Swift runtime's worker threads at the time of reading, reported apart.
+    public var runtimeWorkerThreads: Int
     /// Open file descriptors.
     public var fileDescriptors: Int
 
@@ -18,10 +25,12 @@ public struct ProcessResources: Sendable, Codable, Equatable {
     public static func current() -> ProcessResources {
         releaseFreedHeapMemory()
         let status = readFile("/proc/self/status")
+        let (allThreads, workers) = countThreads()
         return ProcessResources(
             residentBytes: kilobytes(in: status, field: "VmRSS:") * 1024,
             peakResidentBytes: kilobytes(in: status, field: "VmHWM:") * 1024,
-            threads: countEntries("/proc/self/task"),
+            threads: allThreads - workers,
+            runtimeWorkerThreads: workers,
             fileDescriptors: countEntries("/proc/self/fd") - 1
         )
     }
@@ -55,6 +64,23 @@ public struct ProcessResources: Sendable, Codable, Equatable {
             bytes.append(contentsOf: buffer[0..<count])
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// All threads, and those whose name marks them as libdispatch root-queue workers.
+    private static func countThreads() -> (all: Int, runtimeWorkers: Int) {
+        guard let directory = opendir("/proc/self/task") else { return (0, 0) }
+        defer { closedir(directory) }
+        var all = 0
+        var workers = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            all += 1
+            if readFile("/proc/self/task/\(name)/comm").contains("-qos") { workers += 1 }
+        }
+        return (all, workers)
     }
 
     private static func kilobytes(in status: String, field: String) -> Int {

@@ -9,7 +9,7 @@ extension KafkaEventBus {
     /// letters one after another, each waiting for its acknowledgement, so batching delay would be
     /// paid per message. It is created on the first dead letter.
     func writeDeadLetter(_ letter: DeadLetter) async throws(EventBusError) {
-        if state.withLock({ $0.shutDown }) {
+        if isShutDown.load(ordering: .acquiring) {
             throw EventBusError(.shutDown, "the Kafka event bus was shut down")
         }
         let topic = configuration.topics.deadLetterTopic(for: letter.message.topic)

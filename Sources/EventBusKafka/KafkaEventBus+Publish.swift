@@ -9,7 +9,7 @@ extension KafkaEventBus {
     /// whole call, so batch publishing costs librdkafka's enqueue plus an atomic decrement per message.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         guard !messages.isEmpty else { return }
-        if state.withLock({ $0.shutDown }) {
+        if isShutDown.load(ordering: .acquiring) {
             throw EventBusError(.shutDown, "the Kafka event bus was shut down")
         }
         try await ensureTopics(of: messages)
@@ -29,7 +29,7 @@ extension KafkaEventBus {
                 break produceLoop
             case .queueFull(let index):
                 next = index
-                if state.withLock({ $0.shutDown }) {
+                if isShutDown.load(ordering: .acquiring) {
                     settle(ticket, messages.count - next, EventBusError(.shutDown, "bus shut down"))
                     break produceLoop
                 }

@@ -26,6 +26,10 @@ public final class KafkaEventBus: EventBus {
     let producer: RDKafkaProducer
     let state = Mutex(State())
     let pollerStopped = ManagedFlag()
+    /// Mirrors `State.shutDown` so the publish path checks it without taking the lock.
+    let isShutDown = Atomic<Bool>(false)
+    /// Mirrors `State.pollerStarted` for the same reason.
+    let isPollerStarted = Atomic<Bool>(false)
     let logger: Logger
 
     /// Creates the bus and its producer; no connection is made and no thread started until the
@@ -57,6 +61,7 @@ public final class KafkaEventBus: EventBus {
         let subscriptions = state.withLock { state -> [KafkaSubscription]? in
             guard !state.shutDown else { return nil }
             state.shutDown = true
+            isShutDown.store(true, ordering: .releasing)
             let subscriptions = state.subscriptions
             state.subscriptions = []
             return subscriptions
@@ -86,9 +91,11 @@ public final class KafkaEventBus: EventBus {
 
     /// Starts the thread that serves delivery reports and log lines, once.
     func startPollerIfNeeded() {
+        if isPollerStarted.load(ordering: .acquiring) { return }
         let start = state.withLock { state -> Bool in
             guard !state.pollerStarted else { return false }
             state.pollerStarted = true
+            isPollerStarted.store(true, ordering: .releasing)
             return true
         }
         guard start else { return }

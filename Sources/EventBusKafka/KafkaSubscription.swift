@@ -69,10 +69,21 @@ final class KafkaSubscription: Subscription {
         poolConfiguration: ActorPoolConfiguration, handler: @escaping MessageHandler,
         deadLetterSink: @escaping DeadLetterSink
     ) async throws(EventBusError) {
-        let pool = try ActorPool(
-            configuration: poolConfiguration, makeHandler: { handler },
-            deadLetterSink: deadLetterSink,
-            onOutcomes: { [weak self] outcomes in self?.completed(outcomes) })
+        let pool: ActorPool
+        do {
+            pool = try ActorPool(
+                configuration: poolConfiguration, makeHandler: { handler },
+                deadLetterSink: deadLetterSink,
+                onOutcomes: { [weak self] outcomes in self?.completed(outcomes) })
+        } catch {
+            // Nothing runs yet: mark closed so a later close() or shutdown returns at once.
+            lifecycle.withLock { state in
+                state.closeRequested = true
+                state.closed = true
+            }
+            onClosed(self)
+            throw error
+        }
         poolBox.withLock { $0 = pool }
         consumer.callbackContext.rebalanceHandler.withLock { handler in
             handler = { [weak self] event in self?.rebalanced(event) }

@@ -60,3 +60,39 @@ final class KafkaBrokerDownTests: XCTestCase {
         }
     }
 }
+
+extension KafkaBrokerDownTests {
+    func testPublishFailsWithRetriableTimeoutAfterMessageTimeoutWhenBrokerDiesAfterStart() async throws {
+        let broker = try PrivateTansu()
+        let configuration = try KafkaTestBroker.configuration(brokers: broker.address, quiet: true) {
+            $0.producer.messageTimeout = .seconds(2)
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let topic = KafkaTestBroker.uniqueTopic("dies")
+        // The broker needs a moment to open its port; the first publish retries until it does.
+        var delivered = false
+        let ready = ContinuousClock.now + .seconds(10)
+        while !delivered && ContinuousClock.now < ready {
+            do {
+                try await bus.publish(OutgoingMessage(topic: topic, key: "k", payload: [1]))
+                delivered = true
+            } catch {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        XCTAssertTrue(delivered, "the private broker never accepted a message")
+        broker.kill()
+        let start = ContinuousClock.now
+        do {
+            try await bus.publish(OutgoingMessage(topic: topic, key: "k", payload: [2]))
+            XCTFail("publish succeeded after the broker died")
+        } catch {
+            XCTAssertEqual(error.code, .timeout, "\(error)")
+            XCTAssertTrue(error.isRetriable)
+        }
+        let elapsed = ContinuousClock.now - start
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(1500), "failed before the message timeout")
+        XCTAssertLessThan(elapsed, .seconds(10))
+        await bus.shutdown()
+    }
+}

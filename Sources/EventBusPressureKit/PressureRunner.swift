@@ -160,8 +160,13 @@ public enum PressureRunner {
                                 )
                             }
                         }
-                        for (topic, envelopes) in zip(topics, batches) where !envelopes.isEmpty {
-                            try await bus.publish(envelopes, to: topic)
+                        // One call per topic, all at once: a broker acknowledges each call after a
+                        // round trip, and an aggregate's versions stay within one topic's call.
+                        try await withThrowingTaskGroup(of: Void.self) { calls in
+                            for (topic, envelopes) in zip(topics, batches) where !envelopes.isEmpty {
+                                calls.addTask { try await bus.publish(envelopes, to: topic) }
+                            }
+                            try await calls.waitForAll()
                         }
                         first = last + 1
                     }

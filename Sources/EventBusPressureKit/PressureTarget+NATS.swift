@@ -11,6 +11,13 @@ extension PressureTarget {
         configuration.subjectPrefix = "pressure"
         configuration.stream.maxAge = .seconds(3600)
         configuration.logger.logLevel = .warning
+        // Knobs for experiments without rebuilding.
+        if let batch = environment["EVENTBUS_NATS_FETCH_BATCH"].flatMap(Int.init) {
+            configuration.consumer.fetchBatch = batch
+        }
+        if let pending = environment["EVENTBUS_NATS_MAX_ACK_PENDING"].flatMap(Int.init) {
+            configuration.consumer.maxAckPending = pending
+        }
         let settings = configuration
         return PressureTarget(
             backend: "nats",

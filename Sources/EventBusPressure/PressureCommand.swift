@@ -29,6 +29,9 @@ struct PressureCommand: AsyncParsableCommand {
     @Option(help: "Share of messages whose handler always fails and is dead-lettered.")
     var alwaysFailRate: Double = 0
 
+    @Option(help: "Envelopes per publish call.")
+    var publishBatch: Int = 256
+
     @Flag(help: "Print the reports as JSON instead of a table.")
     var json = false
 

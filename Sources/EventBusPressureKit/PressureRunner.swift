@@ -131,48 +131,55 @@ public enum PressureRunner {
         }
     }
 
-    /// Each publisher owns every `publishers`-th aggregate and sends its versions in order,
-    /// several versions per call; publishers run concurrently.
+    /// Publishers run concurrently; each owns a share of one topic's aggregates and sends their
+    /// versions in order, several versions per call. Every topic gets the same number of
+    /// publishers, so a broker's acknowledgement round trips overlap across topics without any
+    /// publisher waiting on more than one call at a time.
     private static func publishAll(_ workload: PressureWorkload, topics: [String], bus: any EventBus) async throws {
-        let publishers = max(1, min(workload.publishers, workload.aggregates))
+        let perTopic = max(1, (workload.publishers + topics.count - 1) / topics.count)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for publisher in 0..<publishers {
-                group.addTask {
-                    // Group owned aggregates by topic so a batch holds long runs of one topic.
-                    let owned = stride(from: publisher, to: workload.aggregates, by: publishers)
-                        .sorted { ($0 % topics.count, $0) < ($1 % topics.count, $1) }
-                    let versions = workload.versionsPerAggregate
-                    let step = max(1, workload.publishBatchSize / max(1, owned.count))
-                    var first = 1
-                    while first <= versions {
-                        let last = min(versions, first + step - 1)
-                        var batches = [[Envelope]](repeating: [], count: topics.count)
-                        for aggregate in owned {
-                            let aggregateID = "agg-\(aggregate)"
-                            for version in first...last {
-                                batches[aggregate % topics.count].append(
-                                    Envelope(
-                                        aggregateID: aggregateID,
-                                        eventType: "PressureTested",
-                                        eventVersion: Int64(version),
-                                        payload: payload
-                                    )
-                                )
-                            }
-                        }
-                        // One call per topic, all at once: a broker acknowledges each call after a
-                        // round trip, and an aggregate's versions stay within one topic's call.
-                        try await withThrowingTaskGroup(of: Void.self) { calls in
-                            for (topic, envelopes) in zip(topics, batches) where !envelopes.isEmpty {
-                                calls.addTask { try await bus.publish(envelopes, to: topic) }
-                            }
-                            try await calls.waitForAll()
-                        }
-                        first = last + 1
+            for (topicIndex, topic) in topics.enumerated() {
+                for slot in 0..<perTopic {
+                    let owned = stride(from: topicIndex, to: workload.aggregates, by: topics.count)
+                        .filter { ($0 / topics.count) % perTopic == slot }
+                    guard !owned.isEmpty else { continue }
+                    group.addTask {
+                        try await publish(owned, to: topic, workload: workload, bus: bus)
                     }
                 }
             }
             try await group.waitForAll()
+        }
+    }
+
+    private static func publish(
+        _ aggregates: [Int],
+        to topic: String,
+        workload: PressureWorkload,
+        bus: any EventBus
+    ) async throws {
+        let versions = workload.versionsPerAggregate
+        let step = max(1, workload.publishBatchSize / aggregates.count)
+        var first = 1
+        while first <= versions {
+            let last = min(versions, first + step - 1)
+            var envelopes: [Envelope] = []
+            envelopes.reserveCapacity(aggregates.count * (last - first + 1))
+            for aggregate in aggregates {
+                let aggregateID = "agg-\(aggregate)"
+                for version in first...last {
+                    envelopes.append(
+                        Envelope(
+                            aggregateID: aggregateID,
+                            eventType: "PressureTested",
+                            eventVersion: Int64(version),
+                            payload: payload
+                        )
+                    )
+                }
+            }
+            try await bus.publish(envelopes, to: topic)
+            first = last + 1
         }
     }
 

@@ -7,11 +7,11 @@ public struct PressureWorkload: Sendable, Codable {
     public var level: PressureLevel
     /// Topics the messages are spread over. Default 5.
     public var topics: Int
-    /// Concurrent publisher tasks; each owns a share of the aggregates and publishes their versions
-    /// in order. Default 8.
+    /// Concurrent publisher tasks, rounded up to a multiple of the topic count; each owns a share
+    /// of one topic's aggregates and publishes their versions in order. Default 10.
     public var publishers: Int
     /// Envelopes per publish call; a publisher sends several versions of its aggregates at once,
-    /// still in order per aggregate. Default 512.
+    /// still in order per aggregate. Default 256.
     public var publishBatchSize: Int
     /// Share of messages whose handler throws on the first attempt only (0.01 = 1 %). Default 0.
     public var failOnceRate: Double
@@ -24,8 +24,8 @@ public struct PressureWorkload: Sendable, Codable {
     public init(
         level: PressureLevel,
         topics: Int = 5,
-        publishers: Int = 8,
-        publishBatchSize: Int = 512,
+        publishers: Int = 10,
+        publishBatchSize: Int = 256,
         failOnceRate: Double = 0,
         alwaysFailRate: Double = 0,
         completionTimeout: Duration = .seconds(120)

@@ -14,9 +14,10 @@ public struct InMemoryConfiguration: Sendable {
     /// actor waits, so its keys wait too) until a consumer of the dead-letter topic makes room or the
     /// subscription closes; dead letters are never dropped.
     public var deadLetterPartitionCapacity: Int
-    /// Messages one subscription holds between delivery and acknowledgement. Default 4096.
+    /// Messages one subscription holds between delivery and acknowledgement. Default 16384.
     public var maxInFlightPerSubscription: Int
-    /// The most messages a subscription takes from its partitions at once. Default 1024.
+    /// The most messages a subscription takes from its partitions at once. Default 4096: a larger
+    /// hand-over wakes each actor for more messages at once.
     public var deliveryBatchSize: Int
     /// The actor pool each subscription dispatches through.
     public var pool: ActorPoolConfiguration
@@ -32,8 +33,8 @@ public struct InMemoryConfiguration: Sendable {
         partitionsPerTopic: Int = 8,
         partitionCapacity: Int = 1024,
         deadLetterPartitionCapacity: Int = 8192,
-        maxInFlightPerSubscription: Int = 4096,
-        deliveryBatchSize: Int = 1024,
+        maxInFlightPerSubscription: Int = 16384,
+        deliveryBatchSize: Int = 4096,
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
         deadLetterSuffix: String = ".dlq",
         shutdownTimeout: Duration = .seconds(30),

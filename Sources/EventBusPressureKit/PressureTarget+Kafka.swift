@@ -22,6 +22,7 @@ extension PressureTarget {
                 commitInterval: .milliseconds(100),
                 fetchMaxWait: .milliseconds(Int(environment["EVENTBUS_KAFKA_FETCH_WAIT_MS"] ?? "") ?? 10)
             ),
+            pool: ActorPoolConfiguration(logger: quietPoolLogger),
             librdkafkaOptions: librdkafkaOptions(environment["EVENTBUS_KAFKA_OPTIONS"]),
             logger: logger
         )

@@ -11,6 +11,7 @@ extension PressureTarget {
         configuration.subjectPrefix = "pressure"
         configuration.stream.maxAge = .seconds(3600)
         configuration.logger.logLevel = .warning
+        configuration.pool.logger = quietPoolLogger
         // Knobs for experiments without rebuilding.
         if let batch = environment["EVENTBUS_NATS_FETCH_BATCH"].flatMap(Int.init) {
             configuration.consumer.fetchBatch = batch

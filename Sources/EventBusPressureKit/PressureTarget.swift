@@ -1,4 +1,5 @@
 import EventBus
+import Logging
 
 /// A backend to put under pressure: how to build a bus and how it names topics and dead letters.
 public struct PressureTarget: Sendable {
@@ -26,7 +27,18 @@ public struct PressureTarget: Sendable {
     }
 
     /// The in-memory bus with the reference pool settings (256 actors, inbox 1000, 3 restarts).
-    public static func memory(_ configuration: InMemoryConfiguration = InMemoryConfiguration()) -> PressureTarget {
+    public static func memory(
+        _ configuration: InMemoryConfiguration = InMemoryConfiguration(
+            pool: ActorPoolConfiguration(logger: quietPoolLogger))
+    ) -> PressureTarget {
         PressureTarget(backend: "memory", makeBus: { try InMemoryEventBus(configuration: configuration) })
+    }
+
+    /// The pools' logger for pressure runs: the workload's injected failures are expected and
+    /// counted in the report, so their per-message warnings would only bury the table.
+    public static var quietPoolLogger: Logger {
+        var logger = Logger(label: "eventbus.pressure.pool")
+        logger.logLevel = .error
+        return logger
     }
 }

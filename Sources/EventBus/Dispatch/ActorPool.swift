@@ -24,7 +24,7 @@ import Synchronization
 public final class ActorPool: Sendable {
     /// Counters of what the pool has done so far.
     public struct Statistics: Sendable, Equatable {
-        /// Messages whose handler returned.
+        /// Messages whose handler returned, counted when their outcomes are reported.
         public var handled: Int
         /// Messages written to the dead-letter sink.
         public var deadLettered: Int
@@ -183,11 +183,6 @@ public final class ActorPool: Sendable {
         return groups
     }
 
-    /// Whether every inbox has room for at least one more message.
-    public var hasRoom: Bool {
-        inboxes.allSatisfy { $0.occupancy < configuration.inboxCapacity }
-    }
-
     /// Runs the actors until ``finish()`` or ``stop()``; returns when all of them have ended.
     public func run() async {
         await withDiscardingTaskGroup { group in
@@ -275,8 +270,12 @@ public final class ActorPool: Sendable {
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
         guard !outcomes.isEmpty else { return }
         let deadLettered = outcomes.reduce(0) { $0 + ($1.result == .deadLettered ? 1 : 0) }
+        handledCount.add(outcomes.count - deadLettered, ordering: .relaxed)
         handledCounter.increment(by: outcomes.count - deadLettered)
-        if deadLettered > 0 { deadLetteredCounter.increment(by: deadLettered) }
+        if deadLettered > 0 {
+            deadLetteredCount.add(deadLettered, ordering: .relaxed)
+            deadLetteredCounter.increment(by: deadLettered)
+        }
         reportOutcomes(outcomes)
         inbox.release(outcomes.count)
         outcomes.removeAll(keepingCapacity: true)
@@ -300,7 +299,6 @@ public final class ActorPool: Sendable {
             attempts += 1
             do {
                 try await handler(message)
-                handledCount.add(1, ordering: .relaxed)
                 return DispatchOutcome(of: message, result: .handled, attempts: attempts)
             } catch {
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
@@ -337,7 +335,6 @@ public final class ActorPool: Sendable {
         while true {
             do {
                 try await deadLetterSink(letter)
-                deadLetteredCount.add(1, ordering: .relaxed)
                 configuration.logger.warning(
                     "message dead-lettered",
                     metadata: [

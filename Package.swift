@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PerformanceRegressionTests",
-            dependencies: ["EventBus", "EventBusPressureKit"],
+            dependencies: ["EventBus", "EventBusConformance", "EventBusPressureKit"],
             exclude: ["Thresholds"]
         ),
         .testTarget(

@@ -1,13 +1,8 @@
 import EventBus
+import EventBusConformance
 import EventBusKafka
 import Logging
 import XCTest
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Finds the test broker: `EVENTBUS_KAFKA_BROKERS` (default `127.0.0.1:9092`); skips the test when
 /// it is unreachable, unless `EVENTBUS_REQUIRE_BROKERS=1`, then fails it.
@@ -23,7 +18,7 @@ enum KafkaTestBroker {
             XCTFail("EVENTBUS_KAFKA_BROKERS '\(address)' is not host:port", file: file, line: line)
             throw XCTSkip("bad broker address")
         }
-        if canConnect(host: String(parts[0]), port: port) { return }
+        if BrokerProbe.accepts(host: String(parts[0]), port: port) { return }
         let text =
             "Kafka broker \(address) is unreachable (set EVENTBUS_KAFKA_BROKERS; start one with scripts/brokers.sh)"
         if ProcessInfo.processInfo.environment["EVENTBUS_REQUIRE_BROKERS"] == "1" {
@@ -58,26 +53,5 @@ enum KafkaTestBroker {
     /// A topic name no other test (or earlier run against the same broker) uses.
     static func uniqueTopic(_ base: String) -> String {
         "\(base)-\(UInt32.random(in: 0...UInt32.max))"
-    }
-
-    private static func canConnect(host: String, port: UInt16) -> Bool {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1
-        else { return false }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        return result == 0
     }
 }

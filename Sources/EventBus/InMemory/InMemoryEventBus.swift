@@ -36,9 +36,7 @@ public final class InMemoryEventBus: EventBus {
 
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         try checkAcceptingPublishes()
-        for message in messages where message.topic.isEmpty {
-            throw EventBusError(.invalidArgument, "a message has an empty topic", field: "topic")
-        }
+        for message in messages { try Self.requireName(message.topic, field: "topic") }
         try await broker.publish(messages)
     }
 
@@ -46,7 +44,7 @@ public final class InMemoryEventBus: EventBus {
     /// broker backend would, and raw subscribers still receive the JSON bytes and `X-Event-*` headers.
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         try checkAcceptingPublishes()
-        guard !topic.isEmpty else { throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic") }
+        try Self.requireName(topic, field: "topic")
         try await broker.publish(envelopes, to: topic)
     }
 
@@ -79,8 +77,8 @@ public final class InMemoryEventBus: EventBus {
         group: String,
         handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
-        guard !topic.isEmpty else { throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic") }
-        guard !group.isEmpty else { throw EventBusError(.invalidArgument, "group must not be empty", field: "group") }
+        try Self.requireName(topic, field: "topic")
+        try Self.requireName(group, field: "group")
         try checkAcceptingPublishes()
         let subscription = try InMemorySubscription(
             source: try broker.topic(topic),
@@ -92,6 +90,10 @@ public final class InMemoryEventBus: EventBus {
         await subscription.start()
         logger.debug("subscribed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
         return subscription
+    }
+
+    private static func requireName(_ name: String, field: String) throws(EventBusError) {
+        guard !name.isEmpty else { throw EventBusError(.invalidArgument, "\(field) must not be empty", field: field) }
     }
 
     private func checkAcceptingPublishes() throws(EventBusError) {

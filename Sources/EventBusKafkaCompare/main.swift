@@ -1,6 +1,7 @@
 // eventbus-kafka-compare: raw librdkafka against KafkaEventBus on the same broker, in one process.
 //
 // Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]
+//                               [--consume-only]
 // The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092. Each round runs raw and bus back
 // to back on fresh topics and groups; the table shows every round and the medians, because a
 // shared 2-core machine makes single runs swing widely.
@@ -17,6 +18,8 @@ var arguments = CommandLine.arguments.dropFirst()
 var messageCount = 200_000
 var messageSize = 256
 var rounds = 3
+/// Skips the concurrent publish variants, so a profile of the run shows the consume path.
+var consumeOnly = false
 var brokers =
     (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
 while let argument = arguments.popFirst() {
@@ -25,9 +28,10 @@ while let argument = arguments.popFirst() {
     case "--size": messageSize = Int(arguments.popFirst() ?? "") ?? messageSize
     case "--rounds": rounds = max(1, Int(arguments.popFirst() ?? "") ?? rounds)
     case "--brokers": brokers = arguments.popFirst() ?? brokers
+    case "--consume-only": consumeOnly = true
     default:
         print(
-            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]"
+            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port] [--consume-only]"
         )
         exit(2)
     }
@@ -92,16 +96,18 @@ let singleCallers = 2000
     var start = ContinuousClock.now
     try await bus.publish(messages)
     round.busBatchPublish = Double(messageCount) / RawKafka.seconds(ContinuousClock.now - start)
-    round.busConcurrentBatches =
-        Double(messageCount)
-        / (try await concurrentPublish(
-            bus: bus, messages: messages, topic: busTopic + "-batches", callers: batchCallers,
-            batchSize: batchSize))
-    round.busConcurrentSingles =
-        Double(messageCount)
-        / (try await concurrentPublish(
-            bus: bus, messages: messages, topic: busTopic + "-singles", callers: singleCallers,
-            batchSize: 1))
+    if !consumeOnly {
+        round.busConcurrentBatches =
+            Double(messageCount)
+            / (try await concurrentPublish(
+                bus: bus, messages: messages, topic: busTopic + "-batches", callers: batchCallers,
+                batchSize: batchSize))
+        round.busConcurrentSingles =
+            Double(messageCount)
+            / (try await concurrentPublish(
+                bus: bus, messages: messages, topic: busTopic + "-singles", callers: singleCallers,
+                batchSize: 1))
+    }
 
     let handled = Atomic<Int>(0)
     let firstHandled = Mutex<ContinuousClock.Instant?>(nil)

@@ -19,6 +19,9 @@ public struct ReceivedMessage: Sendable {
     /// The envelope itself when an in-process backend carried it unserialized; `payload` and
     /// `headers` are then empty until ``materialized()`` fills them.
     var carriedEnvelope: CarriedEnvelope?
+    /// Where a broker backend left the payload and headers; they are empty until
+    /// ``materialized()`` copies them out.
+    package var deferredContent: (source: any DeferredMessageContent, index: Int)?
 
     /// Creates a received message; backends and tests use this.
     public init(
@@ -58,9 +61,37 @@ public struct ReceivedMessage: Sendable {
         self.deliveryTag = deliveryTag
     }
 
-    /// This message with `payload` and `headers` filled in from a carried envelope, exactly as a
-    /// broker backend would have delivered it; unchanged when nothing is carried.
-    func materialized() throws(EventBusError) -> ReceivedMessage {
+    /// Creates a message whose payload and headers stay with `source` until ``materialized()``.
+    package init(
+        topic: String, key: String?, partition: Int32, offset: Int64,
+        deferredContent source: any DeferredMessageContent, index: Int
+    ) {
+        self.init(
+            topic: topic, key: key, headers: [], payload: [], partition: partition, offset: offset,
+            deliveryCount: 1, carriedEnvelope: nil)
+        self.deferredContent = (source, index)
+    }
+
+    /// Fills `payload` and `headers` from deferred content, if any, and lets go of its source.
+    ///
+    /// The actor pool calls it on the thread that handles the message, just before the handler.
+    package mutating func copyDeferredContent() {
+        guard let deferred = deferredContent else { return }
+        deferredContent = nil
+        let content = deferred.source.content(at: deferred.index)
+        payload = content.payload
+        headers = headers.isEmpty ? content.headers : content.headers + headers
+    }
+
+    /// This message with `payload` and `headers` filled in from a carried envelope or deferred
+    /// content, exactly as a broker backend would have delivered it; unchanged when nothing is
+    /// carried or deferred.
+    package func materialized() throws(EventBusError) -> ReceivedMessage {
+        if deferredContent != nil {
+            var message = self
+            message.copyDeferredContent()
+            return message
+        }
         guard let carried = carriedEnvelope, payload.isEmpty else { return self }
         var message = self
         message.payload = try EnvelopeCodec.encode(carried.envelope)

@@ -24,14 +24,16 @@ extension KafkaSubscription {
                 consumer.poll(into: &batch, timeoutMilliseconds: 50)
                 if !batch.isEmpty {
                     register(&batch)
-                    pending = pool.offer(batch)
-                    batch.removeAll(keepingCapacity: true)
+                    // Handed over, not copied: the pool moves the messages into its inboxes.
+                    pending = pool.offer(consume batch)
+                    batch = []
+                    batch.reserveCapacity(options.pollBatchSize)
                     if !pending.isEmpty { fullSince = clock.now }
                 }
             } else if paused.isEmpty {
                 // The pool is full: retry for a moment without fetching more.
                 usleep(200)
-                pending = pool.offer(pending)
+                offerPending()
                 if !pending.isEmpty, let since = fullSince, clock.now - since >= pauseAfter {
                     paused = progress.withLock { $0.partitions.keys }
                     consumer.pause(paused)
@@ -51,7 +53,7 @@ extension KafkaSubscription {
                     pending.append(contentsOf: batch)
                     batch.removeAll(keepingCapacity: true)
                 }
-                pending = pool.offer(pending)
+                offerPending()
                 if pending.isEmpty {
                     consumer.resume(paused)
                     paused = []
@@ -71,6 +73,13 @@ extension KafkaSubscription {
             }
         }
         shutDownOnPollThread()
+    }
+
+    /// Offers the held-back messages again, moving them rather than copying.
+    private func offerPending() {
+        var waiting: [ReceivedMessage] = []
+        swap(&waiting, &pending)
+        pending = pool.offer(consume waiting)
     }
 
     private func shutDownOnPollThread() {

@@ -91,7 +91,7 @@ final class NATSSubscription: Subscription {
                 lastProgress = now
             }
             if !backlog.isEmpty {
-                backlog = pool.offer(backlog)
+                backlog = pool.offer(consume backlog)
                 if !backlog.isEmpty {
                     usleep(200)
                     continue

@@ -171,6 +171,56 @@ final class ActorPoolTests: XCTestCase {
             outcomes.value.map(\.offset), (0..<10).map(Int64.init))
     }
 
+    func testOfferReturnsLeftoversOfSeveralActorsInOriginalOrderWhenTheirInboxesFill() async throws {
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(ActorPoolConfiguration(actorCount: 2, inboxCapacity: 2), outcomes: outcomes) { _ in }
+        let keys = (0..<50).map { "key-\($0)" }
+        let first = try XCTUnwrap(keys.first { pool.actorIndex(forKey: $0) == 0 })
+        let second = try XCTUnwrap(keys.first { pool.actorIndex(forKey: $0) == 1 })
+        // a0 b0 a1 b1 a2 b2 a3: two of each actor fit, the rest comes back in this order.
+        let batch = (0..<7).map { index in
+            message(key: index % 2 == 0 ? first : second, "\(index)", offset: Int64(index))
+        }
+        let rest = pool.offer(batch)
+        XCTAssertEqual(rest.map(\.offset), [4, 5, 6])
+        let runner = Task { await pool.run() }
+        try await pool.submit(rest)
+        await waitUntil("7 outcomes") { outcomes.value.count == 7 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(outcomes.value.filter { $0.offset % 2 == 0 }.map(\.offset), [0, 2, 4, 6])
+        XCTAssertEqual(outcomes.value.filter { $0.offset % 2 == 1 }.map(\.offset), [1, 3, 5])
+    }
+
+    func testDeferredContentIsCopiedOnceBeforeTheHandlerAndReleasedAfterHandling() async throws {
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let deadLetters = Recorder<[DeadLetter]>([])
+        let seen = Recorder<[String]>([])
+        let pool = try makePool(deadLetters: deadLetters, outcomes: outcomes) { message in
+            seen.update {
+                $0.append(
+                    String(decoding: message.payload, as: UTF8.self) + "/" + (message.headers[header: "X-Index"] ?? "?")
+                )
+            }
+            if message.payload == Array("poison".utf8) { throw InjectedFailure(description: "always fails") }
+        }
+        weak var released: FakeFetch?
+        do {
+            let fetch = FakeFetch(["a", "poison", "c"])
+            released = fetch
+            let runner = Task { await pool.run() }
+            try await pool.submit((0..<3).map { fetch.message($0, key: "k") })
+            await waitUntil("3 outcomes") { outcomes.value.count == 3 }
+            pool.finish()
+            await runner.value
+            XCTAssertEqual(fetch.copiedIndices, [0, 1, 2], "one copy per message, however often it is retried")
+        }
+        XCTAssertEqual(seen.value, ["a/0", "poison/1", "poison/1", "poison/1", "poison/1", "c/2"])
+        XCTAssertEqual(deadLetters.value.first.map { String(decoding: $0.message.payload, as: UTF8.self) }, "poison")
+        XCTAssertEqual(deadLetters.value.first?.message.headers[header: "X-Index"], "1")
+        XCTAssertNil(released, "the fetch is released once its messages were handled")
+    }
+
     func testStopAbandonsQueuedMessagesWithoutOutcomeWhenCalledMidway() async throws {
         let started = Recorder(0)
         let outcomes = Recorder<[DispatchOutcome]>([])

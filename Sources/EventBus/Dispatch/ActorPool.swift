@@ -143,9 +143,9 @@ public final class ActorPool: Sendable {
     /// Once a message for some actor did not fit, no later message for that actor is taken, so order
     /// per key holds when the caller offers the rest again. For callers on a thread of their own
     /// (a broker's poll loop) that pause their source instead of waiting.
-    public func offer(_ messages: [ReceivedMessage]) -> [ReceivedMessage] {
+    public func offer(_ messages: consuming [ReceivedMessage]) -> [ReceivedMessage] {
         let actors = messages.map(actorIndex(for:))
-        let groups = groupByActor(messages, actors: actors)
+        let groups = groupByActor(moving: messages, actors: actors)
         var accepted = [Int](repeating: 0, count: inboxes.count)
         var anyRejected = false
         for actor in groups.indices where !groups[actor].isEmpty {
@@ -153,13 +153,13 @@ public final class ActorPool: Sendable {
             anyRejected = anyRejected || accepted[actor] < groups[actor].count
         }
         guard anyRejected else { return [] }
+        // Rebuild the rest in the original order; only messages that did not fit are copied.
+        var position = [Int](repeating: 0, count: inboxes.count)
         var rest: [ReceivedMessage] = []
-        for (message, actor) in zip(messages, actors) {
-            if accepted[actor] > 0 {
-                accepted[actor] -= 1
-            } else {
-                rest.append(message)
-            }
+        for actor in actors {
+            let index = position[actor]
+            position[actor] += 1
+            if index >= accepted[actor] { rest.append(groups[actor][index]) }
         }
         return rest
     }
@@ -175,10 +175,14 @@ public final class ActorPool: Sendable {
         return groups
     }
 
-    private func groupByActor(_ messages: [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
+    /// Like ``groupByActor(moving:)`` with the actors already chosen (`actors[i]` for `messages[i]`).
+    private func groupByActor(moving messages: consuming [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
-        for (message, actor) in zip(messages, actors) {
-            groups[actor].append(message)
+        messages.withUnsafeMutableBufferPointer { $0.reverse() }
+        var index = 0
+        while let message = messages.popLast() {
+            groups[actors[index]].append(message)
+            index += 1
         }
         return groups
     }
@@ -246,7 +250,10 @@ public final class ActorPool: Sendable {
             // through the buffer pointer swaps by moving; Array's own reverse() retains each element.
             batch.withUnsafeMutableBufferPointer { $0.reverse() }
             var abandoned = 0
-            while let message = batch.popLast() {
+            while var message = batch.popLast() {
+                // Content a broker backend left in its buffers is copied here, on the handling
+                // thread, so the copy is freed by the thread that made it.
+                message.copyDeferredContent()
                 guard !stopping.load(ordering: .relaxed),
                     let outcome = await deliver(message, handler: &handler, pending: &outcomes, inbox: inbox)
                 else {

@@ -2,6 +2,12 @@ import CKafka
 import EventBus
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Owns one high-level consumer's `rd_kafka_t` and its consumer queue.
 ///
 /// Safe because: every call is made from the owning subscription's poll thread, except `deinit`,
@@ -13,6 +19,8 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private let topic: String
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?]
     private var closed = false
+    /// Fetched batches still alive; `close` destroys the handle only after they are gone.
+    let liveBatches = RDKafkaBatchCount()
 
     /// The context callbacks reach; the owner installs its rebalance handler here.
     var callbackContext: RDKafkaCallbackContext { context.takeUnretainedValue() }
@@ -84,53 +92,39 @@ final class RDKafkaConsumer: @unchecked Sendable {
                     max(0, rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, buffer.count - 1))
                 }
         }
+        var fetched: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+        fetched.reserveCapacity(Int(count))
         for index in 0..<count {
             guard let message = batch[index] else { continue }
-            defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    callbackContext.logger.warning(
-                        "consumer error",
-                        metadata: [
-                            "eventbus.topic": "\(topic)",
-                            "eventbus.error": "\(RDKafkaError(err))",
-                        ])
-                }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                fetched.append(message)
                 continue
             }
-            messages.append(convert(message))
-        }
-    }
-
-    private func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ReceivedMessage {
-        let raw = message.pointee
-        let payload: [UInt8] =
-            raw.payload.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
-        let key = raw.key.map {
-            String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
-        }
-        var headers: [MessageHeader] = []
-        var list: OpaquePointer?
-        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            var index = 0
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(list, index, &name, &value, &size)
-                == RD_KAFKA_RESP_ERR_NO_ERROR
-            {
-                let text =
-                    value.map {
-                        String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self)
-                    } ?? ""
-                headers.append(MessageHeader(name: name.map { String(cString: $0) } ?? "", value: text))
-                index += 1
+            rd_kafka_message_destroy(message)
+            if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                callbackContext.logger.warning(
+                    "consumer error",
+                    metadata: [
+                        "eventbus.topic": "\(topic)",
+                        "eventbus.error": "\(RDKafkaError(err))",
+                    ])
             }
         }
-        return ReceivedMessage(
-            topic: topic, key: key, headers: headers, payload: payload,
-            partition: raw.partition, offset: raw.offset)
+        guard !fetched.isEmpty else { return }
+        // Only what routing and offset tracking need is read here; payload and headers are copied
+        // by the thread that handles each message.
+        let content = RDKafkaFetchedBatch(fetched, from: self)
+        for (index, message) in fetched.enumerated() {
+            let raw = message.pointee
+            let key = raw.key.map {
+                String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
+            }
+            messages.append(
+                ReceivedMessage(
+                    topic: topic, key: key, partition: raw.partition, offset: raw.offset,
+                    deferredContent: content, index: index))
+        }
     }
 
     /// Stops fetching from `partitions` (backpressure); messages already fetched stay valid.
@@ -169,6 +163,18 @@ final class RDKafkaConsumer: @unchecked Sendable {
                 "consumer close reported an error", metadata: ["eventbus.error": "\(RDKafkaError(err))"])
         }
         rd_kafka_queue_destroy(queue)
+        // Messages handed out must be destroyed before the handle. The pool has finished when this
+        // runs, so they are gone already; should one still be held, leaking the handle is the
+        // safe choice.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while liveBatches.live > 0 && clock.now < deadline { usleep(1000) }
+        if liveBatches.live > 0 {
+            callbackContext.logger.error(
+                "fetched messages outlived the consumer; its handle is not freed",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.batches": "\(liveBatches.live)"])
+            return
+        }
         rd_kafka_destroy(handle)
     }
 

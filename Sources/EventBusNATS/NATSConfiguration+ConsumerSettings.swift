@@ -13,11 +13,12 @@ extension NATSConfiguration {
         /// Unacknowledged messages the server lets one durable hold: the backpressure bound.
         /// Default 8192.
         public var maxAckPending: Int
-        /// Messages asked for per pull. Default 1024: a pull returns as soon as the server delivered
-        /// what it holds, so a large batch adds no latency, and the pool then wakes each actor once
-        /// for several messages instead of once per message.
+        /// Messages asked for per pull request. Default 1024. Messages are handed on as they
+        /// arrive, not when the batch is complete, so a large batch adds no latency; a new request
+        /// is sent while half a batch is still owed, so at most 1.5 batches are in transit.
         public var fetchBatch: Int
-        /// How long one fetch waits for messages before asking again. Default 500 ms.
+        /// How long one pull request stays open on an idle consumer before it is renewed.
+        /// Default 500 ms.
         public var fetchWait: Duration
 
         /// Creates settings with the defaults above.

@@ -14,7 +14,8 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
     }
 
     private let options: OpaquePointer
-    private let connection: OpaquePointer
+    /// The `natsConnection`; only the native layer's classes use it.
+    let connection: OpaquePointer
     let jetStream: OpaquePointer
     let pending: NativePendingPublishes
     let events: NativeConnectionEvents

@@ -2,14 +2,14 @@ import CNats
 import EventBus
 import Synchronization
 
-/// Owns one pull subscription bound to a durable consumer, and every message it fetched until the
-/// message is settled.
+/// Pulls from one durable consumer through an inbox subscription of its own, and owns every
+/// message it fetched until the message is settled.
 ///
 /// Fetched `natsMsg` handles never leave this class: callers see ``ReceivedMessage`` values whose
 /// `deliveryTag` finds the handle again to ack, term or nak it, after which it is destroyed. What
 /// is still held when the consumer goes away is destroyed in `deinit` (and so redelivered by the
 /// server after the ack wait).
-final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subscription handle is immutable; fetch runs on one thread; deliveries sit behind a Mutex.
+final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subscription handle is immutable; fetch (and so `requests`) runs on one thread; deliveries sit behind a Mutex.
     /// A fetched message's handle and when the server last heard about it.
     private struct Held: @unchecked Sendable {  // Safe because: a handle is used by one thread at a time, always under `deliveries`' lock or after removal from it.
         let message: OpaquePointer
@@ -28,10 +28,22 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         case failed(EventBusError)
     }
 
+    /// One pull request the server may still be answering.
+    private struct PullRequest {
+        var remaining: Int
+        let expiresAt: ContinuousClock.Instant
+    }
+
     private let connection: NativeConnection
     private let subscription: OpaquePointer
     private let topic: String
+    /// `$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>`: where pull requests go.
+    private let nextSubject: String
+    /// The inbox our pull requests name as reply subject; messages and their status arrive there.
+    private let inbox: String
     private let deliveries = Mutex(Deliveries())
+    /// Pull requests in the order sent; only the fetch thread touches it.
+    private var requests: [PullRequest] = []
 
     /// Creates the durable consumer when missing, then binds a pull subscription to it. Blocks.
     init(
@@ -42,23 +54,18 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         self.topic = topic
         try Self.ensureConsumer(
             connection: connection, stream: stream, subject: subject, durable: durable, settings: settings)
-        var options = jsSubOptions()
-        jsSubOptions_Init(&options)
-        options.ManualAck = true
-        var subscriptionPointer: OpaquePointer?
-        var jsError = jsErrCode(0)
-        let status = stream.withCString { streamName in
-            durable.withCString { durableName in
-                options.Stream = streamName
-                options.Consumer = durableName
-                return js_PullSubscribe(
-                    &subscriptionPointer, connection.jetStream, subject, durableName, nil, &options, &jsError)
-            }
+        self.nextSubject = "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(durable)"
+        var inboxPointer: UnsafeMutablePointer<natsInbox>?
+        guard natsInbox_Create(&inboxPointer) == NATS_OK, let inboxPointer else {
+            throw NativeError.make(.subscribeFailed, "cannot create an inbox for '\(durable)'", status: NATS_NO_MEMORY)
         }
+        self.inbox = String(cString: inboxPointer)
+        natsInbox_Destroy(inboxPointer)
+        var subscriptionPointer: OpaquePointer?
+        let status = natsConnection_SubscribeSync(&subscriptionPointer, connection.connection, inbox)
         guard status == NATS_OK, let subscriptionPointer else {
             throw NativeError.make(
-                .subscribeFailed, "cannot bind a pull subscription to '\(durable)'", status: status,
-                jsError: jsError)
+                .subscribeFailed, "cannot subscribe to the pull inbox of '\(durable)'", status: status)
         }
         self.subscription = subscriptionPointer
     }
@@ -108,51 +115,84 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
     }
 
-    /// Fetches up to `batch` messages (more if earlier pulls left some queued). Blocks.
+    /// Returns the messages that have arrived, waiting up to `wait` for the first one. Blocks.
     ///
-    /// The pull is `no_wait` with an expiry: nats-server 2.9 answers as soon as it has delivered
-    /// what it holds (ending the batch early), and only when it holds nothing waits up to `wait`
-    /// for the first message. So a burst's tail is never held back for a full batch, and an idle
-    /// consumer still sees a new message at once.
+    /// Pull requests are sent here, on the inbox of our own subscription, instead of through
+    /// nats.c's fetch call: that call returns only once its whole batch has arrived, so under a
+    /// steady stream every message would wait for the batch to fill. Here each message is handed
+    /// on as soon as it is read, and a new request of `batch` messages is sent while the earlier
+    /// ones still have half a batch to deliver, so the server never waits for us to ask.
     func fetch(batch: Int, wait: Duration) -> FetchResult {
-        var request = jsFetchRequest()
-        jsFetchRequest_Init(&request)
-        request.Batch = Int32(clamping: batch)
-        request.NoWait = true
-        request.Expires = max(1, wait.milliseconds) * 1_000_000
-        // nats.c 3.4.1 overruns its result array when messages left queued by an earlier pull
-        // exceed half the batch (it reduces the batch by what it already took, then counts up to
-        // the reduced value). Asking for at least twice what is queued keeps it in bounds.
-        var queued: Int32 = 0
-        if natsSubscription_GetPending(subscription, &queued, nil) == NATS_OK, queued > 0 {
-            request.Batch = max(request.Batch, 2 * queued + 64)
+        let now = ContinuousClock.now
+        // The server ends an expired request with a 408; one lost in a reconnect just disappears.
+        requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        if requests.reduce(0, { $0 + $1.remaining }) <= batch / 2 {
+            if let error = requestMessages(batch, expires: wait) { return .failed(error) }
+            requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
         }
-        var list = natsMsgList()
-        let status = natsSubscription_FetchRequest(&list, subscription, &request)
-        defer { natsMsgList_Destroy(&list) }
-        if list.Count > 0 { return take(&list) }
-        switch status {
-        case NATS_OK, NATS_TIMEOUT, NATS_NOT_FOUND:
-            return .nothing
-        default:
-            return .failed(NativeError.make(.nativeError, "fetch failed", status: status))
+        var first: OpaquePointer?
+        let status = natsSubscription_NextMsg(&first, subscription, max(1, wait.milliseconds))
+        guard status == NATS_OK, let first else {
+            switch status {
+            case NATS_TIMEOUT: return .nothing
+            case NATS_CONNECTION_CLOSED, NATS_INVALID_SUBSCRIPTION:
+                return .failed(NativeError.make(.nativeError, "the pull subscription is closed", status: status))
+            default:
+                return .failed(NativeError.make(.nativeError, "fetch failed", status: status))
+            }
         }
+        var handles: [OpaquePointer] = []
+        handles.reserveCapacity(batch)
+        var next: OpaquePointer? = first
+        while let handle = next {
+            if accept(handle) { handles.append(handle) } else { natsMsg_Destroy(handle) }
+            next = nil
+            if handles.count >= batch { break }
+            if natsSubscription_NextMsg(&next, subscription, 0) != NATS_OK { next = nil }
+        }
+        return handles.isEmpty ? .nothing : take(handles)
     }
 
-    private func take(_ list: inout natsMsgList) -> FetchResult {
-        let count = Int(list.Count)
-        guard count > 0, let messages = list.Msgs else { return .nothing }
+    /// Asks the server for up to `count` messages, waiting at most `expires` for them.
+    private func requestMessages(_ count: Int, expires: Duration) -> EventBusError? {
+        let body = "{\"batch\":\(count),\"expires\":\(max(1, expires.milliseconds) * 1_000_000)}"
+        let status = natsConnection_PublishRequestString(connection.connection, nextSubject, inbox, body)
+        guard status == NATS_OK else {
+            return NativeError.make(.nativeError, "cannot send a pull request", status: status)
+        }
+        return nil
+    }
+
+    /// Books an arrived message against the pull requests; false for a status message (the end of
+    /// a request, a heartbeat), which carries no data and no reply subject.
+    private func accept(_ handle: OpaquePointer) -> Bool {
+        if let reply = natsMsg_GetReply(handle), reply.pointee != 0 {
+            if !requests.isEmpty {
+                requests[0].remaining -= 1
+                if requests[0].remaining <= 0 { requests.removeFirst() }
+            }
+            return true
+        }
+        var value: UnsafePointer<CChar>?
+        let code = natsMsgHeader_Get(handle, "Status", &value) == NATS_OK ? value.map { String(cString: $0) } : nil
+        switch code {
+        case "404", "408":
+            // No messages (no_wait) or expired: the oldest request is over.
+            if !requests.isEmpty { requests.removeFirst() }
+        case "409":
+            // The server dropped our requests (too many waiting, consumer changed): ask afresh.
+            requests.removeAll()
+        default:
+            break
+        }
+        return false
+    }
+
+    private func take(_ handles: [OpaquePointer]) -> FetchResult {
+        let count = handles.count
         var received: [ReceivedMessage] = []
         received.reserveCapacity(count)
-        var handles: [OpaquePointer] = []
-        handles.reserveCapacity(count)
-        for index in 0..<count {
-            guard let handle = messages[index] else { continue }
-            // Ours now: natsMsgList_Destroy skips the cleared slot.
-            messages[index] = nil
-            handles.append(handle)
-            received.append(convert(handle))
-        }
+        for handle in handles { received.append(convert(handle)) }
         let now = ContinuousClock.now
         let held = handles.map { Held(message: $0, lastProgress: now) }
         let firstTag = deliveries.withLock { deliveries -> UInt64 in
@@ -238,16 +278,26 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
         var failures = 0
         for handle in removed.map(\.message) {
-            let status =
+            let body: StaticString =
                 switch settlement {
-                case .ack: natsMsg_Ack(handle, nil)
-                case .term: natsMsg_Term(handle, nil)
-                case .nak: natsMsg_Nak(handle, nil)
+                case .ack: "+ACK"
+                case .term: "+TERM"
+                case .nak: "-NAK"
                 }
-            if status != NATS_OK { failures += 1 }
+            if answer(handle, body) != NATS_OK { failures += 1 }
             natsMsg_Destroy(handle)
         }
         return failures
+    }
+
+    /// Sends a JetStream acknowledgement (`+ACK`, `+TERM`, `-NAK`, `+WPI`) to a message's reply
+    /// subject. nats.c's own ack calls need a subscription it created through JetStream; ours is a
+    /// plain one, so the acknowledgement is published the way those calls do it.
+    private func answer(_ handle: OpaquePointer, _ body: StaticString) -> natsStatus {
+        guard let reply = natsMsg_GetReply(handle) else { return NATS_ILLEGAL_STATE }
+        return body.withUTF8Buffer { bytes in
+            natsConnection_Publish(connection.connection, reply, bytes.baseAddress, Int32(bytes.count))
+        }
     }
 
     /// Naks and frees every message still held, so the group gets them again at once.
@@ -263,7 +313,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         // Under the lock: a concurrent settle must not free a handle while we use it.
         deliveries.withLock { deliveries in
             for (tag, held) in deliveries.held where now - held.lastProgress >= age {
-                _ = natsMsg_InProgress(held.message, nil)
+                _ = answer(held.message, "+WPI")
                 deliveries.held[tag]?.lastProgress = now
             }
         }

@@ -9,5 +9,9 @@ public protocol Subscription: Sendable {
     ///
     /// Messages that were received but not yet handled are not acknowledged, so the backend
     /// redelivers them to another member of the group. Calling it twice is harmless.
+    ///
+    /// Called from one of this subscription's own handlers (or a task started there), it returns
+    /// at once instead of waiting for that handler, and the subscription finishes closing after
+    /// the handler has returned.
     func close() async
 }

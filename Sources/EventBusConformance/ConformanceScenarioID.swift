@@ -30,6 +30,8 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case subscribeReturnsWhenReady
     /// Shutdown and close may be called more than once.
     case shutdownIsIdempotent
+    /// A handler may close its own subscription without deadlocking.
+    case closesFromInsideHandler
     /// Publishing to a shut-down bus throws `shutDown`.
     case rejectsPublishAfterShutdown
     /// An empty topic or group name is refused with `invalidArgument`, not a crash or a silent no-op.

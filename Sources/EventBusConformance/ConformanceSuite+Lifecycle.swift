@@ -74,6 +74,32 @@ extension ConformanceSuite {
         return .passed(notes: ["3 shutdowns and 2 closes returned"])
     }
 
+    /// A handler closes its own subscription: that `close()` returns while the handler still runs,
+    /// the subscription then finishes closing, and a later `close()` from outside returns too.
+    static func closesFromInsideHandler(_ context: ScenarioContext) async throws -> ConformanceOutcome {
+        let bus = try await context.bus()
+        let topic = context.topic()
+        let own = Recorder<any Subscription>()
+        let handled = Counter()
+        let closedInside = Flag()
+        let subscription = try await bus.subscribe(topic: topic, group: context.group()) { _ in
+            // The first handler call closes; the others only count.
+            guard handled.add() == 1, let subscription = own.snapshot.first else { return }
+            await subscription.close()
+            closedInside.set()
+        }
+        own.record(subscription)
+        try await bus.publish((0..<20).map { numbered($0, topic: topic, key: "close-\($0 % 4)") })
+        try await waitUntil(timeout: context.timeout(10), "close() called inside a handler returned") {
+            closedInside.isSet
+        }
+        try await finishes(within: context.timeout(10), "close() from outside afterwards") {
+            await subscription.close()
+        }
+        try await finishes(within: context.timeout(10), "shutdown()") { await bus.shutdown() }
+        return .passed(notes: ["\(handled.value) handler calls before the subscription closed"])
+    }
+
     /// Every way of publishing or subscribing on a shut-down bus throws `EventBusError.shutDown`.
     static func rejectsPublishAfterShutdown(_ context: ScenarioContext) async throws -> ConformanceOutcome {
         let bus = try await context.bus()

@@ -105,6 +105,7 @@ public struct ConformanceSuite: Sendable {
         case .releasesResources: return releasesResources
         case .subscribeReturnsWhenReady: return subscribeReturnsWhenReady
         case .shutdownIsIdempotent: return shutdownIsIdempotent
+        case .closesFromInsideHandler: return closesFromInsideHandler
         case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
         case .rejectsInvalidArguments: return rejectsInvalidArguments
         case .survivesBrokerRestart: return survivesBrokerRestart

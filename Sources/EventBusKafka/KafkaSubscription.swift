@@ -128,6 +128,11 @@ final class KafkaSubscription: Subscription {
     }
 
     func close() async {
+        if poolBox.withLock({ $0?.isCallingFromHandler ?? false }) {
+            // Waiting here would wait for this very handler: finish closing once it has returned.
+            Task.detached { await self.close() }
+            return
+        }
         let first = lifecycle.withLock { state -> Bool in
             defer { state.closeRequested = true }
             return !state.closeRequested

@@ -134,6 +134,11 @@ final class NATSSubscription: Subscription {
     var unsettledCount: Int { consumer.heldCount }
 
     func close() async {
+        if pool.isCallingFromHandler {
+            // Waiting here would wait for this very handler: finish closing once it has returned.
+            Task.detached { await self.close() }
+            return
+        }
         let first = state.withLock { state -> Bool in
             defer { state.closed = true }
             return !state.closed

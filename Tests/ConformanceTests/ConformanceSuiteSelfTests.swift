@@ -72,4 +72,8 @@ final class ConformanceSuiteSelfTests: XCTestCase {
     func testFanOutScenarioFailsWhenMessagesAreDuplicated() async throws {
         try await expectFailure(.fansOutAcrossGroups, when: .duplicateEveryNth(50))
     }
+
+    func testCloseFromHandlerScenarioFailsWhenCloseWaitsForTheCallingHandler() async throws {
+        try await expectFailure(.closesFromInsideHandler, when: .closeWaitsForHandlers)
+    }
 }

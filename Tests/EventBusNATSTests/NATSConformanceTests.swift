@@ -106,6 +106,10 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.shutdownIsIdempotent)
     }
 
+    func testReturnsWhenHandlerClosesItsOwnSubscription() async throws {
+        try await run(.closesFromInsideHandler)
+    }
+
     func testRejectsPublishWhenShutDown() async throws {
         try await run(.rejectsPublishAfterShutdown)
     }
@@ -120,7 +124,7 @@ final class NATSConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 18, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 19, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -54,6 +54,16 @@ public final class ActorPool: Sendable {
     private let restartCounter: Counter
     private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
+    /// The pool whose handler the current task is running, if any.
+    @TaskLocal private static var handlingPool: ObjectIdentifier?
+
+    /// Whether the calling task is running one of this pool's handlers (or was started from one).
+    ///
+    /// A subscription's `close()` waits for its pool's handlers to finish; called from one of them,
+    /// it would wait for itself. Subscriptions check this and finish closing after the handler
+    /// returns instead.
+    public var isCallingFromHandler: Bool { Self.handlingPool == ObjectIdentifier(self) }
+
     /// Outcomes are reported in groups of at most this many, so acknowledgements are not held back
     /// behind a long batch.
     private static let outcomeFlushSize = 128
@@ -191,7 +201,9 @@ public final class ActorPool: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             for inbox in inboxes {
-                group.addTask { await self.runActor(inbox) }
+                group.addTask {
+                    await Self.$handlingPool.withValue(ObjectIdentifier(self)) { await self.runActor(inbox) }
+                }
             }
         }
     }

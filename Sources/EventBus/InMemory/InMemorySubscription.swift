@@ -75,6 +75,11 @@ final class InMemorySubscription: Subscription {
     }
 
     func close() async {
+        if pool.isCallingFromHandler {
+            // Waiting here would wait for this very handler: finish closing once it has returned.
+            Task.detached { await self.close() }
+            return
+        }
         if closing.exchange(true, ordering: .acquiringAndReleasing) {
             await worker.withLock { $0 }?.value
             return

@@ -27,6 +27,8 @@ final class FaultyBus: EventBus {
         case leakDescriptor
         /// Publishing after shutdown silently does nothing.
         case ignorePublishAfterShutdown
+        /// `close()` waits for every running handler, even the one calling it.
+        case closeWaitsForHandlers
     }
 
     private let inner: any EventBus
@@ -35,6 +37,7 @@ final class FaultyBus: EventBus {
     private let delivered = Counter()
     private let serial = Mutex(false)
     private let isShutDown = Flag()
+    private let runningHandlers = Counter()
 
     init(_ inner: any EventBus, fault: Fault) {
         self.inner = inner
@@ -68,7 +71,11 @@ final class FaultyBus: EventBus {
     func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
-        try await inner.subscribe(topic: topic, group: group, handler: wrap(handler))
+        let subscription = try await inner.subscribe(topic: topic, group: group, handler: wrap(handler))
+        if case .closeWaitsForHandlers = fault {
+            return HandlerWaitingSubscription(subscription, running: runningHandlers)
+        }
+        return subscription
     }
 
     private func wrap(_ handler: @escaping MessageHandler) -> MessageHandler {
@@ -88,6 +95,12 @@ final class FaultyBus: EventBus {
             }
         case .swallowHandlerErrors:
             return { message in try? await handler(message) }
+        case .closeWaitsForHandlers:
+            return { [runningHandlers] message in
+                runningHandlers.add()
+                defer { runningHandlers.add(-1) }
+                try await handler(message)
+            }
         default:
             return handler
         }

@@ -93,6 +93,11 @@ final class NATSSubscription: Subscription {
             if !backlog.isEmpty {
                 backlog = pool.offer(consume backlog)
                 if !backlog.isEmpty {
+                    // Take in what earlier requests still deliver, so it is held (and kept alive
+                    // with in-progress acks) rather than left in nats.c's queue; ask for nothing new.
+                    if case .messages(let arrived) = consumer.takeArrived(upTo: settings.fetchBatch) {
+                        backlog.append(contentsOf: arrived)
+                    }
                     usleep(200)
                     continue
                 }
@@ -117,8 +122,10 @@ final class NATSSubscription: Subscription {
                 failureBackoff = min(failureBackoff * 2, .seconds(1))
             }
         }
-        // Fetched but never offered: hand back at once.
+        // Fetched but never offered: hand back at once. Pull requests still open may deliver
+        // more; wait for them to end so those are held too, and `close` naks them with the rest.
         if !backlog.isEmpty { _ = consumer.settle(backlog.map(\.deliveryTag), as: .nak) }
+        consumer.finishRequests()
         let waiting = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             state.fetchDone = true
             let waiting = state.fetchStopped

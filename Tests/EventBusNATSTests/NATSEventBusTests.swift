@@ -119,6 +119,29 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testMessagesWaitingBehindAFullPoolAreNotRedeliveredWhenTheyOutlastAckWait() async throws {
+        let bus = try await connect { configuration in
+            configuration.consumer.ackWait = .seconds(1)
+            configuration.consumer.fetchWait = .milliseconds(100)
+            configuration.consumer.fetchBatch = 8
+            configuration.pool = ActorPoolConfiguration(actorCount: 1, inboxCapacity: 2)
+        }
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let handled = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: topic, group: "queued") { message in
+            try await Task.sleep(for: .milliseconds(250))
+            handled.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        // One key, one actor, 250 ms each: the last of 14 waits about 3 s, three ack waits.
+        try await bus.publish((0..<14).map { OutgoingMessage(topic: topic, key: "k", payload: Array("m\($0)".utf8)) })
+        try await NATSTestEnvironment.waitUntil("14 messages handled", timeout: .seconds(20)) {
+            handled.count >= 14
+        }
+        await subscription.close()
+        XCTAssertEqual(handled.all, (0..<14).map { "m\($0)" }, "each handled once, in order, none redelivered")
+        await bus.shutdown()
+    }
+
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
         struct Boom: Error {}
         let bus = try await connect()

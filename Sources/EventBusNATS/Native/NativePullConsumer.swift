@@ -130,8 +130,18 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             if let error = requestMessages(batch, expires: wait) { return .failed(error) }
             requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
         }
+        return read(upTo: batch, waitingMilliseconds: max(1, wait.milliseconds))
+    }
+
+    /// Returns what earlier pull requests have delivered so far, without waiting or asking for more.
+    func takeArrived(upTo batch: Int) -> FetchResult {
+        read(upTo: batch, waitingMilliseconds: 0)
+    }
+
+    /// Reads up to `batch` messages from the inbox, waiting up to `waitingMilliseconds` for the first.
+    private func read(upTo batch: Int, waitingMilliseconds: Int64) -> FetchResult {
         var first: OpaquePointer?
-        let status = natsSubscription_NextMsg(&first, subscription, max(1, wait.milliseconds))
+        let status = natsSubscription_NextMsg(&first, subscription, waitingMilliseconds)
         guard status == NATS_OK, let first else {
             switch status {
             case NATS_TIMEOUT: return .nothing
@@ -142,7 +152,6 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             }
         }
         var handles: [OpaquePointer] = []
-        handles.reserveCapacity(batch)
         var next: OpaquePointer? = first
         while let handle = next {
             if accept(handle) { handles.append(handle) } else { natsMsg_Destroy(handle) }
@@ -151,6 +160,25 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             if natsSubscription_NextMsg(&next, subscription, 0) != NATS_OK { next = nil }
         }
         return handles.isEmpty ? .nothing : take(handles)
+    }
+
+    /// Reads the inbox until every pull request sent has ended (delivered in full, ended by the
+    /// server, or expired), taking what arrives into the held messages. Blocks up to the last
+    /// request's expiry.
+    ///
+    /// Called once fetching has stopped: a message delivered to an inbox nobody reads would only
+    /// come back after the ack wait, while a held one is handed back at once by ``releaseAll()``.
+    func finishRequests() {
+        let grace = Duration.milliseconds(100)
+        while let oldest = requests.first {
+            let left = oldest.expiresAt + grace - ContinuousClock.now
+            if left <= .zero {
+                requests.removeFirst()
+                continue
+            }
+            _ = read(upTo: 1024, waitingMilliseconds: max(1, min(50, left.milliseconds)))
+        }
+        while case .messages = read(upTo: 1024, waitingMilliseconds: 0) {}
     }
 
     /// Asks the server for up to `count` messages, waiting at most `expires` for them.

@@ -21,6 +21,9 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private var closed = false
     /// Fetched batches still alive; `close` destroys the handle only after they are gone.
     let liveBatches = RDKafkaBatchCount()
+    /// Fetches whose content may stay in librdkafka's buffers at once; beyond this the poll thread
+    /// copies. Bounds what a stuck handler can pin to this many fetches of `pollBatchSize`.
+    static let maxDeferredBatches = 32
 
     /// The context callbacks reach; the owner installs its rebalance handler here.
     var callbackContext: RDKafkaCallbackContext { context.takeUnretainedValue() }
@@ -113,17 +116,20 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
         guard !fetched.isEmpty else { return }
         // Only what routing and offset tracking need is read here; payload and headers are copied
-        // by the thread that handles each message.
+        // by the thread that handles each message. One slow message keeps its whole fetch alive,
+        // so once many fetches are pinned that way, new ones are copied here and freed at once.
+        let copyNow = liveBatches.live >= Self.maxDeferredBatches
         let content = RDKafkaFetchedBatch(fetched, from: self)
         for (index, message) in fetched.enumerated() {
             let raw = message.pointee
             let key = raw.key.map {
                 String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
             }
-            messages.append(
-                ReceivedMessage(
-                    topic: topic, key: key, partition: raw.partition, offset: raw.offset,
-                    deferredContent: content, index: index))
+            var received = ReceivedMessage(
+                topic: topic, key: key, partition: raw.partition, offset: raw.offset,
+                deferredContent: content, index: index)
+            if copyNow { received.copyDeferredContent() }
+            messages.append(received)
         }
     }
 

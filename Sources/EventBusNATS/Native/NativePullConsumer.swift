@@ -44,6 +44,8 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     private let deliveries = Mutex(Deliveries())
     /// Pull requests in the order sent; only the fetch thread touches it.
     private var requests: [PullRequest] = []
+    /// The connection's reconnect count when `requests` was last known to be current.
+    private var requestsReconnectCount = 0
 
     /// Creates the durable consumer when missing, then binds a pull subscription to it. Blocks.
     init(
@@ -124,7 +126,13 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     /// ones still have half a batch to deliver, so the server never waits for us to ask.
     func fetch(batch: Int, wait: Duration) -> FetchResult {
         let now = ContinuousClock.now
-        // The server ends an expired request with a 408; one lost in a reconnect just disappears.
+        // A server that restarted forgot our requests: ask afresh instead of waiting them out.
+        let reconnects = connection.events.reconnectCount
+        if reconnects != requestsReconnectCount {
+            requests.removeAll()
+            requestsReconnectCount = reconnects
+        }
+        // The server ends an expired request with a 408; one lost otherwise just disappears.
         requests.removeAll { now >= $0.expiresAt + .seconds(1) }
         if requests.reduce(0, { $0 + $1.remaining }) <= batch / 2 {
             if let error = requestMessages(batch, expires: wait) { return .failed(error) }

@@ -4,6 +4,8 @@
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
+# Without arguments it runs everything but the PerformanceRegression suites, restarts the brokers,
+# then runs those suites, so they measure clean brokers rather than the tests before them.
 # Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
 # every module with -enable-testing, which is not the code users get and does not share build products with
 # `swift build -c release` / scripts/pressure.sh (each switch would rebuild everything); so tests cannot use
@@ -70,6 +72,16 @@ say "brokers: kafka $EVENTBUS_KAFKA_BROKERS, nats $EVENTBUS_NATS_URL; setup and 
 
 tests_started="$(now_us)"
 status=0
-swift test -c release --disable-testable-imports "$@" || status=$?
+if (($# > 0)); then
+    swift test -c release --disable-testable-imports "$@" || status=$?
+else
+    # The performance suites run last, on freshly started brokers: Tansu keeps every topic of the
+    # functional tests in memory and slows as it fills, which would measure the tests before them.
+    swift test -c release --disable-testable-imports --skip PerformanceRegression || status=$?
+    say "functional tests exited with $status after $(seconds_since "$tests_started"); restarting the brokers"
+    ./scripts/brokers.sh stop
+    ./scripts/brokers.sh start
+    swift test -c release --disable-testable-imports --skip-build --filter PerformanceRegression || status=$?
+fi
 say "swift test exited with $status after $(seconds_since "$tests_started")"
 exit "$status"

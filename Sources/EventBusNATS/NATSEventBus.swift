@@ -21,11 +21,14 @@ public final class NATSEventBus: EventBus, Service {
 
     /// The configuration the bus was built with.
     public let configuration: NATSConfiguration
-    private let connection: NativeConnection
+    let connection: NativeConnection
     private let publisher: NativePublisher
     private let streamSubjects: [String]
     private let state = Mutex(State())
     private let logger: Logger
+
+    /// Whether `shutdown()` was called.
+    var isShutDown: Bool { state.withLock { $0.shutDown } }
 
     private init(
         configuration: NATSConfiguration, connection: NativeConnection, streamSubjects: [String]

@@ -57,6 +57,7 @@ public enum PressureRunner {
         let peak = ProcessResources.current().peakResidentBytes
 
         for subscription in subscriptions { await subscription.close() }
+        await target.removeGroups(bus, topics, group)
         await bus.shutdown()
         let leakedTasks = recorder.running
         let after = await settledResources(baseline: before)

@@ -23,7 +23,15 @@ extension PressureTarget {
         return PressureTarget(
             backend: "nats",
             makeBus: { try await NATSEventBus.connect(settings) },
-            topicName: { runID, index in "p\(runID)-t\(index)" }
+            topicName: { runID, index in "p\(runID)-t\(index)" },
+            removeGroups: { bus, topics, group in
+                // Durable consumers outlive the run; without this every run leaves ten behind.
+                guard let bus = bus as? NATSEventBus else { return }
+                for topic in topics {
+                    _ = try? await bus.deleteGroup(topic: topic, group: group)
+                    _ = try? await bus.deleteGroup(topic: topic, group: group + "-dlq")
+                }
+            }
         )
     }
 }

@@ -12,18 +12,25 @@ public struct PressureTarget: Sendable {
     public var topicName: @Sendable (_ runID: String, _ index: Int) -> String
     /// The dead-letter topic of a topic.
     public var deadLetterTopic: @Sendable (String) -> String
+    /// Removes what a run left on the broker for its consumer group (`group` on every topic, and
+    /// `group-dlq` on their dead letters), after its subscriptions closed. Nothing by default.
+    public var removeGroups: @Sendable (_ bus: any EventBus, _ topics: [String], _ group: String) async -> Void
 
     /// Creates a target.
     public init(
         backend: String,
         makeBus: @escaping @Sendable () async throws -> any EventBus,
         topicName: @escaping @Sendable (_ runID: String, _ index: Int) -> String = { "pressure.\($0).t\($1)" },
-        deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" }
+        deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" },
+        removeGroups: @escaping @Sendable (_ bus: any EventBus, _ topics: [String], _ group: String) async -> Void = {
+            _, _, _ in
+        }
     ) {
         self.backend = backend
         self.makeBus = makeBus
         self.topicName = topicName
         self.deadLetterTopic = deadLetterTopic
+        self.removeGroups = removeGroups
     }
 
     /// The in-memory bus with the reference pool settings (256 actors, inbox 1000, 3 restarts).

@@ -142,6 +142,33 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testGroupStartsAnewWhenItWasDeleted() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        try await bus.publish((0..<3).map { OutgoingMessage(topic: topic, payload: Array("m\($0)".utf8)) })
+        let firstRound = Recorder<String>()
+        let first = try await bus.subscribe(topic: topic, group: "reset") {
+            firstRound.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        try await NATSTestEnvironment.waitUntil("3 messages handled") { firstRound.count >= 3 }
+        await first.close()
+        let existed = try await bus.deleteGroup(topic: topic, group: "reset")
+        XCTAssertTrue(existed)
+        let secondRound = Recorder<String>()
+        let second = try await bus.subscribe(topic: topic, group: "reset") {
+            secondRound.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        // A kept durable would resume after m2 and receive nothing; a new one reads from the start.
+        try await NATSTestEnvironment.waitUntil("3 messages handled again") { secondRound.count >= 3 }
+        XCTAssertEqual(Set(secondRound.all), ["m0", "m1", "m2"])
+        await second.close()
+        let again = try await bus.deleteGroup(topic: topic, group: "reset")
+        XCTAssertTrue(again)
+        let missing = try await bus.deleteGroup(topic: topic, group: "never-subscribed")
+        XCTAssertFalse(missing)
+        await bus.shutdown()
+    }
+
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
         struct Boom: Error {}
         let bus = try await connect()

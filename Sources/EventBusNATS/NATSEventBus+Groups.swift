@@ -1,0 +1,27 @@
+import EventBus
+
+extension NATSEventBus {
+    /// Deletes the durable consumers of (`topic`, `group`): the group's reading position and the
+    /// one of its dead-letter reader. Returns whether the topic's consumer existed.
+    ///
+    /// Durable consumers outlive their subscriptions on purpose (a group resumes where it stopped),
+    /// so a group that will never come back has to be removed. Close its subscriptions first: a
+    /// member still fetching gets an error and no more messages. Subscribing with the group again
+    /// afterwards starts it anew from the beginning of the stream.
+    @discardableResult
+    public func deleteGroup(topic: String, group: String) async throws(EventBusError) -> Bool {
+        if isShutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        let configuration = self.configuration
+        let durable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
+        let deadLetterDurable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
+        let connection = self.connection
+        return try await NativeThread.run(name: "eventbus.nats.admin") { () throws(EventBusError) -> Bool in
+            let existed = try connection.deleteConsumer(stream: configuration.stream.name, durable: durable)
+            _ = try connection.deleteConsumer(
+                stream: configuration.effectiveDeadLetterStreamName, durable: deadLetterDurable)
+            return existed
+        }
+    }
+}

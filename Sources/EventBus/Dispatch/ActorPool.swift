@@ -175,23 +175,15 @@ public final class ActorPool: Sendable {
     }
 
     /// Groups messages per actor, keeping their order; moves them out of `messages` rather than
-    /// copying when the caller hands over the only reference.
-    private func groupByActor(moving messages: consuming [ReceivedMessage]) -> [[ReceivedMessage]] {
-        var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
-        messages.withUnsafeMutableBufferPointer { $0.reverse() }
-        while let message = messages.popLast() {
-            groups[actorIndex(for: message)].append(message)
-        }
-        return groups
-    }
-
-    /// Like ``groupByActor(moving:)`` with the actors already chosen (`actors[i]` for `messages[i]`).
-    private func groupByActor(moving messages: consuming [ReceivedMessage], actors: [Int]) -> [[ReceivedMessage]] {
+    /// copying when the caller hands over the only reference. `actors[i]`, when given, is the actor
+    /// already chosen for `messages[i]` (keyless messages rotate, so choosing twice would differ).
+    private func groupByActor(moving messages: consuming [ReceivedMessage], actors: [Int]? = nil) -> [[ReceivedMessage]]
+    {
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
         messages.withUnsafeMutableBufferPointer { $0.reverse() }
         var index = 0
         while let message = messages.popLast() {
-            groups[actors[index]].append(message)
+            groups[actors?[index] ?? actorIndex(for: message)].append(message)
             index += 1
         }
         return groups

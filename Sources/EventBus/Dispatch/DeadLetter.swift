@@ -10,8 +10,10 @@ public struct DeadLetter: Sendable {
     /// Creates a dead letter.
     public init(message: ReceivedMessage, error: any Error, attempts: Int) {
         // Content a broker backend deferred is copied out now: a sink may keep the letter after the
-        // backend's buffers are gone. Copying deferred content cannot fail.
-        self.message = message.deferredContent == nil ? message : ((try? message.materialized()) ?? message)
+        // backend's buffers are gone.
+        var message = message
+        message.copyDeferredContent()
+        self.message = message
         self.error = error
         self.attempts = attempts
     }

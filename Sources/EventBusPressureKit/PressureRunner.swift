@@ -137,7 +137,7 @@ public enum PressureRunner {
     /// publishers, so a broker's acknowledgement round trips overlap across topics without any
     /// publisher waiting on more than one call at a time.
     private static func publishAll(_ workload: PressureWorkload, topics: [String], bus: any EventBus) async throws {
-        let perTopic = max(1, (workload.publishers + topics.count - 1) / topics.count)
+        let perTopic = workload.publisherTasks / topics.count
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (topicIndex, topic) in topics.enumerated() {
                 for slot in 0..<perTopic {

@@ -16,4 +16,17 @@ final class PressureWorkloadTests: XCTestCase {
         XCTAssertEqual(PressureWorkload(level: .extreme, alwaysFailRate: 0.001).expectedDeadLetters, 10)
         XCTAssertEqual(PressureWorkload(level: .extreme).expectedDeadLetters, 0)
     }
+
+    func testPublishWindowIsWhatThePublishersHaveInFlightWhenMeasured() async throws {
+        for level in [PressureLevel.low, .extreme] {
+            let workload = PressureWorkload(level: level)
+            let bus = try WindowMeasuringBus(callsToGather: workload.publisherTasks)
+            let target = PressureTarget(backend: "window", makeBus: { bus })
+            let report = try await PressureRunner.run(workload, on: target)
+            XCTAssertEqual(report.uniqueHandled, workload.totalMessages, level.name)
+            XCTAssertEqual(bus.gatheredEnvelopes, workload.publishWindow, level.name)
+        }
+        XCTAssertEqual(PressureWorkload(level: .extreme).publishWindow, 2_000)
+        XCTAssertEqual(PressureWorkload(level: .extreme, publishBatchSize: 64).publishWindow, 1_000)
+    }
 }

@@ -70,7 +70,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "EventBusNATSCompare",
-            dependencies: ["EventBus", "EventBusNATS", "CNats"]
+            dependencies: [
+                "EventBus", "EventBusNATS", "EventBusPressureKit", "CNats",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .target(
             name: "EventBusConformance",

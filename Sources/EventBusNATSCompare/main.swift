@@ -1,5 +1,6 @@
 import EventBus
 import EventBusNATS
+import EventBusPressureKit
 import Foundation
 import Synchronization
 
@@ -11,6 +12,10 @@ import Synchronization
 // Each round runs raw publish, bus publish, raw consume, bus consume back to back on fresh streams,
 // so load from other processes hits both sides alike; the median round of each is compared.
 // Both sides send the same wire message: the payload plus `X-Event-ID` and `Nats-Msg-Id` headers.
+//
+// With --end-to-end [--level extreme | --messages N] [--publish-batch 256] [--raw-only] the comparison is of latency instead: raw nats.c publishing
+// the level's messages over 5 subjects with the pressure workload's publish window in flight while
+// 5 pull consumers read them, against `eventbus-pressure --backend nats` at that level.
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -33,6 +38,20 @@ func rate(_ elapsed: Duration) -> Double {
 }
 
 let clock = ContinuousClock()
+if CommandLine.arguments.contains("--end-to-end") {
+    let levelName = argument("--level", "extreme")
+    let messages = Int(argument("--messages", "0")) ?? 0
+    guard let level = messages > 0 ? .custom(messages) : PressureLevel.reference.first(where: { $0.name == levelName })
+    else {
+        print("unknown level \(levelName): low, medium, high or extreme")
+        exit(2)
+    }
+    try await compareEndToEnd(
+        url: url, level: level,
+        publishBatch: Int(argument("--publish-batch", "256")) ?? 256, rounds: rounds, batch: rawFetchBatch,
+        rawOnly: CommandLine.arguments.contains("--raw-only"), run: run)
+    exit(0)
+}
 print(
     "comparing with \(count) messages of \(size) bytes on \(url); NATSEventBus pool of \(actors) actors, fetch batch \(fetchBatch) (raw \(rawFetchBatch)); "
         + "\(rounds) round(s)")

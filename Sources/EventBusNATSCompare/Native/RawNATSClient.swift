@@ -9,8 +9,8 @@ import Synchronization
 
 /// The baseline: nats.c used directly, the way a hand-tuned C program would, for comparison.
 final class RawNATSClient {
-    private let connection: OpaquePointer
-    private let jetStream: OpaquePointer
+    let connection: OpaquePointer
+    let jetStream: OpaquePointer
 
     init(url: String) throws {
         var connectionPointer: OpaquePointer?
@@ -34,20 +34,24 @@ final class RawNATSClient {
     }
 
     func addStream(name: String, subject: String) throws {
+        try addStream(name: name, subjects: [subject])
+    }
+
+    func addStream(name: String, subjects: [String]) throws {
         var config = jsStreamConfig()
         jsStreamConfig_Init(&config)
         let nameCopy = strdup(name)
-        let subjectCopy = strdup(subject)
+        let subjectCopies = subjects.map { strdup($0) }
         defer {
             free(nameCopy)
-            free(subjectCopy)
+            for copy in subjectCopies { free(copy) }
         }
-        var subjects: [UnsafePointer<CChar>?] = [UnsafePointer(subjectCopy)]
+        var subjectPointers: [UnsafePointer<CChar>?] = subjectCopies.map { UnsafePointer($0) }
         var jsError = jsErrCode(0)
-        let status = subjects.withUnsafeMutableBufferPointer { buffer -> natsStatus in
+        let status = subjectPointers.withUnsafeMutableBufferPointer { buffer -> natsStatus in
             config.Name = UnsafePointer(nameCopy)
             config.Subjects = buffer.baseAddress
-            config.SubjectsLen = 1
+            config.SubjectsLen = Int32(buffer.count)
             config.Storage = js_FileStorage
             return js_AddStream(nil, jetStream, &config, nil, &jsError)
         }

@@ -1,0 +1,77 @@
+import CNats
+import Foundation
+import Synchronization
+
+/// One durable pull consumer read on a thread of its own by `RawNATSClient.endToEnd`, recording
+/// how long each message took from its publish to its read.
+final class RawPullConsumer: Sendable {
+    struct Outcome {
+        var latencies: [UInt64] = []
+        var lastRead: UInt64 = 0
+        var failure: RawNATSClient.RawError?
+    }
+
+    // Safe because: the handle is used only by `run()` on the consumer's one thread, and destroyed
+    // in deinit after that thread ended (`waitForEnd()`).
+    nonisolated(unsafe) private let subscription: OpaquePointer
+    private let expected: Int
+    private let batch: Int
+    private let outcome = Mutex(Outcome())
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(jetStream: OpaquePointer, subject: String, durable: String, expected: Int, batch: Int) throws {
+        var options = jsSubOptions()
+        jsSubOptions_Init(&options)
+        options.ManualAck = true
+        options.Config.AckPolicy = js_AckExplicit
+        options.Config.MaxAckPending = 8192
+        var subscriptionPointer: OpaquePointer?
+        var jsError = jsErrCode(0)
+        let status = js_PullSubscribe(&subscriptionPointer, jetStream, subject, durable, nil, &options, &jsError)
+        guard status == NATS_OK, let subscriptionPointer else {
+            throw RawNATSClient.RawError("pull subscribe", status)
+        }
+        subscription = subscriptionPointer
+        self.expected = expected
+        self.batch = batch
+    }
+
+    /// Fetches and acks until every expected message was read.
+    func run() {
+        var result = Outcome()
+        result.latencies.reserveCapacity(expected)
+        var jsError = jsErrCode(0)
+        while result.latencies.count < expected {
+            var list = natsMsgList()
+            let status = natsSubscription_Fetch(&list, subscription, Int32(batch), 5000, &jsError)
+            if status != NATS_OK && status != NATS_TIMEOUT {
+                result.failure = RawNATSClient.RawError("fetch", status)
+                break
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            for index in 0..<Int(list.Count) {
+                let message = list.Msgs[index]
+                var published: UInt64 = 0
+                if natsMsg_GetDataLength(message) >= 8, let data = natsMsg_GetData(message) {
+                    withUnsafeMutableBytes(of: &published) {
+                        $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 8))
+                    }
+                }
+                result.latencies.append(now &- published)
+                _ = natsMsg_Ack(message, nil)
+            }
+            result.lastRead = now
+            natsMsgList_Destroy(&list)
+        }
+        outcome.withLock { $0 = result }
+        finished.signal()
+    }
+
+    /// Waits for `run()` to end and returns what it measured.
+    func waitForEnd() -> Outcome {
+        finished.wait()
+        return outcome.withLock { $0 }
+    }
+
+    deinit { natsSubscription_Destroy(subscription) }
+}

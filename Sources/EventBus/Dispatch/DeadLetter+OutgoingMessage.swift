@@ -13,11 +13,19 @@ extension DeadLetter {
         // A carried envelope passed validation at publish, so encoding it cannot fail.
         let message = (try? self.message.materialized()) ?? self.message
         var headers = message.headers
-        headers.append(MessageHeader(name: Header.error, value: errorDescription))
+        headers.append(MessageHeader(name: Header.error, value: Self.oneLine(errorDescription)))
         headers.append(MessageHeader(name: Header.attempts, value: String(attempts)))
         headers.append(MessageHeader(name: Header.originalTopic, value: message.topic))
         headers.append(MessageHeader(name: Header.originalPartition, value: String(message.partition)))
         headers.append(MessageHeader(name: Header.originalOffset, value: String(message.offset)))
         return OutgoingMessage(topic: topic, key: message.key, headers: headers, payload: message.payload)
+    }
+
+    /// The error text with line breaks and NULs as spaces: a multi-line error must still make a
+    /// valid header on every backend (NATS headers end at a line break).
+    static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0 || $0 == 0x0A || $0 == 0x0D }) else { return text }
+        return String(
+            decoding: text.utf8.map { $0 == 0 || $0 == 0x0A || $0 == 0x0D ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }

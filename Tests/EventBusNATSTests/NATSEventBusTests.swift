@@ -170,7 +170,9 @@ final class NATSEventBusTests: XCTestCase {
     }
 
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
-        struct Boom: Error {}
+        struct Boom: Error, CustomStringConvertible {
+            var description: String { "Boom\r\nat line two" }
+        }
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()
         let attempts = Counter()
@@ -192,7 +194,7 @@ final class NATSEventBusTests: XCTestCase {
         XCTAssertEqual(letter.headers[header: "X-Original-Topic"], topic)
         XCTAssertEqual(letter.headers[header: "X-Original-Subject"], "ebnats.\(topic)")
         XCTAssertNotNil(letter.headers[header: "X-Original-Sequence"].flatMap(Int.init))
-        XCTAssertTrue(letter.headers[header: "X-Error"]?.contains("Boom") == true)
+        XCTAssertEqual(letter.headers[header: "X-Error"], "Boom  at line two", "a multi-line error on one line")
         XCTAssertEqual(attempts.current, 4, "1 attempt + 3 restarts, then no redelivery")
         await deadLetters.close()
         await subscription.close()
@@ -229,6 +231,37 @@ final class NATSEventBusTests: XCTestCase {
         } catch {
             XCTAssertEqual(error.code, .invalidArgument)
         }
+        await bus.shutdown()
+    }
+
+    func testPublishThrowsInvalidArgumentWhenAHeaderCannotBeCarried() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let unsendable = [
+            MessageHeader(name: "X-Note", value: "two\nlines"),
+            MessageHeader(name: "X-Note", value: "carriage\rreturn"),
+            MessageHeader(name: "X:Note", value: "colon in the name"),
+            MessageHeader(name: "X Note", value: "space in the name"),
+            MessageHeader(name: "", value: "no name"),
+        ]
+        for header in unsendable {
+            do {
+                try await bus.publish(OutgoingMessage(topic: topic, headers: [header], payload: [1]))
+                XCTFail("accepted header '\(header.name)': '\(header.value)'")
+            } catch {
+                XCTAssertEqual(error.code, .invalidArgument, "\(header)")
+            }
+        }
+        // What was refused never reached the stream; a valid message after it does, headers intact.
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "headers") { received.append($0) }
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, headers: [MessageHeader(name: "X-Note", value: "fine: with colon")], payload: [2]))
+        try await NATSTestEnvironment.waitUntil("the valid message") { received.count >= 1 }
+        XCTAssertEqual(received.all.map(\.payload), [[2]])
+        XCTAssertEqual(received.all.first?.headers[header: "X-Note"], "fine: with colon")
+        await subscription.close()
         await bus.shutdown()
     }
 

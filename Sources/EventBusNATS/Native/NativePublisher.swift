@@ -193,19 +193,23 @@ final class NativePublisher: Sendable {
     private func sendOne(
         _ message: OutgoingMessage, subject: String, options: inout jsPubOptions, completion: PublishCompletion
     ) -> EventBusError? {
+        let wire: (bytes: [UInt8], headerLength: Int)
+        do throws(EventBusError) {
+            wire = try NativeHeaders.wireMessage(message)
+        } catch {
+            return error
+        }
         var natsMessage: OpaquePointer?
-        var status = message.payload.withUnsafeBytes { bytes in
-            natsMsg_Create(
-                &natsMessage, subject, nil, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-                Int32(bytes.count))
+        var status = subject.withCString { subjectPointer in
+            wire.bytes.withUnsafeBytes { bytes in
+                natsMsg_create(
+                    &natsMessage, subjectPointer, Int32(subject.utf8.count), nil, 0,
+                    bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Int32(wire.headerLength)
+                )
+            }
         }
         guard status == NATS_OK, let created = natsMessage else {
             return NativeError.make(.publishFailed, "cannot build a NATS message", status: status)
-        }
-        status = NativeHeaders.write(message, to: created)
-        guard status == NATS_OK else {
-            natsMsg_Destroy(created)
-            return NativeError.make(.invalidArgument, "a header was rejected", status: status)
         }
         connection.pending.register(created, completion)
         while true {

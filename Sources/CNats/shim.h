@@ -8,4 +8,8 @@
 // natsMsgHeader_Set would strdup every name and value into a hash map and encode them again.
 natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, const char *reply,
                           int replyLen, const char *buf, int bufLen, int hdrLen);
+
+// Frees a message at once (exported by libnats, declared in its internal msg.h). natsMsg_Destroy
+// instead queues the message for nats.c's garbage-collector thread, waking it when it sleeps.
+void natsMsg_free(void *object);
 #endif

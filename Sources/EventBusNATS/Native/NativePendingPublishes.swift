@@ -69,7 +69,7 @@ func nativePublishAckHandler(
     _ failure: UnsafeMutablePointer<jsPubAckErr>?, _ closure: UnsafeMutableRawPointer?
 ) {
     guard let message else { return }
-    defer { natsMsg_Destroy(message) }
+    defer { releaseNativeMessage(message) }
     guard let closure else { return }
     // Unretained: the connection owns the pending table and outlives its JetStream context.
     let pending = Unmanaged<NativePendingPublishes>.fromOpaque(closure).takeUnretainedValue()

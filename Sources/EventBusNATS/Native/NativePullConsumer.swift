@@ -162,7 +162,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         var handles: [OpaquePointer] = []
         var next: OpaquePointer? = first
         while let handle = next {
-            if accept(handle) { handles.append(handle) } else { natsMsg_Destroy(handle) }
+            if accept(handle) { handles.append(handle) } else { releaseNativeMessage(handle) }
             next = nil
             if handles.count >= batch { break }
             if natsSubscription_NextMsg(&next, subscription, 0) != NATS_OK { next = nil }
@@ -321,7 +321,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
                 case .nak: "-NAK"
                 }
             if answer(handle, body) != NATS_OK { failures += 1 }
-            natsMsg_Destroy(handle)
+            releaseNativeMessage(handle)
         }
         return failures
     }
@@ -364,7 +364,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             deliveries.held.removeAll()
             return held
         }
-        for held in remaining { natsMsg_Destroy(held.message) }
+        for held in remaining { releaseNativeMessage(held.message) }
         natsSubscription_Destroy(subscription)
     }
 }

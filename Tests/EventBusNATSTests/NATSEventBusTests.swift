@@ -308,6 +308,34 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testHeadersFromAnotherClientArriveAsSentWhenPaddedRepeatedOrFolded() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "raw-headers") { received.append($0) }
+        let url = bus.configuration.servers[0]
+        try PlainNATSPublisher.publish(
+            url: url, subject: "ebnats.\(topic)",
+            headerBlock: "NATS/1.0\r\nX-Padded:   spaced out \t\r\nX-Repeat: one\r\nX-Time: 12:00:01\r\n"
+                + "X-Repeat: two\r\n\r\n",
+            payload: Array("plain".utf8))
+        try PlainNATSPublisher.publish(
+            url: url, subject: "ebnats.\(topic)", headerBlock: "NATS/1.0\r\nX-Folded: first\r\n  second\r\n\r\n",
+            payload: Array("folded".utf8))
+        try await NATSTestEnvironment.waitUntil("both messages") { received.count == 2 }
+        let plain = try XCTUnwrap(received.all.first { $0.payload == Array("plain".utf8) })
+        XCTAssertEqual(
+            plain.headers,
+            [
+                MessageHeader(name: "X-Padded", value: "spaced out"), MessageHeader(name: "X-Repeat", value: "one"),
+                MessageHeader(name: "X-Time", value: "12:00:01"), MessageHeader(name: "X-Repeat", value: "two"),
+            ])
+        let folded = try XCTUnwrap(received.all.first { $0.payload == Array("folded".utf8) })
+        XCTAssertEqual(folded.headers, [MessageHeader(name: "X-Folded", value: "first second")])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testEnvelopeMessageCarriesEventHeadersBesideJSONBodyWhenPublishedByBus() async throws {
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()

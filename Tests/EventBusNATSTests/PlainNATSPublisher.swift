@@ -6,11 +6,12 @@ import Foundation
     import Darwin
 #endif
 
-/// Another NATS client: speaks the core protocol over a socket and publishes without headers,
-/// as a service in another language would.
+/// Another NATS client: speaks the core protocol over a socket, as a service in another language
+/// would, and publishes without headers or with a header block written exactly as given.
 enum PlainNATSPublisher {
-    /// Publishes `payload` on `subject` and waits for the server's PONG, so it has been processed.
-    static func publish(url: String, subject: String, payload: [UInt8]) throws {
+    /// Publishes `payload` on `subject` (with `headerBlock` as the raw NATS header section when
+    /// given) and waits for the server's PONG, so it has been processed.
+    static func publish(url: String, subject: String, headerBlock: String? = nil, payload: [UInt8]) throws {
         let port = UInt16(url.split(separator: ":").last.map(String.init) ?? "4222") ?? 4222
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -24,7 +25,14 @@ enum PlainNATSPublisher {
             }
         }
         guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
-        var frame = Array("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPUB \(subject) \(payload.count)\r\n".utf8)
+        var frame = Array("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n".utf8)
+        if let headerBlock {
+            let header = Array(headerBlock.utf8)
+            frame += Array("HPUB \(subject) \(header.count) \(header.count + payload.count)\r\n".utf8)
+            frame += header
+        } else {
+            frame += Array("PUB \(subject) \(payload.count)\r\n".utf8)
+        }
         frame += payload
         frame += Array("\r\nPING\r\n".utf8)
         _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }

@@ -76,8 +76,81 @@ enum NativeHeaders {
         byte == 0 || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
     }
 
-    /// Every header of `natsMessage`, in the order nats.c keeps them.
+    /// Every header of a received message.
+    ///
+    /// Read in wire order straight from the header block, which nats.c keeps between the reply
+    /// subject and the payload (the layout of `natsMsg_create`, unchanged from nats.c 1.x to
+    /// today's main). Asking nats.c instead lifts the block into a hash map first: a malloc per
+    /// header and two arrays, for every message. A block that does not look exactly as expected
+    /// (another layout, headers nats.c already lifted, a status line, folded or empty values)
+    /// is read through nats.c's accessors, as before.
     static func read(_ natsMessage: OpaquePointer) -> [MessageHeader] {
+        if let block = rawBlock(of: natsMessage), let headers = parse(block) { return headers }
+        return readThroughNATS(natsMessage)
+    }
+
+    /// The bytes between the reply subject's terminating NUL and the NUL before the payload.
+    private static func rawBlock(of natsMessage: OpaquePointer) -> UnsafeBufferPointer<UInt8>? {
+        guard let reply = natsMsg_GetReply(natsMessage), let data = natsMsg_GetData(natsMessage) else {
+            return nil
+        }
+        let start = UnsafeRawPointer(reply) + strlen(reply) + 1
+        let end = UnsafeRawPointer(data) - 1
+        let length = end - start
+        // "NATS/1.0\r\n\r\n" is the shortest block; anything far larger is not one of ours.
+        guard length >= 12, length <= 65_536, end.load(as: UInt8.self) == 0 else { return nil }
+        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
+    }
+
+    /// Parses `NATS/1.0\r\n` + `Name: Value\r\n`… + `\r\n`; nil for anything else.
+    static func parse(_ block: UnsafeBufferPointer<UInt8>) -> [MessageHeader]? {
+        let carriageReturn = UInt8(ascii: "\r")
+        let lineFeed = UInt8(ascii: "\n")
+        let colon = UInt8(ascii: ":")
+        let count = block.count
+        let version: StaticString = "NATS/1.0\r\n"
+        guard count >= 12, block[count - 4] == carriageReturn, block[count - 3] == lineFeed,
+            block[count - 2] == carriageReturn, block[count - 1] == lineFeed
+        else { return nil }
+        for index in 0..<version.utf8CodeUnitCount where block[index] != version.utf8Start[index] {
+            return nil
+        }
+        var headers: [MessageHeader] = []
+        var index = version.utf8CodeUnitCount
+        let bodyEnd = count - 2
+        while index < bodyEnd {
+            let lineStart = index
+            var nameEnd = -1
+            while index < bodyEnd, block[index] != carriageReturn {
+                let byte = block[index]
+                if byte == 0 || byte == lineFeed { return nil }
+                if byte == colon, nameEnd < 0 { nameEnd = index }
+                index += 1
+            }
+            guard index + 1 < count, block[index + 1] == lineFeed, nameEnd > lineStart,
+                !isSpace(block[lineStart])
+            else { return nil }
+            var valueStart = nameEnd + 1
+            var valueEnd = index
+            while valueStart < valueEnd, isSpace(block[valueStart]) { valueStart += 1 }
+            while valueEnd > valueStart, isSpace(block[valueEnd - 1]) { valueEnd -= 1 }
+            guard valueEnd > valueStart else { return nil }
+            headers.append(
+                MessageHeader(
+                    name: String(decoding: UnsafeBufferPointer(rebasing: block[lineStart..<nameEnd]), as: UTF8.self),
+                    value: String(
+                        decoding: UnsafeBufferPointer(rebasing: block[valueStart..<valueEnd]), as: UTF8.self)))
+            index += 2
+        }
+        return headers
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+    }
+
+    /// Every header of `natsMessage` through nats.c's accessors, in the order nats.c keeps them.
+    private static func readThroughNATS(_ natsMessage: OpaquePointer) -> [MessageHeader] {
         var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
         var count: Int32 = 0
         guard natsMsgHeader_Keys(natsMessage, &keys, &count) == NATS_OK, let keys else { return [] }

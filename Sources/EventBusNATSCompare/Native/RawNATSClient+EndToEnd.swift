@@ -23,7 +23,7 @@ extension RawNATSClient {
         jsOptions_Init(&options)
         options.PublishAsync.MaxPending = Int64(window)
         var contextPointer: OpaquePointer?
-        var status = natsConnection_JetStream(&contextPointer, connection, &options)
+        let status = natsConnection_JetStream(&contextPointer, connection, &options)
         guard status == NATS_OK, let publishContext = contextPointer else { throw RawError("jetstream", status) }
         defer { jsCtx_Destroy(publishContext) }
 
@@ -45,25 +45,9 @@ extension RawNATSClient {
             let id = "\(stream)-\(index)"
             var now = DispatchTime.now().uptimeNanoseconds
             withUnsafeBytes(of: &now) { payload.replaceSubrange(0..<8, with: $0) }
-            var message: OpaquePointer?
-            status = payload.withUnsafeBytes {
-                natsMsg_Create(
-                    &message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count))
-            }
-            guard status == NATS_OK else { throw RawError("create", status) }
-            status = natsMsgHeader_Set(message, "X-Event-ID", id)
-            if status == NATS_OK { status = natsMsgHeader_Set(message, "Nats-Msg-Id", id) }
-            repeat {
-                status = js_PublishMsgAsync(publishContext, &message, nil)
-            } while status == NATS_TIMEOUT
-            natsMsg_Destroy(message)
-            guard status == NATS_OK else { throw RawError("publish", status) }
+            try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: id)
         }
-        var publishOptions = jsPubOptions()
-        jsPubOptions_Init(&publishOptions)
-        publishOptions.MaxWait = 60_000
-        status = js_PublishAsyncComplete(publishContext, &publishOptions)
-        guard status == NATS_OK else { throw RawError("complete", status) }
+        try Self.completePublishes(of: publishContext)
 
         var latencies: [UInt64] = []
         var last = start

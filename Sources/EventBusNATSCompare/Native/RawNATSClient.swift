@@ -66,30 +66,40 @@ final class RawNATSClient {
     /// Publishes every payload asynchronously with a `Nats-Msg-Id`, then waits for all PubAcks.
     func publishAsync(subject: String, payload: [UInt8], ids: [String]) throws {
         for id in ids {
-            var message: OpaquePointer?
-            var status = payload.withUnsafeBytes {
-                natsMsg_Create(
-                    &message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    Int32($0.count))
-            }
-            guard status == NATS_OK else { throw RawError("create", status) }
-            status = natsMsgHeader_Set(message, "X-Event-ID", id)
-            if status == NATS_OK { status = natsMsgHeader_Set(message, "Nats-Msg-Id", id) }
-            repeat {
-                status = js_PublishMsgAsync(jetStream, &message, nil)
-            } while status == NATS_TIMEOUT
-            natsMsg_Destroy(message)
-            guard status == NATS_OK else { throw RawError("publish", status) }
+            try Self.publishOne(through: jetStream, subject: subject, payload: payload, id: id)
         }
+        try Self.completePublishes(of: jetStream)
+    }
+
+    /// Sends one message with `X-Event-ID` and `Nats-Msg-Id` set to `id` through `context`'s
+    /// asynchronous publish, waiting out stalls at its in-flight limit.
+    static func publishOne(through context: OpaquePointer, subject: String, payload: [UInt8], id: String) throws {
+        var message: OpaquePointer?
+        var status = payload.withUnsafeBytes {
+            natsMsg_Create(
+                &message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count))
+        }
+        guard status == NATS_OK else { throw RawError("create", status) }
+        status = natsMsgHeader_Set(message, "X-Event-ID", id)
+        if status == NATS_OK { status = natsMsgHeader_Set(message, "Nats-Msg-Id", id) }
+        repeat {
+            status = js_PublishMsgAsync(context, &message, nil)
+        } while status == NATS_TIMEOUT
+        natsMsg_Destroy(message)
+        guard status == NATS_OK else { throw RawError("publish", status) }
+    }
+
+    /// Waits until every asynchronous publish of `context` has its PubAck.
+    static func completePublishes(of context: OpaquePointer) throws {
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
         options.MaxWait = 60_000
-        let status = js_PublishAsyncComplete(jetStream, &options)
+        let status = js_PublishAsyncComplete(context, &options)
         guard status == NATS_OK else { throw RawError("complete", status) }
     }
 
-    /// Reads `count` messages through a durable pull consumer, acking each one.
-    func consume(stream: String, subject: String, durable: String, count: Int, batch: Int) throws {
+    /// Binds (creating when missing) a durable pull consumer with explicit acks.
+    static func pullSubscribe(_ jetStream: OpaquePointer, subject: String, durable: String) throws -> OpaquePointer {
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         options.ManualAck = true
@@ -97,9 +107,17 @@ final class RawNATSClient {
         options.Config.MaxAckPending = 8192
         var subscription: OpaquePointer?
         var jsError = jsErrCode(0)
-        var status = js_PullSubscribe(&subscription, jetStream, subject, durable, nil, &options, &jsError)
+        let status = js_PullSubscribe(&subscription, jetStream, subject, durable, nil, &options, &jsError)
         guard status == NATS_OK, let subscription else { throw RawError("pull subscribe", status) }
+        return subscription
+    }
+
+    /// Reads `count` messages through a durable pull consumer, acking each one.
+    func consume(stream: String, subject: String, durable: String, count: Int, batch: Int) throws {
+        let subscription = try Self.pullSubscribe(jetStream, subject: subject, durable: durable)
         defer { natsSubscription_Destroy(subscription) }
+        var jsError = jsErrCode(0)
+        var status = NATS_OK
         var received = 0
         while received < count {
             var list = natsMsgList()

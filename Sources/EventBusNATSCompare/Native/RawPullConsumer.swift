@@ -20,18 +20,7 @@ final class RawPullConsumer: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(jetStream: OpaquePointer, subject: String, durable: String, expected: Int, batch: Int) throws {
-        var options = jsSubOptions()
-        jsSubOptions_Init(&options)
-        options.ManualAck = true
-        options.Config.AckPolicy = js_AckExplicit
-        options.Config.MaxAckPending = 8192
-        var subscriptionPointer: OpaquePointer?
-        var jsError = jsErrCode(0)
-        let status = js_PullSubscribe(&subscriptionPointer, jetStream, subject, durable, nil, &options, &jsError)
-        guard status == NATS_OK, let subscriptionPointer else {
-            throw RawNATSClient.RawError("pull subscribe", status)
-        }
-        subscription = subscriptionPointer
+        subscription = try RawNATSClient.pullSubscribe(jetStream, subject: subject, durable: durable)
         self.expected = expected
         self.batch = batch
     }

@@ -16,45 +16,42 @@ func compareEndToEnd(
     print(
         "end to end at the \(level.name) level: \(workload.totalMessages) messages over \(workload.topics) subjects, "
             + "\(workload.publishWindow) in flight, raw fetch batch \(batch); \(rounds) round(s)")
-    var rawRows: [(rate: Double, p50: Double, p99: Double)] = []
-    var busRows: [(rate: Double, p50: Double, p99: Double)] = []
+    var rawRows: [EndToEndRow] = []
+    var busRows: [EndToEndRow] = []
     for round in 1...rounds {
         let stream = "E2ERAW\(run)R\(round)"
         let subjects = (0..<workload.topics).map { "e2eraw\(run)r\(round).t\($0)" }
         try raw.addStream(name: stream, subjects: subjects)
+        let cpuBefore = ProcessResources.cpuSeconds()
         let result = try raw.endToEnd(
             stream: stream, subjects: subjects, count: workload.totalMessages, payloadSize: 256,
             window: workload.publishWindow, batch: batch)
+        let rawCPU = (ProcessResources.cpuSeconds() - cpuBefore) * 1e6 / Double(workload.totalMessages)
         raw.deleteStream(name: stream)
         var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
         for latency in result.latencies { histogram.record(latency) }
         rawRows.append(
-            (
-                Double(result.latencies.count) / result.seconds, Double(histogram.valueAtPercentile(50)) / 1e6,
-                Double(histogram.valueAtPercentile(99)) / 1e6
-            ))
+            EndToEndRow(
+                rate: Double(result.latencies.count) / result.seconds,
+                p50: Double(histogram.valueAtPercentile(50)) / 1e6, p99: Double(histogram.valueAtPercentile(99)) / 1e6,
+                cpu: rawCPU))
 
         if rawOnly {
-            print(
-                String(
-                    format: "round %d: raw %.0f msg/s p50 %.1f ms p99 %.1f ms", round, rawRows.last!.rate,
-                    rawRows.last!.p50, rawRows.last!.p99))
+            print("round \(round): raw \(rawRows.last!)")
             continue
         }
         let report = try await PressureRunner.run(workload, on: .nats())
-        busRows.append((report.throughput, report.latencyP50Milliseconds, report.latencyP99Milliseconds))
-        print(
-            String(
-                format:
-                    "round %d: raw %.0f msg/s p50 %.1f ms p99 %.1f ms; NATSEventBus %.0f msg/s p50 %.1f ms p99 %.1f ms",
-                round, rawRows.last!.rate, rawRows.last!.p50, rawRows.last!.p99, busRows.last!.rate,
-                busRows.last!.p50, busRows.last!.p99))
+        busRows.append(
+            EndToEndRow(
+                rate: report.throughput, p50: report.latencyP50Milliseconds, p99: report.latencyP99Milliseconds,
+                cpu: report.cpuMicrosecondsPerMessage))
+        print("round \(round): raw \(rawRows.last!); NATSEventBus \(busRows.last!)")
     }
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     for (name, rows) in [("raw nats.c  ", rawRows), ("NATSEventBus", busRows)] where !rows.isEmpty {
-        print(
-            String(
-                format: "%@  median %9.0f msg/s   p50 %6.1f ms   p99 %6.1f ms", name, median(rows.map(\.rate)),
-                median(rows.map(\.p50)), median(rows.map(\.p99))))
+        let medians = EndToEndRow(
+            rate: median(rows.map(\.rate)), p50: median(rows.map(\.p50)), p99: median(rows.map(\.p99)),
+            cpu: median(rows.map(\.cpu)))
+        print("\(name)  medians: \(medians)")
     }
 }

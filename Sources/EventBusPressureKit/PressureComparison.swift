@@ -15,6 +15,8 @@ public struct PressureComparison: Sendable {
         Metric(name: "latency p99 ms", value: { $0.latencyP99Milliseconds }, higherIsBetter: false, decimals: 2),
         Metric(name: "success %", value: { $0.successRate }, higherIsBetter: true, decimals: 2),
         Metric(name: "memory +MB", value: { $0.memoryIncrementMB }, higherIsBetter: false, decimals: 2),
+        Metric(
+            name: "cpu us/msg", value: { $0.cpuMicrosecondsPerMessage }, higherIsBetter: false, decimals: 1),
         Metric(name: "leaked threads", value: { Double($0.leakedThreads) }, higherIsBetter: false, decimals: 0),
         Metric(name: "order violations", value: { Double($0.orderViolations) }, higherIsBetter: false, decimals: 0),
     ]

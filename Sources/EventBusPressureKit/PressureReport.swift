@@ -25,6 +25,10 @@ public struct PressureReport: Sendable, Codable {
     public var latencyP99Milliseconds: Double
     public var latencyP999Milliseconds: Double
     public var latencyMaxMilliseconds: Double
+    /// Process CPU (user + system) from the first publish to the last handled message, per
+    /// message, in microseconds: publishers, bus and handlers together; a broker's own CPU is not
+    /// in it. What a message costs, where throughput also depends on what else the machine runs.
+    public var cpuMicrosecondsPerMessage: Double
     /// Seconds the subscriptions took to become ready, not counted in throughput.
     public var subscribeSeconds: Double
     /// RSS after shutdown minus RSS before the bus was built, in MB.

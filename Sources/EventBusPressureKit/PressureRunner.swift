@@ -37,6 +37,7 @@ public enum PressureRunner {
         let subscribeSeconds = (ContinuousClock.now - subscribeStart).seconds
 
         let start = EventTimestamp.now().nanosecondsSinceEpoch
+        let cpuAtStart = ProcessResources.cpuSeconds()
         do {
             try await publishAll(workload, topics: topics, bus: bus)
         } catch {
@@ -53,6 +54,7 @@ public enum PressureRunner {
         ) {
             recorder.uniqueHandled >= expectedHandled && recorder.deadLettered >= expectedDeadLetters
         }
+        let cpuUsed = ProcessResources.cpuSeconds() - cpuAtStart
         let summary = recorder.summary()
         let peak = ProcessResources.current().peakResidentBytes
 
@@ -79,6 +81,7 @@ public enum PressureRunner {
             latencyP99Milliseconds: milliseconds(latencies.valueAtPercentile(99)),
             latencyP999Milliseconds: milliseconds(latencies.valueAtPercentile(99.9)),
             latencyMaxMilliseconds: milliseconds(latencies.max),
+            cpuMicrosecondsPerMessage: cpuUsed * 1e6 / Double(max(1, workload.totalMessages)),
             subscribeSeconds: subscribeSeconds,
             memoryIncrementMB: megabytes(after.residentBytes - before.residentBytes),
             peakIncrementMB: megabytes(max(peak, after.residentBytes) - before.residentBytes),

@@ -3,7 +3,7 @@ public enum PressureTable {
     private static let columns: [(title: String, width: Int)] = [
         ("backend", 8), ("level", 15), ("messages", 9), ("msg/s", 11), ("p50 ms", 8), ("p99 ms", 8),
         ("p99.9 ms", 9), ("max ms", 8), ("success", 8), ("dups", 5), ("dlq", 5), ("order", 6), ("mem MB", 7),
-        ("peak MB", 8), ("threads", 8), ("fds", 5), ("tasks", 6), ("ready s", 8),
+        ("peak MB", 8), ("threads", 8), ("fds", 5), ("tasks", 6), ("ready s", 8), ("cpu us", 7),
     ]
 
     /// The header line and a rule under it.
@@ -22,6 +22,7 @@ public enum PressureTable {
             "\(report.deadLettered)", "\(report.orderViolations)", format(report.memoryIncrementMB, decimals: 2),
             format(report.peakIncrementMB, decimals: 2), "\(report.leakedThreads)", "\(report.leakedFileDescriptors)",
             "\(report.leakedTasks)", format(report.subscribeSeconds, decimals: 3),
+            format(report.cpuMicrosecondsPerMessage, decimals: 1),
         ]
         return zip(cells, columns).map { pad($0, $1.width) }.joined(separator: " ")
     }

@@ -45,6 +45,14 @@ public struct ProcessResources: Sendable, Codable, Equatable {
         #endif
     }
 
+    /// CPU time the whole process has used so far (user + system), in seconds.
+    public static func cpuSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// Starts a new peak measurement (Linux `clear_refs` 5 resets VmHWM to the current RSS).
     public static func resetPeak() {
         let descriptor = open("/proc/self/clear_refs", O_WRONLY)

@@ -40,9 +40,8 @@ enum NativeHeaders {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 + (message.headers.count + extra.count) * 48 + message.payload.count)
         bytes.append(contentsOf: "NATS/1.0\r\n".utf8)
-        for header in [message.headers, extra].joined() {
-            try append(header, to: &bytes)
-        }
+        for header in message.headers { try append(header, to: &bytes) }
+        for header in extra { try append(header, to: &bytes) }
         bytes.append(contentsOf: "\r\n".utf8)
         let headerLength = bytes.count
         bytes.append(contentsOf: message.payload)
@@ -103,7 +102,7 @@ enum NativeHeaders {
     }
 
     /// Parses `NATS/1.0\r\n` + `Name: Value\r\n`… + `\r\n`; nil for anything else.
-    static func parse(_ block: UnsafeBufferPointer<UInt8>) -> [MessageHeader]? {
+    private static func parse(_ block: UnsafeBufferPointer<UInt8>) -> [MessageHeader]? {
         let carriageReturn = UInt8(ascii: "\r")
         let lineFeed = UInt8(ascii: "\n")
         let colon = UInt8(ascii: ":")

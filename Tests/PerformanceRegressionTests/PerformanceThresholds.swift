@@ -12,6 +12,8 @@ struct PerformanceThresholds: Decodable {
         let maxP99Milliseconds: Double
         /// The RSS increment after shutdown it must stay under, in MB.
         let maxMemoryIncrementMB: Double
+        /// Process CPU per message (first publish to last handled) it must stay under, in µs.
+        let maxCpuMicrosecondsPerMessage: Double
     }
 
     let backend: String

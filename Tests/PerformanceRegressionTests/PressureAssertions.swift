@@ -34,6 +34,9 @@ func assertPressureLevel(
             file: file,
             line: line
         )
+        XCTAssertLessThanOrEqual(
+            report.cpuMicrosecondsPerMessage, thresholds.maxCpuMicrosecondsPerMessage, "CPU µs per message",
+            file: file, line: line)
     }
     return report
 }

@@ -47,8 +47,12 @@ final class NATSSubscription: Subscription {
         self.logger = logger
     }
 
-    /// Starts the pool's actors, waits until they run, then starts the fetch thread; `onClose` runs
-    /// once the subscription closed.
+    /// Starts the pool's actors, waits until they run, then starts the fetch thread and waits for
+    /// its first pull request; `onClose` runs once the subscription closed.
+    ///
+    /// Returning only once the request is out puts this member in the server's queue of waiting
+    /// requests before anything published afterwards arrives: the server deals messages round-robin
+    /// over that queue, so a member whose first request came late would get none of a short burst.
     func start(onClose: @escaping @Sendable () -> Void) async {
         let pool = self.pool
         let task = Task { await pool.run() }
@@ -57,7 +61,11 @@ final class NATSSubscription: Subscription {
             state.poolTask = task
         }
         await pool.waitUntilRunning()
-        NativeThread.start(name: "eventbus.nats.fetch.\(topic)") { self.fetchLoop() }
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            NativeThread.start(name: "eventbus.nats.fetch.\(topic)") {
+                self.fetchLoop(firstRequestSent: continuation)
+            }
+        }
     }
 
     /// Acks or terms what the pool finished; called from the pool's actors.
@@ -78,7 +86,14 @@ final class NATSSubscription: Subscription {
         }
     }
 
-    private func fetchLoop() {
+    private func fetchLoop(firstRequestSent: UnsafeContinuation<Void, Never>) {
+        if let error = consumer.requestIfNeeded(batch: settings.fetchBatch, wait: settings.fetchWait) {
+            // The loop below asks again; subscribing does not wait for a broker that is away.
+            logger.debug(
+                "first pull request failed; retrying",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.error": "\(error)"])
+        }
+        firstRequestSent.resume()
         var backlog: [ReceivedMessage] = []
         let progressAge = settings.ackWait / 2
         let progressEvery = settings.ackWait / 4

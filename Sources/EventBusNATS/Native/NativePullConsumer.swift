@@ -125,6 +125,14 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     /// on as soon as it is read, and a new request of `batch` messages is sent while the earlier
     /// ones still have half a batch to deliver, so the server never waits for us to ask.
     func fetch(batch: Int, wait: Duration) -> FetchResult {
+        if let error = requestIfNeeded(batch: batch, wait: wait) { return .failed(error) }
+        return read(upTo: batch, waitingMilliseconds: max(1, wait.milliseconds))
+    }
+
+    /// Sends a pull request of `batch` messages unless the open ones still owe more than half a
+    /// batch. Called by ``fetch(batch:wait:)``, and once before the first fetch so that a member
+    /// is in the server's queue of waiting requests by the time `subscribe` returns.
+    func requestIfNeeded(batch: Int, wait: Duration) -> EventBusError? {
         let now = ContinuousClock.now
         // A server that restarted forgot our requests: ask afresh instead of waiting them out.
         let reconnects = connection.events.reconnectCount
@@ -134,11 +142,10 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
         // The server ends an expired request with a 408; one lost otherwise just disappears.
         requests.removeAll { now >= $0.expiresAt + .seconds(1) }
-        if requests.reduce(0, { $0 + $1.remaining }) <= batch / 2 {
-            if let error = requestMessages(batch, expires: wait) { return .failed(error) }
-            requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
-        }
-        return read(upTo: batch, waitingMilliseconds: max(1, wait.milliseconds))
+        guard requests.reduce(0, { $0 + $1.remaining }) <= batch / 2 else { return nil }
+        if let error = requestMessages(batch, expires: wait) { return error }
+        requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
+        return nil
     }
 
     /// Returns what earlier pull requests have delivered so far, without waiting or asking for more.

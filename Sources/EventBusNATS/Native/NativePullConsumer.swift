@@ -319,16 +319,16 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             }
             return removed
         }
+        let body: StaticString =
+            switch settlement {
+            case .ack: "+ACK"
+            case .term: "+TERM"
+            case .nak: "-NAK"
+            }
         var failures = 0
-        for handle in removed.map(\.message) {
-            let body: StaticString =
-                switch settlement {
-                case .ack: "+ACK"
-                case .term: "+TERM"
-                case .nak: "-NAK"
-                }
-            if answer(handle, body) != NATS_OK { failures += 1 }
-            releaseNativeMessage(handle)
+        for held in removed {
+            if answer(held.message, body) != NATS_OK { failures += 1 }
+            releaseNativeMessage(held.message)
         }
         return failures
     }

@@ -6,8 +6,9 @@
 # logs and data under .brokers/ (git-ignored):
 #   kafka  Tansu (.runtime/bin/tansu, from scripts/setup.sh), memory storage, on 127.0.0.1:$EVENTBUS_KAFKA_PORT
 #          (default 9092). Topics and offsets are gone after a stop.
-#   nats   nats-server with JetStream on 127.0.0.1:$EVENTBUS_NATS_PORT (default 4222), store in
-#          .brokers/nats-store/. `start` begins with an empty store (set EVENTBUS_NATS_KEEP_STORE=1 to keep it).
+#   nats   nats-server 2.15.1 (.runtime/bin/nats-server, from scripts/setup.sh; never Debian's 2.9.10) with
+#          JetStream on 127.0.0.1:$EVENTBUS_NATS_PORT (default 4222), store in .brokers/nats-store/.
+#          `start` begins with an empty store (set EVENTBUS_NATS_KEEP_STORE=1 to keep it).
 # start         starts the named brokers (default: both) and waits until each port accepts connections
 #               (EVENTBUS_BROKER_START_TIMEOUT seconds, default 20); a running broker is left alone.
 # stop          sends TERM, waits (EVENTBUS_BROKER_STOP_TIMEOUT seconds, default 15), then KILL.
@@ -19,6 +20,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
 readonly state="$root/.brokers"
+readonly tansu_binary="$root/.runtime/bin/tansu"
+readonly nats_binary="$root/.runtime/bin/nats-server"
 readonly kafka_port="${EVENTBUS_KAFKA_PORT:-9092}"
 readonly nats_port="${EVENTBUS_NATS_PORT:-4222}"
 readonly start_timeout="${EVENTBUS_BROKER_START_TIMEOUT:-20}"
@@ -62,6 +65,9 @@ running_pid() {
     printf '%s' "$pid"
 }
 
+# Succeeds when $1 and $2 name the same file (device and inode), following symbolic links.
+same_file() { [[ -e "$1" && -e "$2" && "$1" -ef "$2" ]]; }
+
 # Succeeds when process $1 exists and is not a zombie (whatever program it runs).
 process_alive() {
     local stat
@@ -69,12 +75,6 @@ process_alive() {
     read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
     stat="${stat##*) }"
     [[ "${stat%% *}" != Z ]]
-}
-
-nats_binary() {
-    if command -v nats-server 2>/dev/null; then return 0; fi
-    [[ -x /usr/sbin/nats-server ]] || die "nats-server is missing; run scripts/setup.sh"
-    printf '/usr/sbin/nats-server'
 }
 
 # Starts one broker unless it is running, then waits until its port accepts connections.
@@ -90,6 +90,10 @@ start_one() {
         if [[ " $arguments" != *"127.0.0.1:$port "* && " $arguments" != *" -p $port "* ]]; then
             die "$name is already running (pid $pid) but not on port $port: $arguments; stop it first"
         fi
+        if [[ "$name" == nats ]] && ! same_file "/proc/$pid/exe" "$nats_binary"; then
+            die "nats is already running (pid $pid) but from $(readlink "/proc/$pid/exe"), not $nats_binary;" \
+                "stop it first (scripts/brokers.sh stop nats)"
+        fi
         say "$name already running (pid $pid, 127.0.0.1:$port)"
         return 0
     fi
@@ -102,14 +106,16 @@ start_one() {
     local command=()
     case "$name" in
         kafka)
-            [[ -x "$root/.runtime/bin/tansu" ]] || die "$root/.runtime/bin/tansu is missing; run scripts/setup.sh"
-            command=("$root/.runtime/bin/tansu" broker
+            [[ -x "$tansu_binary" ]] || die "$tansu_binary is missing; run scripts/setup.sh"
+            command=("$tansu_binary" broker
                 --listener-url "tcp://127.0.0.1:$port"
                 --advertised-listener-url "tcp://127.0.0.1:$port"
                 --storage-engine "memory://tansu/")
             : >"$log_path"
             ;;
         nats)
+            [[ -x "$nats_binary" ]] || die "$nats_binary is missing; run scripts/setup.sh" \
+                "(it installs nats-server 2.15.1 there; Debian's 2.9.10 is not used)"
             local store="$state/nats-store"
             if [[ "$keep_store" == 1 || "${EVENTBUS_NATS_KEEP_STORE:-0}" == 1 ]]; then
                 printf '\n--- restarted %s, keeping %s ---\n' "$(date -u +%FT%TZ)" "$store" >>"$log_path"
@@ -118,7 +124,7 @@ start_one() {
                 : >"$log_path"
             fi
             mkdir -p "$store"
-            command=("$(nats_binary)" -js -a 127.0.0.1 -p "$port" -sd "$store")
+            command=("$nats_binary" -js -a 127.0.0.1 -p "$port" -sd "$store")
             ;;
     esac
 

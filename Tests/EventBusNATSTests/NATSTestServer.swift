@@ -19,8 +19,9 @@ final class NATSTestServer: Sendable {
 
     /// Starts nats-server on a free port; skips the test when the binary is missing.
     init() throws {
-        guard let binary = Self.findBinary() else {
-            let message = "nats-server is not installed (scripts/setup.sh or apt-get install nats-server)"
+        let binary = Self.binaryPath()
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            let message = "no nats-server at \(binary) (run scripts/setup.sh or set EVENTBUS_NATS_SERVER)"
             if ProcessInfo.processInfo.environment["EVENTBUS_REQUIRE_BROKERS"] == "1" {
                 XCTFail(message)
             }
@@ -36,12 +37,15 @@ final class NATSTestServer: Sendable {
 
     private let binary: String
 
-    private static func findBinary() -> String? {
-        for candidate in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
+    /// `EVENTBUS_NATS_SERVER` (scripts/env.sh sets it), else the `.runtime/bin/nats-server` (2.15.1) that
+    /// scripts/setup.sh installs and scripts/brokers.sh runs; never Debian's 2.9.10 from `PATH`.
+    private static func binaryPath() -> String {
+        if let path = ProcessInfo.processInfo.environment["EVENTBUS_NATS_SERVER"], !path.isEmpty {
+            return path
         }
-        return nil
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".runtime/bin/nats-server").path
     }
 
     /// Starts the process and waits until it accepts connections.

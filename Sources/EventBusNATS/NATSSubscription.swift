@@ -77,6 +77,7 @@ final class NATSSubscription: Subscription {
             switch outcome.result {
             case .handled: handled.append(outcome.deliveryTag)
             case .deadLettered: deadLettered.append(outcome.deliveryTag)
+            case .withdrawn: break  // still held; handed back with the rest when the member lets go
             }
         }
         var failures = consumer.settle(handled, as: .ack)

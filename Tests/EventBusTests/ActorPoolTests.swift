@@ -286,4 +286,73 @@ final class ActorPoolTests: XCTestCase {
         XCTAssertEqual(KeyHash.fnv1a("a"), 0xe40c_292c)
         XCTAssertEqual(KeyHash.fnv1a("foobar"), 0xbf9c_f968)
     }
+
+    func testQueuedMessagesOfRevokedPartitionAreWithdrawnWhenOnlyTheRunningOneFinishes() async throws {
+        let revoked = Recorder<Set<Int32>>([])
+        let handled = Recorder<[Int64]>([])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let entered = Recorder(false)
+        let release = Recorder(false)
+        let pool = try ActorPool(
+            configuration: ActorPoolConfiguration(actorCount: 1),
+            makeHandler: {
+                { message in
+                    entered.update { $0 = true }
+                    while message.offset == 0 && !release.value { try await Task.sleep(for: .milliseconds(1)) }
+                    handled.update { $0.append(message.offset) }
+                }
+            },
+            deadLetterSink: { _ in },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } },
+            isCurrent: { message in !revoked.value.contains(message.partition) }
+        )
+        let runner = Task { await pool.run() }
+        // Partition 1's first message blocks the only actor; the rest of both partitions queue up.
+        func partitioned(_ partition: Int32, _ offset: Int64) -> ReceivedMessage {
+            ReceivedMessage(topic: "t", key: "k", payload: [], partition: partition, offset: offset)
+        }
+        try await pool.submit([partitioned(1, 0)])
+        await waitUntil("the first handler runs") { entered.value }
+        try await pool.submit([partitioned(1, 1), partitioned(2, 2), partitioned(1, 3), partitioned(2, 4)])
+        revoked.update { $0 = [1] }
+        let withdrawn = pool.withdrawRevoked()
+        XCTAssertEqual(withdrawn, 2, "offsets 1 and 3 were queued for the revoked partition")
+        XCTAssertEqual(
+            Set(outcomes.value.filter { $0.result == .withdrawn }.map(\.offset)), [1, 3],
+            "withdrawn messages are reported before withdrawRevoked returns")
+        release.update { $0 = true }
+        await waitUntil("all five outcomes") { outcomes.value.count == 5 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(handled.value, [0, 2, 4], "the running message finishes; partition 2 is untouched")
+        XCTAssertEqual(pool.statistics.handled, 3, "withdrawn messages do not count as handled")
+    }
+
+    func testRetriedMessageIsWithdrawnWhenItsPartitionIsRevokedDuringRetries() async throws {
+        let revoked = Recorder(false)
+        let attempts = Recorder(0)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try ActorPool(
+            configuration: ActorPoolConfiguration(actorCount: 1, maxRestarts: 3, restartBackoff: .milliseconds(20)),
+            makeHandler: {
+                { _ in
+                    attempts.update { $0 += 1 }
+                    throw InjectedFailure(description: "always fails")
+                }
+            },
+            deadLetterSink: { _ in XCTFail("a withdrawn message must not be dead-lettered") },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } },
+            isCurrent: { _ in !revoked.value }
+        )
+        let runner = Task { await pool.run() }
+        try await pool.submit([message(key: "k", "x", offset: 7)])
+        await waitUntil("the first attempt failed") { attempts.value >= 1 }
+        revoked.update { $0 = true }
+        pool.withdrawRevoked()
+        await waitUntil("an outcome") { outcomes.value.count == 1 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(outcomes.value.first?.result, .withdrawn)
+        XCTAssertLessThan(attempts.value, 4, "the retries stop once the partition is revoked")
+    }
 }

@@ -17,6 +17,12 @@ final class ActorInbox: Sendable {
 
     private let capacity: Int
     private let state = Mutex(State())
+    /// Bumped by every ``withdraw(where:)``; an actor whose batch was taken at an older revision
+    /// asks the pool, message by message, whether the rest of it is still wanted.
+    private let revisionCounter = Atomic<Int>(0)
+
+    /// The number of withdrawals so far.
+    var revision: Int { revisionCounter.load(ordering: .acquiring) }
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -71,16 +77,20 @@ final class ActorInbox: Sendable {
         return state.withLock { !$0.closed }
     }
 
-    /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage.
+    /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage; `revision`
+    /// is set to the withdrawal revision the batch was taken at.
     ///
     /// Waits while the inbox is empty; returns nil once it is closed and empty.
-    func take(recycling buffer: consuming [ReceivedMessage]) async -> [ReceivedMessage]? {
+    func take(recycling buffer: consuming [ReceivedMessage], revision: inout Int) async -> [ReceivedMessage]? {
         var spare = buffer
         spare.removeAll(keepingCapacity: true)
         while true {
             let taken = state.withLock { state -> [ReceivedMessage]?? in
                 if !state.queued.isEmpty {
                     swap(&state.queued, &spare)
+                    // Read under the lock that withdraw(where:) bumps it under: a batch taken
+                    // before a withdrawal scanned this inbox always carries an older revision.
+                    revision = revisionCounter.load(ordering: .relaxed)
                     return .some(spare)
                 }
                 return state.closed ? .some(nil) : .none
@@ -119,6 +129,29 @@ final class ActorInbox: Sendable {
         }
         consumer?.resume()
         for producer in producers { producer.resume() }
+    }
+
+    /// Removes the queued messages `isUnwanted` picks, keeping the others in order, and returns
+    /// them; their room is freed at once.
+    func withdraw(where isUnwanted: (ReceivedMessage) -> Bool) -> [ReceivedMessage] {
+        let (removed, producers) = state.withLock { state in
+            revisionCounter.add(1, ordering: .releasing)
+            guard state.queued.contains(where: isUnwanted) else {
+                return ([ReceivedMessage](), Deque<UnsafeContinuation<Void, Never>>())
+            }
+            var kept: [ReceivedMessage] = []
+            var removed: [ReceivedMessage] = []
+            for message in state.queued {
+                if isUnwanted(message) { removed.append(message) } else { kept.append(message) }
+            }
+            state.queued = kept
+            state.occupancy -= removed.count
+            let woken = state.producers
+            state.producers.removeAll()
+            return (removed, woken)
+        }
+        for producer in producers { producer.resume() }
+        return removed
     }
 
     /// Closes and forgets what is queued, returning how many messages were discarded.

@@ -18,6 +18,13 @@ import Synchronization
 /// A handler error that says retrying cannot help (an ``EventBusError`` whose `isRetriable` is false,
 /// such as a malformed envelope) is dead-lettered without restarts.
 ///
+/// Revocation: when a backend takes partitions away from this member (a consumer-group rebalance),
+/// it first makes `isCurrent` answer false for their messages, then calls ``withdrawRevoked()``:
+/// queued messages it picks are taken out of the inboxes at once, and actors skip the ones they had
+/// already taken; each is reported as ``DispatchOutcome/Result/withdrawn``, never handled here.
+/// Only handlers already running finish, so the backend can hand the partitions over as soon as
+/// their outcomes are in, without a second member ever handling the same key at the same time.
+///
 /// Lifecycle: call ``run()`` in a task of your own; it returns after ``finish()`` (drain what was
 /// submitted) or ``stop()`` (abandon what is queued; those messages get no outcome and so are
 /// redelivered by the backend).
@@ -43,6 +50,7 @@ public final class ActorPool: Sendable {
     private let makeHandler: @Sendable () -> MessageHandler
     private let deadLetterSink: DeadLetterSink
     private let reportOutcomes: @Sendable ([DispatchOutcome]) -> Void
+    private let isCurrent: @Sendable (ReceivedMessage) -> Bool
     private let inboxes: [ActorInbox]
     private let roundRobin = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -76,18 +84,23 @@ public final class ActorPool: Sendable {
     /// - Parameters:
     ///   - makeHandler: builds a handler with fresh state; called per actor at start and on restart.
     ///   - deadLetterSink: writes a message that failed every attempt; retried until it succeeds.
-    ///   - onOutcomes: told, from the actor's task, what became of each message. Keep it short.
+    ///   - onOutcomes: told, from the actor's task (or from ``withdrawRevoked()``'s caller), what
+    ///     became of each message. Keep it short.
+    ///   - isCurrent: whether a message still belongs to this member; asked only after
+    ///     ``withdrawRevoked()``, for messages taken before it. Default: always.
     public init(
         configuration: ActorPoolConfiguration = ActorPoolConfiguration(),
         makeHandler: @escaping @Sendable () -> MessageHandler,
         deadLetterSink: @escaping DeadLetterSink,
-        onOutcomes: @escaping @Sendable ([DispatchOutcome]) -> Void
+        onOutcomes: @escaping @Sendable ([DispatchOutcome]) -> Void,
+        isCurrent: @escaping @Sendable (ReceivedMessage) -> Bool = { _ in true }
     ) throws(EventBusError) {
         try configuration.validate()
         self.configuration = configuration
         self.makeHandler = makeHandler
         self.deadLetterSink = deadLetterSink
         self.reportOutcomes = onOutcomes
+        self.isCurrent = isCurrent
         let factory = configuration.metricsFactory
         let dimensions = configuration.metricsDimensions
         self.handledCounter = Counter(
@@ -237,6 +250,27 @@ public final class ActorPool: Sendable {
         for inbox in inboxes { _ = inbox.discardAndClose() }
     }
 
+    /// Takes every queued message that is no longer current out of the pool, and makes the actors
+    /// skip such messages they already took; returns how many were taken out of the inboxes.
+    ///
+    /// Call it after `isCurrent` started answering false for the revoked messages. Those taken out
+    /// here are reported before it returns, the others when their actor reaches them (after the
+    /// message it is handling, or after the current attempt of one that is being retried); all as
+    /// ``DispatchOutcome/Result/withdrawn``. Messages offered afterwards are handled as usual, so
+    /// the caller must stop offering revoked ones first.
+    @discardableResult
+    public func withdrawRevoked() -> Int {
+        let isCurrent = self.isCurrent
+        var outcomes: [DispatchOutcome] = []
+        for inbox in inboxes {
+            let removed = inbox.withdraw { !isCurrent($0) }
+            guard !removed.isEmpty else { continue }
+            outcomes.append(contentsOf: removed.map { DispatchOutcome(of: $0, result: .withdrawn, attempts: 0) })
+        }
+        if !outcomes.isEmpty { reportOutcomes(outcomes) }
+        return outcomes.count
+    }
+
     private static var closedError: EventBusError {
         EventBusError(.shutDown, "the actor pool was stopped")
     }
@@ -247,7 +281,8 @@ public final class ActorPool: Sendable {
         var batch: [ReceivedMessage] = []
         var outcomes: [DispatchOutcome] = []
         outcomes.reserveCapacity(Self.outcomeFlushSize)
-        while let taken = await inbox.take(recycling: consume batch) {
+        var revision = 0
+        while let taken = await inbox.take(recycling: consume batch, revision: &revision) {
             batch = taken
             // Handle from the back of a reversed batch: popping moves each message out, so it is
             // neither copied (retained) on the way in nor released twice on the way out. Reversing
@@ -255,11 +290,17 @@ public final class ActorPool: Sendable {
             batch.withUnsafeMutableBufferPointer { $0.reverse() }
             var abandoned = 0
             while var message = batch.popLast() {
+                // A withdrawal since this batch was taken: skip what is no longer this member's.
+                if inbox.revision != revision && !isCurrent(message) {
+                    outcomes.append(DispatchOutcome(of: message, result: .withdrawn, attempts: 0))
+                    continue
+                }
                 // Content a broker backend left in its buffers is copied here, on the handling
                 // thread, so the copy is freed by the thread that made it.
                 message.copyDeferredContent()
                 guard !stopping.load(ordering: .relaxed),
-                    let outcome = await deliver(message, handler: &handler, pending: &outcomes, inbox: inbox)
+                    let outcome = await deliver(
+                        message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision)
                 else {
                     abandoned = batch.count + 1
                     break
@@ -280,9 +321,20 @@ public final class ActorPool: Sendable {
 
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
         guard !outcomes.isEmpty else { return }
-        let deadLettered = outcomes.reduce(0) { $0 + ($1.result == .deadLettered ? 1 : 0) }
-        handledCount.add(outcomes.count - deadLettered, ordering: .relaxed)
-        handledCounter.increment(by: outcomes.count - deadLettered)
+        var deadLettered = 0
+        var withdrawn = 0
+        for outcome in outcomes {
+            switch outcome.result {
+            case .handled: break
+            case .deadLettered: deadLettered += 1
+            case .withdrawn: withdrawn += 1
+            }
+        }
+        let handled = outcomes.count - deadLettered - withdrawn
+        if handled > 0 {
+            handledCount.add(handled, ordering: .relaxed)
+            handledCounter.increment(by: handled)
+        }
         if deadLettered > 0 {
             deadLetteredCount.add(deadLettered, ordering: .relaxed)
             deadLetteredCounter.increment(by: deadLettered)
@@ -300,7 +352,8 @@ public final class ActorPool: Sendable {
         _ message: ReceivedMessage,
         handler: inout MessageHandler,
         pending: inout [DispatchOutcome],
-        inbox: ActorInbox
+        inbox: ActorInbox,
+        revision: Int
     ) async
         -> DispatchOutcome?
     {
@@ -334,6 +387,11 @@ public final class ActorPool: Sendable {
                 }
                 backoff = backoff * 2
                 if stopping.load(ordering: .relaxed) { return nil }
+                if inbox.revision != revision && !isCurrent(message) {
+                    // Its partition went to another member during the retries: that member
+                    // handles it next, before the key's later messages.
+                    return DispatchOutcome(of: message, result: .withdrawn, attempts: attempts)
+                }
             }
         }
     }

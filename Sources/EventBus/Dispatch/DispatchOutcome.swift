@@ -9,6 +9,10 @@ public struct DispatchOutcome: Sendable, Equatable {
         case handled
         /// Every attempt failed and the dead-letter sink accepted the message.
         case deadLettered
+        /// Taken back before a handler finished with it, because its partition was revoked from
+        /// this member (``ActorPool/withdrawRevoked()``): not handled, not acknowledged; the
+        /// partition's next owner gets it again.
+        case withdrawn
     }
 
     /// The message's ``ReceivedMessage/partition``.

@@ -40,12 +40,14 @@ final class InMemorySubscription: Subscription {
                 onOutcomes: { [source] outcomes in
                     source.acknowledge(group: group, outcomes: outcomes)
                     credit.release(outcomes.count)
-                }
+                },
+                isCurrent: { [source] message in source.isCurrent(message, group: group, member: memberID) }
             )
         } catch {
             source.leave(group: group, member: memberID)
             throw error
         }
+        source.onRevoke(group: group, member: memberID) { [pool] in pool.withdrawRevoked() }
     }
 
     /// Starts the pool and the delivery loop; returns once the pool's actors are running.

@@ -11,6 +11,9 @@ final class InMemoryTopic: Sendable {
         var waiter: UnsafeContinuation<TakeResult, Never>?
         var closing = false
         var rotation = 0
+        /// Told when a partition it owns is promised to another member, so it withdraws that
+        /// partition's queued messages instead of handling them first.
+        var onRevoke: (@Sendable () -> Void)?
     }
 
     private struct Group {
@@ -131,6 +134,7 @@ final class InMemoryTopic: Sendable {
     /// Adds a member to `group`, creating the group at the oldest retained message when it is new.
     func join(group name: String) -> Int {
         var wake: [UnsafeContinuation<TakeResult, Never>] = []
+        var revoked: [@Sendable () -> Void] = []
         let id = state.withLock { state -> Int in
             let id = state.nextMemberID
             state.nextMemberID += 1
@@ -139,11 +143,28 @@ final class InMemoryTopic: Sendable {
             }
             state.groups[name]!.memberOrder.append(id)
             state.groups[name]!.members[id] = Member()
-            Self.rebalance(&state.groups[name]!, wake: &wake)
+            revoked = Self.rebalance(&state.groups[name]!, wake: &wake)
             return id
         }
         for waiter in wake { waiter.resume(returning: .retry) }
+        for member in revoked { member() }
         return id
+    }
+
+    /// Sets what a member is told when one of its partitions is promised to another member.
+    func onRevoke(group name: String, member id: Int, _ handler: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            state.groups[name]?.members[id]?.onRevoke = handler
+        }
+    }
+
+    /// Whether `message` was delivered to `member` under its current ownership of the partition,
+    /// and that partition is not promised to another member.
+    func isCurrent(_ message: ReceivedMessage, group name: String, member id: Int) -> Bool {
+        state.withLock { state in
+            guard let cursor = state.groups[name]?.cursors[Int(message.partition)] else { return false }
+            return cursor.owner == id && cursor.pendingOwner == nil && cursor.epoch == message.deliveryTag
+        }
     }
 
     /// Stops handing messages to a member; it keeps its partitions until ``leave(group:member:)``.
@@ -162,27 +183,33 @@ final class InMemoryTopic: Sendable {
     /// delivered again to the members that take over its partitions.
     func leave(group name: String, member id: Int) {
         var wake: [UnsafeContinuation<TakeResult, Never>] = []
+        var revoked: [@Sendable () -> Void] = []
         state.withLock { state in
             guard var group = state.groups[name], let member = group.members.removeValue(forKey: id) else { return }
             if let waiter = member.waiter { wake.append(waiter) }
             group.memberOrder.removeAll { $0 == id }
             for partition in group.cursors.indices {
                 if group.cursors[partition].owner == id {
-                    group.cursors[partition].rewind()
-                    group.cursors[partition].owner = nil
+                    // Its handlers have all returned: what has no outcome goes to the next owner.
+                    group.cursors[partition].handOver(to: nil)
                 }
                 if group.cursors[partition].pendingOwner == id {
                     group.cursors[partition].pendingOwner = nil
                 }
             }
-            Self.rebalance(&group, wake: &wake)
+            revoked = Self.rebalance(&group, wake: &wake)
             state.groups[name] = group
         }
         for waiter in wake { waiter.resume(returning: .retry) }
+        for member in revoked { member() }
     }
 
     /// Spreads partitions over members in join order; a busy partition changes hands once idle.
-    private static func rebalance(_ group: inout Group, wake: inout [UnsafeContinuation<TakeResult, Never>]) {
+    /// Returns the revocation handlers of owners that must let go of a busy partition.
+    private static func rebalance(_ group: inout Group, wake: inout [UnsafeContinuation<TakeResult, Never>])
+        -> [@Sendable () -> Void]
+    {
+        var revokedOwners: Set<Int> = []
         let members = group.memberOrder
         for partition in group.cursors.indices {
             let target = members.isEmpty ? nil : members[partition % members.count]
@@ -193,16 +220,17 @@ final class InMemoryTopic: Sendable {
                 continue
             }
             if cursor.owner == nil || cursor.isIdle {
-                cursor.owner = target
-                cursor.pendingOwner = nil
+                cursor.handOver(to: target)
                 if let target, let waiter = group.members[target]?.waiter {
                     group.members[target]!.waiter = nil
                     wake.append(waiter)
                 }
             } else {
                 cursor.pendingOwner = target
+                if let owner = cursor.owner { revokedOwners.insert(owner) }
             }
         }
+        return revokedOwners.compactMap { group.members[$0]?.onRevoke }
     }
 
     // MARK: Consuming
@@ -245,6 +273,7 @@ final class InMemoryTopic: Sendable {
                 let offset = cursor.nextDelivery
                 cursor.nextDelivery += 1
                 if cursor.isDone(offset) { continue }
+                cursor.inFlight += 1
                 if batch.isEmpty { batch.reserveCapacity(limit) }
                 let stored = log[offset]
                 batch.append(
@@ -256,6 +285,7 @@ final class InMemoryTopic: Sendable {
                         partition: Int32(partition),
                         offset: offset,
                         deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1,
+                        deliveryTag: cursor.epoch,
                         carriedEnvelope: stored.envelope
                     )
                 )
@@ -271,16 +301,23 @@ final class InMemoryTopic: Sendable {
         let wakePublishers = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             guard var group = state.groups[name] else { return [] }
             var moved = [Bool](repeating: false, count: group.cursors.count)
+            var touched = [Bool](repeating: false, count: group.cursors.count)
             for outcome in outcomes {
                 let partition = Int(outcome.partition)
-                if group.cursors[partition].markDone(outcome.offset) { moved[partition] = true }
+                // Outcomes of an ownership that ended (the member left) were accounted for then.
+                guard group.cursors[partition].epoch == outcome.deliveryTag else { continue }
+                touched[partition] = true
+                if outcome.result == .withdrawn {
+                    group.cursors[partition].markWithdrawn()
+                } else if group.cursors[partition].markDone(outcome.offset) {
+                    moved[partition] = true
+                }
             }
             var trimmed = false
-            for partition in moved.indices where moved[partition] {
+            for partition in touched.indices where touched[partition] {
                 var cursor = group.cursors[partition]
                 if let next = cursor.pendingOwner, cursor.isIdle {
-                    cursor.owner = next
-                    cursor.pendingOwner = nil
+                    cursor.handOver(to: next)
                     if let waiter = group.members[next]?.waiter {
                         group.members[next]!.waiter = nil
                         wakeMembers.append(waiter)

@@ -13,6 +13,7 @@ public struct ContiguousOffsetTracker: Sendable {
     private struct Entry {
         var offset: Int64
         var done: Bool
+        var abandoned = false
     }
 
     private var entries: Deque<Entry> = []
@@ -47,7 +48,11 @@ public struct ContiguousOffsetTracker: Sendable {
     public mutating func complete(_ offset: Int64) -> Bool {
         guard let index = index(of: offset), !entries[index].done else { return false }
         entries[index].done = true
-        pendingCount -= 1
+        if entries[index].abandoned {
+            entries[index].abandoned = false
+        } else {
+            pendingCount -= 1
+        }
         guard index == 0 else { return false }
         var last = entries[0].offset
         while let first = entries.first, first.done {
@@ -56,6 +61,16 @@ public struct ContiguousOffsetTracker: Sendable {
         }
         commitOffset = last + 1
         return true
+    }
+
+    /// Marks a tracked message as given up without being handled (withdrawn on revocation): it no
+    /// longer counts as in flight, but the commit offset never moves past it.
+    ///
+    /// Unknown or already settled offsets are ignored.
+    public mutating func abandon(_ offset: Int64) {
+        guard let index = index(of: offset), !entries[index].done, !entries[index].abandoned else { return }
+        entries[index].abandoned = true
+        pendingCount -= 1
     }
 
     private func index(of offset: Int64) -> Int? {

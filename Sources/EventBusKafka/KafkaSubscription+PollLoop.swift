@@ -154,29 +154,50 @@ extension KafkaSubscription {
         }
     }
 
-    /// Stops taking from `partitions`, lets their in-flight messages finish (bounded), commits,
-    /// and forgets them so late outcomes cannot move their offsets.
+    /// Hands `partitions` back to the group without a second member ever handling their keys at
+    /// the same time as this one: their messages not yet started are withdrawn from the pool at
+    /// once (held-back ones here, queued ones in the inboxes), only handlers already running are
+    /// waited for (bounded by the revocation timeout), then what completed is committed and the
+    /// partitions are forgotten, so late outcomes cannot move their offsets.
     private func revoke(_ partitions: Set<Int32>) {
-        pending.removeAll { partitions.contains($0.partition) }
-        paused.removeAll { partitions.contains($0) }
-        let closing = lifecycle.withLock { $0.closeRequested }
-        if !closing {
-            let clock = ContinuousClock()
-            let deadline = clock.now + options.revocationTimeout
-            while true {
-                let drained = progress.withLock { progress in
-                    partitions.allSatisfy { progress.partitions[$0]?.tracker.isDrained ?? true }
-                }
-                if drained { break }
-                if clock.now >= deadline {
-                    logger.warning(
-                        "revoked partitions still had messages in flight; they will be redelivered",
-                        metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
-                    break
-                }
-                usleep(1000)
+        progress.withLock { progress in
+            for partition in partitions { progress.partitions[partition]?.revoking = true }
+            for message in pending where partitions.contains(message.partition) {
+                progress.partitions[message.partition]?.tracker.abandon(message.offset)
             }
         }
+        pending.removeAll { partitions.contains($0.partition) }
+        paused.removeAll { partitions.contains($0) }
+        let withdrawn = pool.withdrawRevoked()
+        // While closing, the pool has already finished: nothing of these partitions still runs.
+        let closing = lifecycle.withLock { $0.closeRequested }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let deadline = started + options.revocationTimeout
+        var running = 0
+        while true {
+            running = progress.withLock { progress in
+                partitions.reduce(0) { $0 + (progress.partitions[$1]?.tracker.inFlight ?? 0) }
+            }
+            if running == 0 || closing { break }
+            if clock.now >= deadline {
+                revocationTimeouts.increment()
+                logger.error(
+                    "revoked partitions still have handlers running after the revocation timeout; the next owner may handle their keys while these finish",
+                    metadata: [
+                        "eventbus.topic": "\(topic)", "eventbus.group": "\(group)",
+                        "eventbus.partitions": "\(partitions.sorted())", "eventbus.running": "\(running)",
+                    ])
+                break
+            }
+            usleep(1000)
+        }
+        logger.debug(
+            "revoked partitions released",
+            metadata: [
+                "eventbus.topic": "\(topic)", "eventbus.partitions": "\(partitions.sorted())",
+                "eventbus.withdrawn": "\(withdrawn)", "eventbus.waited": "\(clock.now - started)",
+            ])
         commit(takeCommittable(only: partitions), wait: true)
         progress.withLock { progress in
             for partition in partitions { progress.partitions[partition] = nil }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import EventBus
 import Logging
 import Synchronization
@@ -10,6 +11,8 @@ final class KafkaSubscription: Subscription {
         var generation: UInt64
         var tracker = ContiguousOffsetTracker()
         var lastCommitted: Int64?
+        /// Set when the partition is being revoked: its messages are no longer this member's.
+        var revoking = false
     }
 
     struct Progress {
@@ -34,6 +37,8 @@ final class KafkaSubscription: Subscription {
     let lifecycle = Mutex(Lifecycle())
     let poolFinished = Atomic<Bool>(false)
     let handledCount = Atomic<Int>(0)
+    /// Revocations whose running handlers outlived ``KafkaConsumerOptions/revocationTimeout``.
+    let revocationTimeouts: Counter
     private let poolBox = Mutex<ActorPool?>(nil)
     private let onClosed: @Sendable (KafkaSubscription) -> Void
 
@@ -54,6 +59,10 @@ final class KafkaSubscription: Subscription {
         self.group = group
         self.options = configuration.consumer
         self.logger = configuration.logger
+        self.revocationTimeouts = Counter(
+            label: "eventbus_revocation_timeouts_total",
+            dimensions: configuration.pool.metricsDimensions + [("topic", topic), ("group", group)],
+            factory: configuration.pool.metricsFactory)
         self.onClosed = onClosed
         self.consumer = try RDKafkaConsumer(
             topic: topic, properties: configuration.consumerProperties(group: group),
@@ -74,7 +83,8 @@ final class KafkaSubscription: Subscription {
             pool = try ActorPool(
                 configuration: poolConfiguration, makeHandler: { handler },
                 deadLetterSink: deadLetterSink,
-                onOutcomes: { [weak self] outcomes in self?.completed(outcomes) })
+                onOutcomes: { [weak self] outcomes in self?.completed(outcomes) },
+                isCurrent: { [weak self] message in self?.isCurrent(message) ?? false })
         } catch {
             // Nothing runs yet: mark closed so a later close() or shutdown returns at once.
             lifecycle.withLock { state in
@@ -150,15 +160,30 @@ final class KafkaSubscription: Subscription {
 
     /// Records what the pool finished; late outcomes of a revoked assignment are ignored.
     func completed(_ outcomes: [DispatchOutcome]) {
+        var finished = 0
         progress.withLock { progress in
             for outcome in outcomes {
                 guard progress.partitions[outcome.partition]?.generation == outcome.deliveryTag else {
                     continue
                 }
-                progress.partitions[outcome.partition]?.tracker.complete(outcome.offset)
+                if outcome.result == .withdrawn {
+                    progress.partitions[outcome.partition]?.tracker.abandon(outcome.offset)
+                } else {
+                    progress.partitions[outcome.partition]?.tracker.complete(outcome.offset)
+                    finished += 1
+                }
             }
         }
-        handledCount.add(outcomes.count, ordering: .relaxed)
+        handledCount.add(finished, ordering: .relaxed)
+    }
+
+    /// Whether `message` belongs to a partition this member still owns in the assignment that
+    /// delivered it; the pool asks after a revocation.
+    func isCurrent(_ message: ReceivedMessage) -> Bool {
+        progress.withLock { progress in
+            guard let partition = progress.partitions[message.partition] else { return false }
+            return partition.generation == message.deliveryTag && !partition.revoking
+        }
     }
 
     /// Offsets that moved since the last commit, optionally only for `partitions`.

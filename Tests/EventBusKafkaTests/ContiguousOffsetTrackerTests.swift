@@ -74,4 +74,17 @@ final class ContiguousOffsetTrackerTests: XCTestCase {
         XCTAssertEqual(tracker.commitOffset, 10_000)
         XCTAssertTrue(tracker.isDrained)
     }
+
+    func testCommitOffsetStopsAtAbandonedOffsetWhenLaterOnesComplete() {
+        var tracker = ContiguousOffsetTracker()
+        for offset in Int64(0)..<4 { tracker.track(offset) }
+        XCTAssertTrue(tracker.complete(0))
+        tracker.abandon(1)
+        XCTAssertFalse(tracker.complete(2))
+        XCTAssertEqual(tracker.inFlight, 1, "only 3 is still in flight")
+        XCTAssertFalse(tracker.isDrained)
+        tracker.abandon(3)
+        XCTAssertTrue(tracker.isDrained, "abandoned messages are no longer in flight")
+        XCTAssertEqual(tracker.commitOffset, 1, "the commit offset never passes the abandoned 1")
+    }
 }

@@ -18,8 +18,14 @@ public protocol EventBus: Sendable {
     /// Starts delivering messages of `topic` to `handler` as a member of consumer group `group`.
     ///
     /// Returns once messages will be received. Within a group each message goes to one member;
-    /// every group receives every message. Messages with the same key are handled one at a time,
-    /// in order.
+    /// every group receives every message.
+    ///
+    /// Ordering contract (`Docs/Ordering.md`): within the group, at any moment at most one member
+    /// handles a given key, one message at a time; first deliveries of a key follow publish order;
+    /// after a member joins, closes, shuts down or crashes, the key's new owner resumes at the key's
+    /// oldest unacknowledged message and goes forward in order. A message is handled again only if
+    /// its outcome was not yet acknowledged when its member went away. (NATS JetStream keeps this
+    /// only with one member per group until partitioned consumer groups land.)
     func subscribe(
         topic: String,
         group: String,

@@ -1,4 +1,9 @@
-/// A running subscription of one handler to one topic within one consumer group.
+/// A running subscription of one handler to one topic within one consumer group: one member of
+/// the group.
+///
+/// Members of a group share the topic's partitions; when one joins or leaves, partitions move
+/// between them without a key ever being handled by two members at once (see
+/// ``EventBus/subscribe(topic:group:handler:)`` and `Docs/Ordering.md`).
 public protocol Subscription: Sendable {
     /// The topic it reads.
     var topic: String { get }

@@ -15,6 +15,12 @@ public struct ConformanceFeatures: Sendable {
     /// Whether messages a closing member held but had not handled go to another member of its group.
     /// Default true.
     public var redeliversUnhandledOnClose: Bool
+    /// Whether two buses from the suite's factory reach one broker, so members on different buses
+    /// form one group. False for an in-process bus: its members then share one bus. Default true.
+    public var busesShareBroker: Bool
+    /// Why the backend cannot yet keep per-key order across membership changes, which skips those
+    /// scenarios; nil runs them. Default nil.
+    public var membershipOrderGap: String?
     /// Restarts the broker and returns once it serves again; nil when there is no broker to restart.
     public var restartBroker: (@Sendable () async throws -> Void)?
     /// The dead-letter topic of a topic. Default `topic + ".dlq"`.
@@ -36,6 +42,8 @@ public struct ConformanceFeatures: Sendable {
         guaranteedOrderPerKey: Bool = true,
         persistent: Bool = false,
         redeliversUnhandledOnClose: Bool = true,
+        busesShareBroker: Bool = true,
+        membershipOrderGap: String? = nil,
         restartBroker: (@Sendable () async throws -> Void)? = nil,
         deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" },
         maxRestarts: Int = 3,
@@ -48,6 +56,8 @@ public struct ConformanceFeatures: Sendable {
         self.guaranteedOrderPerKey = guaranteedOrderPerKey
         self.persistent = persistent
         self.redeliversUnhandledOnClose = redeliversUnhandledOnClose
+        self.busesShareBroker = busesShareBroker
+        self.membershipOrderGap = membershipOrderGap
         self.restartBroker = restartBroker
         self.deadLetterTopic = deadLetterTopic
         self.maxRestarts = maxRestarts

@@ -38,4 +38,14 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case rejectsInvalidArguments
     /// Messages published around a broker restart are all delivered.
     case survivesBrokerRestart
+    /// A member joins a group working through a backlog: no key handled out of order or twice at once.
+    case keepsOrderWhenMemberJoins
+    /// A member closes mid-stream: its keys' new owner resumes at their oldest unacknowledged message.
+    case keepsOrderWhenMemberCloses
+    /// A member shuts down with thousands of messages unhandled; a successor resumes them in order.
+    case keepsOrderWhenMemberShutsDown
+    /// A member leaves during a failing message's retries; the next owner handles it first.
+    case keepsOrderWhenFailingMemberLeaves
+    /// Three members churn (one joins or leaves every second): order and exclusivity hold throughout.
+    case keepsOrderWhileMembersChurn
 }

@@ -80,6 +80,10 @@ public struct ConformanceSuite: Sendable {
             return "no backpressure profile given"
         case .survivesBrokerRestart where features.restartBroker == nil || !features.persistent:
             return "the backend is not persistent or cannot restart its broker"
+        case .keepsOrderWhenMemberJoins, .keepsOrderWhenMemberCloses, .keepsOrderWhenMemberShutsDown,
+            .keepsOrderWhenFailingMemberLeaves, .keepsOrderWhileMembersChurn:
+            if !features.consumerGroups { return "the backend has no consumer groups" }
+            return features.membershipOrderGap
         default:
             return nil
         }
@@ -109,6 +113,11 @@ public struct ConformanceSuite: Sendable {
         case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
         case .rejectsInvalidArguments: return rejectsInvalidArguments
         case .survivesBrokerRestart: return survivesBrokerRestart
+        case .keepsOrderWhenMemberJoins: return keepsOrderWhenMemberJoins
+        case .keepsOrderWhenMemberCloses: return keepsOrderWhenMemberCloses
+        case .keepsOrderWhenMemberShutsDown: return keepsOrderWhenMemberShutsDown
+        case .keepsOrderWhenFailingMemberLeaves: return keepsOrderWhenFailingMemberLeaves
+        case .keepsOrderWhileMembersChurn: return keepsOrderWhileMembersChurn
         }
     }
 }

@@ -14,6 +14,8 @@ final class ConformanceSuiteSelfTests: XCTestCase {
             deliveryBatchSize: 32, pool: ActorPoolConfiguration(actorCount: 16, inboxCapacity: 16))
         let suite = ConformanceSuite(
             features: ConformanceFeatures(
+                // Each in-memory bus is a broker of its own: members share the scenario's first bus.
+                busesShareBroker: false,
                 // Short deadlines: a broken bus makes scenarios wait for what never comes.
                 timeoutScale: 0.1,
                 backpressure: .init(
@@ -75,5 +77,13 @@ final class ConformanceSuiteSelfTests: XCTestCase {
 
     func testCloseFromHandlerScenarioFailsWhenCloseWaitsForTheCallingHandler() async throws {
         try await expectFailure(.closesFromInsideHandler, when: .closeWaitsForHandlers)
+    }
+
+    func testMembershipScenarioFailsWhenOrderIsReversed() async throws {
+        try await expectFailure(.keepsOrderWhenMemberJoins, when: .reverseBatches)
+    }
+
+    func testMembershipScenarioFailsWhenAKeyRunsTwiceAtOnce() async throws {
+        try await expectFailure(.keepsOrderWhenMemberCloses, when: .handleConcurrentlyTwiceEveryNth(100))
     }
 }

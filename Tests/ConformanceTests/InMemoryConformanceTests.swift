@@ -22,6 +22,7 @@ final class InMemoryConformanceTests: XCTestCase {
             consumerGroups: true,
             guaranteedOrderPerKey: true,
             persistent: false,
+            busesShareBroker: false,
             minimumObservedConcurrency: 8,
             backpressure: .init(
                 maxInFlight: boundedConfiguration.partitionsPerTopic * boundedConfiguration.partitionCapacity,
@@ -107,9 +108,29 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.survivesBrokerRestart)
     }
 
+    func testKeepsOrderPerKeyWhenMemberJoinsDuringBacklog() async throws {
+        try await run(.keepsOrderWhenMemberJoins)
+    }
+
+    func testKeepsOrderPerKeyWhenMemberClosesMidStream() async throws {
+        try await run(.keepsOrderWhenMemberCloses)
+    }
+
+    func testKeepsOrderPerKeyWhenMemberShutsDownWithThousandsInFlight() async throws {
+        try await run(.keepsOrderWhenMemberShutsDown)
+    }
+
+    func testHandlesFailedMessageFirstWhenItsMemberLeavesDuringRetries() async throws {
+        try await run(.keepsOrderWhenFailingMemberLeaves)
+    }
+
+    func testKeepsOrderPerKeyWhenMembersChurn() async throws {
+        try await run(.keepsOrderWhileMembersChurn)
+    }
+
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 19, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 24, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

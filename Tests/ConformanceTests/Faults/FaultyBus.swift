@@ -29,6 +29,8 @@ final class FaultyBus: EventBus {
         case ignorePublishAfterShutdown
         /// `close()` waits for every running handler, even the one calling it.
         case closeWaitsForHandlers
+        /// Every n-th message is handled twice at the same time, as by two members at once.
+        case handleConcurrentlyTwiceEveryNth(Int)
     }
 
     private let inner: any EventBus
@@ -95,6 +97,13 @@ final class FaultyBus: EventBus {
             }
         case .swallowHandlerErrors:
             return { message in try? await handler(message) }
+        case .handleConcurrentlyTwiceEveryNth(let n):
+            return { [delivered] message in
+                guard delivered.add() % n == 0 else { return try await handler(message) }
+                async let twin: Void = handler(message)
+                try await handler(message)
+                try await twin
+            }
         case .closeWaitsForHandlers:
             return { [runningHandlers] message in
                 runningHandlers.add()

@@ -1,18 +1,28 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Records every handler call of a consumer group whose membership changes: which member ran it,
 /// for which key and version, when it began and ended, and whether it succeeded.
 ///
 /// From that record ``report(keys:versions:)`` derives what the ordering contract forbids: messages
 /// never handled, first handlings of a key out of publish order, and calls for one key that ran at
 /// the same time (on one member or on two).
+///
+/// Times are `CLOCK_MONOTONIC` nanoseconds, which every process on one machine shares, so calls
+/// made in a child process (``record(member:key:version:start:end:succeeded:)``) compare with
+/// calls made here.
 public final class HandlingLedger: Sendable {
     private struct Call {
         let member: Int
         let key: String
         let version: Int
-        let start: ContinuousClock.Instant
-        var end: ContinuousClock.Instant?
+        let start: UInt64
+        var end: UInt64?
         var succeeded = false
     }
 
@@ -31,9 +41,25 @@ public final class HandlingLedger: Sendable {
     /// Creates an empty ledger.
     public init() {}
 
+    /// The machine's monotonic clock in nanoseconds, the time base of every record.
+    public static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Records a whole call made elsewhere (another process), with times from ``now()`` there.
+    public func record(member: Int, key: String, version: Int, start: UInt64, end: UInt64, succeeded: Bool) {
+        let index = begin(member: member, key: key, version: version, at: start)
+        self.end(index, succeeded: succeeded, at: end)
+    }
+
     /// Records that `member` began handling `version` of `key`; pass the result to ``end(_:succeeded:)``.
     public func begin(member: Int, key: String, version: Int) -> Int {
-        let now = ContinuousClock.now
+        begin(member: member, key: key, version: version, at: Self.now())
+    }
+
+    private func begin(member: Int, key: String, version: Int, at now: UInt64) -> Int {
         return state.withLock { state in
             state.calls.append(Call(member: member, key: key, version: version, start: now))
             return state.calls.count - 1
@@ -42,7 +68,10 @@ public final class HandlingLedger: Sendable {
 
     /// Records that the call `index` returned (`succeeded`) or threw.
     public func end(_ index: Int, succeeded: Bool) {
-        let now = ContinuousClock.now
+        end(index, succeeded: succeeded, at: Self.now())
+    }
+
+    private func end(_ index: Int, succeeded: Bool, at now: UInt64) {
         state.withLock { state in
             state.calls[index].end = now
             state.calls[index].succeeded = succeeded
@@ -67,7 +96,7 @@ public final class HandlingLedger: Sendable {
 
     /// What the record shows against the contract, for `keys` each published as versions `1...versions`.
     public func report(keys: [String], versions: Int) -> MembershipReport {
-        let now = ContinuousClock.now
+        let now = Self.now()
         let calls = state.withLock { $0.calls }
         var byKey: [String: [Call]] = [:]
         for call in calls { byKey[call.key, default: []].append(call) }
@@ -76,7 +105,7 @@ public final class HandlingLedger: Sendable {
             let keyCalls = (byKey[key] ?? []).sorted { $0.start < $1.start }
             var successes = [Int](repeating: 0, count: versions + 1)
             var highestFirst = 0
-            var latestEnd: ContinuousClock.Instant?
+            var latestEnd: UInt64?
             for call in keyCalls {
                 if let latestEnd, call.start < latestEnd {
                     report.overlaps += 1

@@ -65,9 +65,20 @@ let package = Package(
             name: "EventBusKafkaCompare",
             dependencies: ["EventBus", "EventBusKafka", "CKafka"]
         ),
+        // A consumer-group member in a process of its own, for the tests that kill it with SIGKILL
+        // (MemberProcess). Not a product: the test targets depend on it so `swift test` builds it
+        // into the products folder beside the test bundle, where MemberProcess finds it.
+        .executableTarget(
+            name: "EventBusMemberProcess",
+            dependencies: [
+                "EventBus", "EventBusKafka", "EventBusNATS", "EventBusConformance",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "EventBusKafkaTests",
-            dependencies: ["EventBus", "EventBusKafka", "EventBusConformance"]
+            dependencies: ["EventBus", "EventBusKafka", "EventBusConformance", "EventBusMemberProcess"]
         ),
         .executableTarget(
             name: "EventBusNATSCompare",
@@ -111,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusNATSTests",
-            dependencies: ["EventBus", "EventBusNATS", "EventBusConformance"]
+            dependencies: ["EventBus", "EventBusNATS", "EventBusConformance", "EventBusMemberProcess"]
         ),
         .testTarget(
             name: "EventBusPressureKitTests",

@@ -122,7 +122,7 @@ private final class MembershipRun {
         let work = self.work
         let fails = self.fails
         let subscription = try await bus.subscribe(topic: topic, group: group) { message in
-            let (key, version) = MembershipRun.parse(message)
+            let (key, version) = VersionedPayload.parse(message)
             let call = ledger.begin(member: id, key: key, version: version)
             try await Task.sleep(for: work)
             if fails(id, key, version) {
@@ -156,7 +156,8 @@ private final class MembershipRun {
         var messages: [OutgoingMessage] = []
         for version in 1...versions {
             for key in keys {
-                messages.append(OutgoingMessage(topic: topic, key: key, payload: Array("\(key)/\(version)".utf8)))
+                messages.append(
+                    OutgoingMessage(topic: topic, key: key, payload: VersionedPayload.make(key: key, version: version)))
             }
         }
         let batches = stride(from: 0, to: messages.count, by: 500).map {
@@ -190,13 +191,5 @@ private final class MembershipRun {
         }
         return .passed(
             notes: notes + ["\(total) messages: \(report); handled per member \(perMember.sorted { $0.key < $1.key })"])
-    }
-
-    static func parse(_ message: ReceivedMessage) -> (String, Int) {
-        let text = String(decoding: message.payload, as: UTF8.self)
-        guard let slash = text.lastIndex(of: "/"), let version = Int(text[text.index(after: slash)...]) else {
-            return (message.key ?? "", -1)
-        }
-        return (String(text[..<slash]), version)
     }
 }

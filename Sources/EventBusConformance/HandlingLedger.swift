@@ -94,6 +94,11 @@ public final class HandlingLedger: Sendable {
         }
     }
 
+    /// When the earliest recorded call of `member` began, or nil when it made none.
+    public func firstStart(of member: Int) -> UInt64? {
+        state.withLock { state in state.calls.lazy.filter { $0.member == member }.map(\.start).min() }
+    }
+
     /// What the record shows against the contract, for `keys` each published as versions `1...versions`.
     public func report(keys: [String], versions: Int) -> MembershipReport {
         let now = Self.now()

@@ -61,3 +61,15 @@ final class HandlingLedgerTests: XCTestCase {
         XCTAssertEqual(report.duplicates, 0, "a failed attempt is not a handling")
     }
 }
+
+extension HandlingLedgerTests {
+    func testFirstStartIsEarliestCallOfMemberWhenCallsInterleave() {
+        let ledger = HandlingLedger()
+        ledger.record(member: 1, key: "a", version: 2, start: 300, end: 400, succeeded: true)
+        ledger.record(member: 0, key: "a", version: 1, start: 100, end: 200, succeeded: true)
+        ledger.record(member: 1, key: "b", version: 1, start: 250, end: 260, succeeded: false)
+        XCTAssertEqual(ledger.firstStart(of: 0), 100)
+        XCTAssertEqual(ledger.firstStart(of: 1), 250)
+        XCTAssertNil(ledger.firstStart(of: 2))
+    }
+}

@@ -8,7 +8,7 @@ import DequeModule
 /// unfinished one waits. Offsets are compared in the order they were received, not as integers,
 /// because a partition's offsets may have gaps (compaction, transaction markers).
 ///
-/// Public so the rule has unit tests of its own; it has no Kafka dependency.
+/// Kafka commits and NATS JetStream acks (with the `all` ack policy) both follow this rule.
 public struct ContiguousOffsetTracker: Sendable {
     private struct Entry {
         var offset: Int64

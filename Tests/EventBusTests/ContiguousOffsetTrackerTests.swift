@@ -1,4 +1,4 @@
-import EventBusKafka
+import EventBus
 import XCTest
 
 final class ContiguousOffsetTrackerTests: XCTestCase {

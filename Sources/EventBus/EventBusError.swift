@@ -29,6 +29,9 @@ public struct EventBusError: Error, Sendable, CustomStringConvertible {
         public static let shutDown = Code("shutDown")
         /// A topic is missing or does not match what the configuration expects.
         public static let topicMismatch = Code("topicMismatch")
+        /// The broker cannot do what was asked (for example a server version without a needed
+        /// feature); retrying against the same broker cannot help.
+        public static let unsupported = Code("unsupported")
         /// A native library reported an error not covered by another code.
         public static let nativeError = Code("nativeError")
     }

@@ -20,6 +20,10 @@ extension NATSConfiguration {
         /// How long one pull request stays open on an idle consumer before it is renewed.
         /// Default 500 ms.
         public var fetchWait: Duration
+        /// How long a group member may stay silent before the others take its partitions over:
+        /// members announce themselves every fifth of it, and it is the pinned-client timeout of
+        /// every partition consumer, so it bounds the takeover after a crash. Default 5 s.
+        public var memberTimeout: Duration
 
         /// Creates settings with the defaults above.
         public init(
@@ -28,7 +32,8 @@ extension NATSConfiguration {
             maxDeliver: Int = -1,
             maxAckPending: Int = 8192,
             fetchBatch: Int = 1024,
-            fetchWait: Duration = .milliseconds(500)
+            fetchWait: Duration = .milliseconds(500),
+            memberTimeout: Duration = .seconds(5)
         ) {
             self.durablePrefix = durablePrefix
             self.ackWait = ackWait
@@ -36,6 +41,7 @@ extension NATSConfiguration {
             self.maxAckPending = maxAckPending
             self.fetchBatch = fetchBatch
             self.fetchWait = fetchWait
+            self.memberTimeout = memberTimeout
         }
     }
 }

@@ -1,7 +1,8 @@
 import EventBus
 
 extension NATSConfiguration {
-    /// The stream subjects in effect: the configured ones, or `<subjectPrefix>.*`.
+    /// The stream subjects in effect: the configured ones, or `<subjectPrefix>.*` and
+    /// `<subjectPrefix>.*.p.*`.
     public var effectiveStreamSubjects: [String] {
         stream.subjects.isEmpty ? subjects.defaultStreamSubjects : stream.subjects
     }
@@ -13,7 +14,8 @@ extension NATSConfiguration {
 
     /// The topic → subject mapping this configuration describes.
     public var subjects: NATSSubjects {
-        NATSSubjects(prefix: subjectPrefix, deadLetterSuffix: deadLetter.subjectSuffix)
+        NATSSubjects(
+            prefix: subjectPrefix, deadLetterSuffix: deadLetter.subjectSuffix, partitions: partitionsPerTopic)
     }
 
     /// Throws the first value that is out of range or inconsistent.
@@ -47,6 +49,12 @@ extension NATSConfiguration {
             throw fail("consumer.maxDeliver", "must be -1 (unlimited) or at least 1")
         }
         guard consumer.maxAckPending >= 1 else { throw fail("consumer.maxAckPending", "must be at least 1") }
+        guard (1...1024).contains(partitionsPerTopic) else {
+            throw fail("partitionsPerTopic", "must be between 1 and 1024")
+        }
+        guard consumer.memberTimeout >= .milliseconds(500) else {
+            throw fail("consumer.memberTimeout", "must be at least 500 ms")
+        }
         guard (1...10_000).contains(consumer.fetchBatch) else {
             throw fail("consumer.fetchBatch", "must be between 1 and 10000")
         }

@@ -27,8 +27,13 @@ public struct NATSConfiguration: Sendable {
     public var publish: PublishSettings
     /// The dispatcher every subscription hands messages to.
     public var pool: ActorPoolConfiguration
-    /// Subjects are `<subjectPrefix>.<topic>`. Default `eventbus`.
+    /// Subjects are `<subjectPrefix>.<topic>` and `<subjectPrefix>.<topic>.p.<partition>`.
+    /// Default `eventbus`.
     public var subjectPrefix: String
+    /// How many partitions each topic has (the unit a consumer group hands between members, like a
+    /// Kafka topic's partitions). Every process that publishes to or consumes a topic must use the
+    /// same count. More partitions let more members share a group's work. Default 8.
+    public var partitionsPerTopic: Int
     /// Where the bus logs connection changes and failures.
     public var logger: Logger
 
@@ -44,6 +49,7 @@ public struct NATSConfiguration: Sendable {
         publish: PublishSettings = PublishSettings(),
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
         subjectPrefix: String = "eventbus",
+        partitionsPerTopic: Int = 8,
         logger: Logger = Logger(label: "eventbus.nats")
     ) {
         self.servers = servers
@@ -56,6 +62,7 @@ public struct NATSConfiguration: Sendable {
         self.publish = publish
         self.pool = pool
         self.subjectPrefix = subjectPrefix
+        self.partitionsPerTopic = partitionsPerTopic
         self.logger = logger
     }
 }

@@ -1,8 +1,9 @@
 import EventBus
 
 extension NATSEventBus {
-    /// Deletes the durable consumers of (`topic`, `group`): the group's reading position and the
-    /// one of its dead-letter reader. Returns whether the topic's consumer existed.
+    /// Deletes the durable consumers of (`topic`, `group`): the group's reading positions (one per
+    /// partition and one for the plain subject) and the one of its dead-letter reader. Returns
+    /// whether any of the topic's consumers existed.
     ///
     /// Durable consumers outlive their subscriptions on purpose (a group resumes where it stopped),
     /// so a group that will never come back has to be removed. Close its subscriptions first: a
@@ -18,7 +19,14 @@ extension NATSEventBus {
             prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
         let connection = self.connection
         return try await NativeThread.run(name: "eventbus.nats.admin") { () throws(EventBusError) -> Bool in
-            let existed = try connection.deleteConsumer(stream: configuration.stream.name, durable: durable)
+            // One consumer per partition and one for the plain subject, plus the single durable
+            // of groups made before topics had partitions.
+            let lanes =
+                (0..<configuration.partitionsPerTopic).map { durable + "_p" + String($0) } + [durable + "_plain"]
+            var existed = false
+            for name in lanes + [durable] {
+                existed = try connection.deleteConsumer(stream: configuration.stream.name, durable: name) || existed
+            }
             _ = try connection.deleteConsumer(
                 stream: configuration.effectiveDeadLetterStreamName, durable: deadLetterDurable)
             return existed

@@ -14,7 +14,7 @@ import Synchronization
 /// Messages that fail every attempt go to `<subject>.dlq`, captured by the dead-letter stream.
 public final class NATSEventBus: EventBus, Service {
     private struct State {
-        var subscriptions: [ObjectIdentifier: NATSSubscription] = [:]
+        var subscriptions: [ObjectIdentifier: any NATSMemberSubscription] = [:]
         var coveredTopics: Set<String> = []
         var shutDown = false
     }
@@ -50,9 +50,15 @@ public final class NATSEventBus: EventBus, Service {
         let (connection, subjects) = try await NativeThread.run(name: "eventbus.nats.connect") {
             () throws(EventBusError) -> (NativeConnection, [String]) in
             let connection = try NativeConnection(configuration: configuration, pending: NativePendingPublishes())
-            let subjects = try connection.ensureStream(
+            var subjects = try connection.ensureStream(
                 name: configuration.stream.name, subjects: configuration.effectiveStreamSubjects,
                 settings: configuration.stream)
+            let defaults = configuration.subjects.defaultStreamSubjects
+            if configuration.stream.subjects.isEmpty, subjects.contains(defaults[0]), !subjects.contains(defaults[1]) {
+                // A stream made before topics had partitions: let it capture the partition subjects.
+                subjects = try connection.addStreamSubjects(
+                    configuration.subjects.defaultStreamSubjects, to: configuration.stream.name)
+            }
             var deadLetterSettings = configuration.stream
             deadLetterSettings.name = configuration.effectiveDeadLetterStreamName
             _ = try connection.ensureStream(
@@ -74,10 +80,14 @@ public final class NATSEventBus: EventBus, Service {
         let (known, shutDown) = state.withLock { ($0.coveredTopics.contains(topic), $0.shutDown) }
         if shutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         if known { return subject }
-        guard NATSSubjects.covers(streamSubjects, subject: subject) else {
+        let partitionSubject = try configuration.subjects.subject(forTopic: topic, partition: 0)
+        guard NATSSubjects.covers(streamSubjects, subject: subject),
+            NATSSubjects.covers(streamSubjects, subject: partitionSubject)
+        else {
             throw EventBusError(
                 .topicMismatch,
-                "stream '\(configuration.stream.name)' captures \(streamSubjects), not '\(subject)' (topic '\(topic)')",
+                "stream '\(configuration.stream.name)' captures \(streamSubjects), not '\(subject)' and "
+                    + "'\(partitionSubject)' (topic '\(topic)' and its partitions)",
                 field: "topic")
         }
         state.withLock { _ = $0.coveredTopics.insert(topic) }
@@ -113,9 +123,66 @@ public final class NATSEventBus: EventBus, Service {
         let subject = try checkedSubject(topic)
         let durable = try NATSSubjects.durableName(
             prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
-        return try await subscribe(
-            stream: configuration.stream.name, subject: subject, durable: durable, topic: topic, group: group,
+        return try await subscribePartitioned(
+            subject: subject, durable: durable, topic: topic, group: group,
             deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic), handler: handler)
+    }
+
+    /// Joins `group` as a member of the topic's partitioned consumer group (see
+    /// ``NATSPartitionedSubscription``): one durable consumer per partition plus one for the plain
+    /// subject, each owned by one member at a time.
+    private func subscribePartitioned(
+        subject: String, durable: String, topic: String, group: String, deadLetterSubject: String,
+        handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
+        if state.withLock({ $0.shutDown }) { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        let configuration = self.configuration
+        let connection = self.connection
+        let subjects = configuration.subjects
+        var laneList: [(consumer: String, filter: String)] = []
+        for partition in 0..<subjects.partitions {
+            laneList.append(
+                (durable + "_p" + String(partition), try subjects.subject(forTopic: topic, partition: partition)))
+        }
+        laneList.append((durable + "_plain", subject))
+        let lanes = laneList
+        let stream = configuration.stream.name
+        let membershipSubject = "_EVENTBUS.MEMBERS.\(stream).\(durable)"
+        let reader = try await NativeThread.run(name: "eventbus.nats.subscribe") {
+            () throws(EventBusError) -> NativePartitionReader in
+            try NativePartitionReader(
+                connection: connection, stream: stream, topic: topic, lanes: lanes,
+                membershipSubject: membershipSubject, priorityGroup: NATSPartitionedSubscription.priorityGroup,
+                settings: configuration.consumer)
+        }
+        let publisher = self.publisher
+        let pool = try ActorPool(
+            configuration: configuration.pool,
+            makeHandler: { handler },
+            deadLetterSink: { letter in
+                try await publisher.publish(
+                    [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
+            },
+            onOutcomes: { outcomes in reader.settle(outcomes) },
+            isCurrent: { message in reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) })
+        let subscription = NATSPartitionedSubscription(
+            topic: topic, group: group, reader: reader, pool: pool, settings: configuration.consumer, logger: logger)
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shutDown else { return false }
+            state.subscriptions[ObjectIdentifier(subscription)] = subscription
+            return true
+        }
+        guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        await subscription.start { [weak self, weak subscription] in
+            if let self, let subscription { self.forget(subscription) }
+        }
+        logger.info(
+            "subscribed",
+            metadata: [
+                "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.durable": "\(durable)",
+                "eventbus.partitions": "\(subjects.partitions)",
+            ])
+        return subscription
     }
 
     /// Reads the dead letters of `topic` from the dead-letter stream, for inspection or replay.
@@ -216,14 +283,14 @@ public final class NATSEventBus: EventBus, Service {
     }
 
     /// Forgets a subscription the caller closed, so health stops counting it.
-    func forget(_ subscription: NATSSubscription) {
+    func forget(_ subscription: any NATSMemberSubscription) {
         state.withLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }
     }
 
     /// Closes subscriptions, waits for outstanding PubAcks (up to the ack timeout), closes the
     /// connection; publishes still unacknowledged then fail retriably.
     public func shutdown() async {
-        let subscriptions = state.withLock { state -> [NATSSubscription]? in
+        let subscriptions = state.withLock { state -> [any NATSMemberSubscription]? in
             guard !state.shutDown else { return nil }
             state.shutDown = true
             return Array(state.subscriptions.values)
@@ -248,3 +315,14 @@ public final class NATSEventBus: EventBus, Service {
         await shutdown()
     }
 }
+
+/// What the bus needs of its subscriptions, partitioned or not: health counters and closing.
+protocol NATSMemberSubscription: Subscription, AnyObject {
+    /// Fetch failures so far.
+    var fetchErrorCount: Int { get }
+    /// Messages fetched and not yet acknowledged.
+    var unsettledCount: Int { get }
+}
+
+extension NATSSubscription: NATSMemberSubscription {}
+extension NATSPartitionedSubscription: NATSMemberSubscription {}

@@ -2,25 +2,43 @@ import EventBus
 
 /// The topic → subject mapping and NATS subject matching, free of any connection.
 ///
-/// A topic becomes `<prefix>.<topic>` and its dead letters `<prefix>.<topic><suffix>`. A topic is
-/// one subject token of letters, digits, `-` and `_`: dots would nest it under another topic's
-/// subject and wildcards would make it a pattern.
+/// A topic's keyed messages go to one of its partitions, `<prefix>.<topic>.p.<n>` with
+/// `n = FNV-1a-32(UTF-8 bytes of the key) % partitions` (the hash nats-server's `partition()`
+/// subject transform uses, Go's `hash/fnv` `New32a`); keyless messages go round-robin over the
+/// partitions. `<prefix>.<topic>` itself stays open for publishers that know nothing of partitions
+/// (a Go jxt-core service); consumers read it as one more lane. Dead letters go to
+/// `<prefix>.<topic><suffix>`. A topic is one subject token of letters, digits, `-` and `_`: dots
+/// would nest it under another topic's subject and wildcards would make it a pattern.
 public struct NATSSubjects: Sendable, Equatable {
     /// The first token(s) of every subject.
     public let prefix: String
     /// Appended to a topic subject for its dead letters.
     public let deadLetterSuffix: String
+    /// How many partitions every topic has.
+    public let partitions: Int
 
-    /// Creates a mapping.
-    public init(prefix: String, deadLetterSuffix: String) {
+    /// Creates a mapping; `partitions` must be at least 1.
+    public init(prefix: String, deadLetterSuffix: String, partitions: Int = 1) {
         self.prefix = prefix
         self.deadLetterSuffix = deadLetterSuffix
+        self.partitions = max(1, partitions)
     }
 
-    /// The subject a topic's messages are published on; throws for an unusable topic.
+    /// The plain subject of a topic, where publishers without partitioning publish; throws for an
+    /// unusable topic.
     public func subject(forTopic topic: String) throws(EventBusError) -> String {
         try Self.validateToken(topic, field: "topic")
         return prefix + "." + topic
+    }
+
+    /// The subject of one partition of a topic: `<prefix>.<topic>.p.<partition>`.
+    public func subject(forTopic topic: String, partition: Int) throws(EventBusError) -> String {
+        try subject(forTopic: topic) + ".p." + String(partition)
+    }
+
+    /// The partition of `key`: FNV-1a 32 over its UTF-8 bytes, modulo ``partitions``.
+    public func partition(forKey key: String) -> Int {
+        Int(KeyHash.fnv1a(key) % UInt32(partitions))
     }
 
     /// The subject a topic's dead letters are published on.
@@ -28,8 +46,9 @@ public struct NATSSubjects: Sendable, Equatable {
         try subject(forTopic: topic) + deadLetterSuffix
     }
 
-    /// The stream subjects used when none are configured: every topic, no dead letters.
-    public var defaultStreamSubjects: [String] { [prefix + ".*"] }
+    /// The stream subjects used when none are configured: every topic's plain subject and its
+    /// partitions, no dead letters.
+    public var defaultStreamSubjects: [String] { [prefix + ".*", prefix + ".*.p.*"] }
 
     /// The dead-letter stream's subjects: every topic's dead letters.
     public var deadLetterStreamSubjects: [String] { [prefix + ".*" + deadLetterSuffix] }

@@ -88,7 +88,7 @@ final class NATSConfigurationTests: XCTestCase {
 
     func testDefaultsDeriveStreamSubjectsAndDeadLetterStreamName() {
         let configuration = NATSConfiguration()
-        XCTAssertEqual(configuration.effectiveStreamSubjects, ["eventbus.*"])
+        XCTAssertEqual(configuration.effectiveStreamSubjects, ["eventbus.*", "eventbus.*.p.*"])
         XCTAssertEqual(configuration.effectiveDeadLetterStreamName, "EVENTBUS_DLQ")
         XCTAssertEqual(configuration.subjects.deadLetterStreamSubjects, ["eventbus.*.dlq"])
     }

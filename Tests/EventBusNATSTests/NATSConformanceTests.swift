@@ -34,9 +34,6 @@ final class NATSConformanceTests: XCTestCase {
                 guaranteedOrderPerKey: true,
                 persistent: true,
                 redeliversUnhandledOnClose: true,
-                membershipOrderGap:
-                    "the members of a group share one durable consumer, which deals a key's messages to "
-                    + "several members; partitioned consumer groups are not built yet (issue 11)",
                 restartBroker: { try server.restart() },
                 timeoutScale: 2,
                 minimumObservedConcurrency: 8,

@@ -6,15 +6,7 @@ import XCTest
 /// A member in a child process is killed with SIGKILL mid-stream and a successor starts at once: the
 /// shared ``KilledMemberScenario`` against NATS JetStream (issue 11).
 final class NATSMemberProcessTests: XCTestCase {
-    /// Whether NATS keeps per-key order across members. The members of a group still share one
-    /// durable consumer, which redelivers a dead member's messages only after the ack wait while
-    /// newer ones flow to the successor; set it to true once partitioned consumer groups exist.
-    static let partitionedConsumerGroupsExist = false
-
     func testSuccessorResumesInOrderWhenMemberIsKilledMidStream() async throws {
-        guard Self.partitionedConsumerGroupsExist else {
-            throw XCTSkip("NATS: partitioned consumer groups not built yet (issue 11)")
-        }
         let url = try NATSTestEnvironment.requireBroker()
         // The child configures its bus as NATSTestEnvironment.configuration does (same stream).
         let scenario = KilledMemberScenario(backend: "nats", servers: url) {

@@ -87,7 +87,8 @@ final class NativePublisher: Sendable {
     var inFlight: Int { connection.pending.count }
 
     private func runLoop() {
-        var subjectCache: [String: String] = [:]
+        var subjectCache: [String: [String]] = [:]
+        var keylessTurn = 0
         lastSweep = .now
         while true {
             let requests = state.withLock { state -> [Request]? in
@@ -109,7 +110,7 @@ final class NativePublisher: Sendable {
                 continue
             }
             for request in requests {
-                send(request, subjectCache: &subjectCache)
+                send(request, subjectCache: &subjectCache, keylessTurn: &keylessTurn)
             }
             if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
@@ -122,31 +123,44 @@ final class NativePublisher: Sendable {
         finished?.resume()
     }
 
-    private func send(_ request: Request, subjectCache: inout [String: String]) {
+    /// Sends one call's messages, each to its key's partition subject (keyless ones round-robin),
+    /// or all to the call's fixed subject.
+    private func send(_ request: Request, subjectCache: inout [String: [String]], keylessTurn: inout Int) {
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
         var lastTopic: String?
-        var lastSubject = ""
+        var partitionSubjects: [String] = []
         for (index, message) in request.messages.enumerated() {
             let subject: String
             if let fixed = request.subject {
                 subject = fixed
-            } else if message.topic == lastTopic {
-                subject = lastSubject
-            } else if let cached = subjectCache[message.topic] {
-                subject = cached
             } else {
-                do throws(EventBusError) {
-                    subject = try subjects.subject(forTopic: message.topic)
-                } catch {
-                    request.completion.finish(error: error)
-                    continue
+                if message.topic != lastTopic {
+                    if let cached = subjectCache[message.topic] {
+                        partitionSubjects = cached
+                    } else {
+                        do throws(EventBusError) {
+                            partitionSubjects = try (0..<subjects.partitions).map { partition throws(EventBusError) in
+                                try subjects.subject(forTopic: message.topic, partition: partition)
+                            }
+                        } catch {
+                            request.completion.finish(error: error)
+                            continue
+                        }
+                        if subjectCache.count > 1024 { subjectCache.removeAll() }
+                        subjectCache[message.topic] = partitionSubjects
+                    }
+                    lastTopic = message.topic
                 }
-                if subjectCache.count > 1024 { subjectCache.removeAll() }
-                subjectCache[message.topic] = subject
+                let partition: Int
+                if let key = message.key {
+                    partition = subjects.partition(forKey: key)
+                } else {
+                    keylessTurn &+= 1
+                    partition = keylessTurn % subjects.partitions
+                }
+                subject = partitionSubjects[partition]
             }
-            lastTopic = message.topic
-            lastSubject = subject
             if let error = sendOne(message, subject: subject, options: &options, completion: request.completion) {
                 // Messages after a failure still go out; the call reports the first error.
                 request.completion.finish(error: error)

@@ -235,7 +235,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         let count = handles.count
         var received: [ReceivedMessage] = []
         received.reserveCapacity(count)
-        for handle in handles { received.append(convert(handle)) }
+        for handle in handles { received.append(Self.convert(handle, topic: topic)) }
         let now = ContinuousClock.now
         let held = handles.map { Held(message: $0, lastProgress: now) }
         let firstTag = deliveries.withLock { deliveries -> UInt64 in
@@ -250,7 +250,9 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         return .messages(received)
     }
 
-    private func convert(_ handle: OpaquePointer) -> ReceivedMessage {
+    /// The message a handle carries, with its key from `X-Key` or `X-Aggregate-ID` and its stream
+    /// sequence and delivery count from the ack subject; partition 0, delivery tag 0.
+    static func convert(_ handle: OpaquePointer, topic: String) -> ReceivedMessage {
         let length = Int(natsMsg_GetDataLength(handle))
         var payload: [UInt8] = []
         if length > 0, let data = natsMsg_GetData(handle) {

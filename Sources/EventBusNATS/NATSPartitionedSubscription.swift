@@ -1,0 +1,444 @@
+import EventBus
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One member of a partitioned consumer group on NATS JetStream.
+///
+/// A topic's messages sit in lanes: one per partition (`<prefix>.<topic>.p.<n>`) and one for the
+/// plain subject. Each lane is a durable consumer whose pinned client (a priority group with the
+/// `pinned_client` policy) is the only member the server delivers to. Members announce themselves
+/// on a membership subject; every member computes the same assignment from the sorted member IDs
+/// (lane `i` goes to member `i % count`), claims the lanes assigned to it and lets go of the others:
+///
+/// - **Claim.** Ask the lane's consumer for one message without a pin ID. The server answers only
+///   once no other member holds the pin (released, or silent for ``NATSConfiguration/ConsumerSettings/memberTimeout``).
+///   That first message makes this member the pinned client; it is dropped, and the consumer is
+///   reset to its ack floor, so the lane starts again at the oldest unacknowledged message and goes
+///   forward in stream order.
+/// - **Own.** Pull with the pin ID; outcomes are acked as contiguous runs (ack policy `all`), so the
+///   ack floor is exactly what this member finished.
+/// - **Release** (assigned elsewhere, or closing). Stop pulling, withdraw the lane's queued
+///   messages from the pool, wait for its running handlers (at most the ack wait), ack what
+///   finished, unpin. A `423` answer (another member holds the pin) drops the lane at once.
+///
+/// One fetch thread runs all of it; the pool's actors only settle outcomes.
+final class NATSPartitionedSubscription: Subscription {
+    let topic: String
+    let group: String
+
+    /// One lane's place in the claim / own / release cycle; only the fetch thread touches it.
+    private enum Phase {
+        case idle
+        case claiming(requestOpenUntil: ContinuousClock.Instant?)
+        case owned(pin: String)
+        case releasing(since: ContinuousClock.Instant)
+    }
+
+    private struct PullRequest {
+        var remaining: Int
+        let expiresAt: ContinuousClock.Instant
+    }
+
+    private struct Lane {
+        var phase = Phase.idle
+        var requests: [PullRequest] = []
+        var lastPull = ContinuousClock.now
+    }
+
+    private struct State {
+        var fetchStopped: UnsafeContinuation<Void, Never>?
+        var fetchDone = false
+        var poolTask: Task<Void, Never>?
+        var closed = false
+        var onClose: (@Sendable () -> Void)?
+        /// The lanes the fetch thread still owned when it stopped; `close` releases them.
+        var ownedAtExit: [Int] = []
+    }
+
+    /// The priority group every lane consumer pins its client in.
+    static let priorityGroup = "eventbus"
+
+    private let reader: NativePartitionReader
+    private let pool: ActorPool
+    private let settings: NATSConfiguration.ConsumerSettings
+    private let logger: Logger
+    private let memberID: String
+    private let state = Mutex(State())
+    private let stopping = Atomic<Bool>(false)
+    private let fetchErrors = Atomic<Int>(0)
+    private let ownedLanes = Atomic<Int>(0)
+
+    init(
+        topic: String, group: String, reader: NativePartitionReader, pool: ActorPool,
+        settings: NATSConfiguration.ConsumerSettings, logger: Logger
+    ) {
+        self.topic = topic
+        self.group = group
+        self.reader = reader
+        self.pool = pool
+        self.settings = settings
+        self.logger = logger
+        self.memberID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    /// Starts the pool, announces this member, and starts the fetch thread; returns once the
+    /// thread has sent its first claims.
+    func start(onClose: @escaping @Sendable () -> Void) async {
+        let pool = self.pool
+        let task = Task { await pool.run() }
+        state.withLock { state in
+            state.onClose = onClose
+            state.poolTask = task
+        }
+        await pool.waitUntilRunning()
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            NativeThread.start(name: "eventbus.nats.member.\(topic)") {
+                self.fetchLoop(started: continuation)
+            }
+        }
+    }
+
+    // MARK: The fetch thread
+
+    private var heartbeatInterval: Duration { settings.memberTimeout / 5 }
+
+    private func fetchLoop(started: UnsafeContinuation<Void, Never>) {
+        var lanes = [Lane](repeating: Lane(), count: reader.laneCount)
+        var members: [String: ContinuousClock.Instant] = [:]
+        var backlog: [ReceivedMessage] = []
+        // Ask who is there and give them a moment to answer, so a joining member does not first
+        // claim every lane for itself.
+        reader.announce("hello \(memberID)")
+        let introduction = ContinuousClock.now + min(heartbeatInterval, .milliseconds(200))
+        while ContinuousClock.now < introduction {
+            readMembership(into: &members)
+            usleep(5000)
+        }
+        var nextHeartbeat = ContinuousClock.now
+        var lastProgress = ContinuousClock.now
+        var firstPass = true
+        while !stopping.load(ordering: .relaxed) {
+            let now = ContinuousClock.now
+            if now >= nextHeartbeat {
+                reader.announce("alive \(memberID)")
+                nextHeartbeat = now + heartbeatInterval
+            }
+            if now - lastProgress >= settings.ackWait / 4 {
+                reader.sendProgress(olderThan: settings.ackWait / 2)
+                lastProgress = now
+            }
+            readMembership(into: &members)
+            let assigned = assignment(members: &members, now: now)
+            var revoked = false
+            for lane in lanes.indices {
+                let wanted = assigned.contains(lane)
+                revoked =
+                    step(lane: lane, state: &lanes[lane], wanted: wanted, backlogFull: !backlog.isEmpty) || revoked
+            }
+            if firstPass {
+                firstPass = false
+                started.resume()
+            }
+            if revoked { dropRevoked(from: &backlog) }
+            if !backlog.isEmpty {
+                backlog = pool.offer(consume backlog)
+            }
+            // Block only when there is nothing to hand over; arrivals end the wait at once.
+            let wait: Int64 = backlog.isEmpty ? 20 : 0
+            let (arrivals, failure) = reader.read(waitingMilliseconds: wait, limit: settings.fetchBatch)
+            if let failure {
+                fetchErrors.add(1, ordering: .relaxed)
+                logger.debug(
+                    "reading the pull inbox failed; retrying",
+                    metadata: ["eventbus.topic": "\(topic)", "eventbus.error": "\(failure)"])
+                usleep(50_000)
+            }
+            for arrival in arrivals {
+                switch arrival {
+                case .messages(let messages):
+                    for message in messages { book(delivery: Int(message.partition), in: &lanes) }
+                    if backlog.isEmpty {
+                        backlog = pool.offer(messages)
+                    } else {
+                        backlog.append(contentsOf: messages)
+                    }
+                case .claimed(let lane, let pin):
+                    claimed(lane: lane, pin: pin, state: &lanes[lane], wanted: assigned.contains(lane))
+                case .status(let lane, let code):
+                    if status(code, lane: lane, state: &lanes[lane]) { dropRevoked(from: &backlog) }
+                }
+            }
+            if !backlog.isEmpty { usleep(200) }
+        }
+        if firstPass { started.resume() }
+        // Whatever was fetched but never offered is not this member's any more.
+        for lane in lanes.indices { reader.disown(lane: lane) }
+        reader.abandon(backlog)
+        backlog.removeAll()
+        let owned = lanes.indices.filter { lane in
+            switch lanes[lane].phase {
+            case .owned, .releasing: return true
+            case .idle, .claiming: return false
+            }
+        }
+        let waiting = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            state.ownedAtExit = owned
+            state.fetchDone = true
+            let waiting = state.fetchStopped
+            state.fetchStopped = nil
+            return waiting
+        }
+        waiting?.resume()
+    }
+
+    /// Reads membership lines: `alive` and `hello` refresh a member (a `hello` is answered at
+    /// once), `leave` removes one.
+    private func readMembership(into members: inout [String: ContinuousClock.Instant]) {
+        let now = ContinuousClock.now
+        for line in reader.membershipLines() {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let id = String(parts[1])
+            guard id != memberID else { continue }
+            switch parts[0] {
+            case "alive": members[id] = now
+            case "hello":
+                members[id] = now
+                reader.announce("alive \(memberID)")
+            case "leave": members[id] = nil
+            default: break
+            }
+        }
+    }
+
+    /// The lanes this member should own: lane `i` goes to the `i % count`-th of the sorted live
+    /// member IDs, this member included.
+    private func assignment(members: inout [String: ContinuousClock.Instant], now: ContinuousClock.Instant) -> Set<Int>
+    {
+        members = members.filter { now - $0.value < settings.memberTimeout }
+        let sorted = (Array(members.keys) + [memberID]).sorted()
+        guard let position = sorted.firstIndex(of: memberID) else { return [] }
+        return Set(stride(from: position, to: reader.laneCount, by: sorted.count))
+    }
+
+    /// Moves one lane along its cycle and keeps its pull requests coming; true when the lane was
+    /// just revoked from this member.
+    private func step(lane: Int, state: inout Lane, wanted: Bool, backlogFull: Bool) -> Bool {
+        let now = ContinuousClock.now
+        state.requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        switch state.phase {
+        case .idle:
+            guard wanted else { return false }
+            state.phase = .claiming(requestOpenUntil: nil)
+            return step(lane: lane, state: &state, wanted: wanted, backlogFull: backlogFull)
+        case .claiming(let openUntil):
+            if !wanted {
+                state.phase = .idle
+                return false
+            }
+            // One claim at a time: a second open claim could deliver a message after the reset.
+            if let openUntil, now < openUntil + .seconds(1) { return false }
+            if let error = reader.requestPull(
+                lane: lane, batch: 1, expires: settings.fetchWait, group: Self.priorityGroup, pin: nil)
+            {
+                note(error, lane: lane)
+                return false
+            }
+            state.phase = .claiming(requestOpenUntil: now + settings.fetchWait)
+        case .owned(let pin):
+            if !wanted {
+                startReleasing(lane: lane, state: &state)
+                return true
+            }
+            let owed = state.requests.reduce(0) { $0 + $1.remaining }
+            let batch = max(16, settings.fetchBatch / max(1, ownedLanes.load(ordering: .relaxed)))
+            // A full pool asks for nothing new, but keeps the pin alive with a pull of one.
+            let keepAlive = now - state.lastPull >= settings.memberTimeout / 4
+            guard (!backlogFull && owed <= batch / 2) || (backlogFull && keepAlive) else { return false }
+            let size = backlogFull ? 1 : batch
+            if let error = reader.requestPull(
+                lane: lane, batch: size, expires: settings.fetchWait, group: Self.priorityGroup, pin: pin)
+            {
+                note(error, lane: lane)
+                return false
+            }
+            state.requests.append(PullRequest(remaining: size, expiresAt: now + settings.fetchWait))
+            state.lastPull = now
+        case .releasing(let since):
+            let running = reader.inFlight(lane: lane)
+            let overdue = now - since >= settings.ackWait
+            guard running == 0 || overdue else { return false }
+            if overdue {
+                logger.error(
+                    "a released partition still has handlers running after the ack wait; its next owner may handle their keys meanwhile",
+                    metadata: [
+                        "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
+                    ])
+            }
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: true, unpin: true)
+            ownedLanes.subtract(1, ordering: .relaxed)
+            state = Lane()
+            logger.debug(
+                "partition released",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
+        }
+        return false
+    }
+
+    /// Takes the messages of lanes this member no longer owns out of the backlog; they will not
+    /// get an outcome here.
+    private func dropRevoked(from backlog: inout [ReceivedMessage]) {
+        guard !backlog.isEmpty else { return }
+        var dropped: [ReceivedMessage] = []
+        backlog.removeAll { message in
+            guard !reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) else { return false }
+            dropped.append(message)
+            return true
+        }
+        reader.abandon(dropped)
+    }
+
+    /// Stops owning a lane: nothing more is pulled, queued messages leave the pool.
+    private func startReleasing(lane: Int, state: inout Lane) {
+        reader.disown(lane: lane)
+        pool.withdrawRevoked()
+        state.phase = .releasing(since: ContinuousClock.now)
+        state.requests.removeAll()
+    }
+
+    /// A data message arrived for an owned lane: one less owed by its oldest request.
+    private func book(delivery lane: Int, in lanes: inout [Lane]) {
+        guard !lanes[lane].requests.isEmpty else { return }
+        lanes[lane].requests[0].remaining -= 1
+        if lanes[lane].requests[0].remaining <= 0 { lanes[lane].requests.removeFirst() }
+    }
+
+    /// A message arrived on a lane this member does not take messages from (it was freed unanswered).
+    private func claimed(lane: Int, pin: String?, state: inout Lane, wanted: Bool) {
+        switch state.phase {
+        case .owned, .releasing:
+            // Late deliveries of a lane being let go: its next owner gets them after its reset.
+            return
+        case .idle:
+            // A claim answered after the lane went elsewhere: give up a pin this member will not use.
+            if pin != nil { reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true) }
+            return
+        case .claiming:
+            break
+        }
+        guard wanted, let pin else {
+            state.phase = .claiming(requestOpenUntil: nil)
+            return
+        }
+        do {
+            try reader.own(lane: lane)
+        } catch {
+            note(error, lane: lane)
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+            state.phase = .claiming(requestOpenUntil: nil)
+            return
+        }
+        ownedLanes.add(1, ordering: .relaxed)
+        state = Lane(phase: .owned(pin: pin))
+        logger.warning(
+            "partition claimed",
+            metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
+    }
+
+    /// A status answer to one of a lane's pull requests; true when it took the lane away.
+    private func status(_ code: String, lane: Int, state: inout Lane) -> Bool {
+        switch code {
+        case "404", "408":
+            switch state.phase {
+            case .claiming: state.phase = .claiming(requestOpenUntil: nil)
+            default: if !state.requests.isEmpty { state.requests.removeFirst() }
+            }
+        case "409":
+            state.requests.removeAll()
+            if case .claiming = state.phase { state.phase = .claiming(requestOpenUntil: nil) }
+        case "423":
+            // Another member holds the pin: this one was silent too long. Let go at once and
+            // acknowledge nothing more, since the new owner has already rewound the lane.
+            guard case .owned = state.phase else { return false }
+            logger.warning(
+                "lost a partition's pin to another member; dropping what it held",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
+            reader.disown(lane: lane)
+            pool.withdrawRevoked()
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
+            ownedLanes.subtract(1, ordering: .relaxed)
+            state = Lane()
+            return true
+        default:
+            break
+        }
+        return false
+    }
+
+    private func note(_ error: EventBusError, lane: Int) {
+        fetchErrors.add(1, ordering: .relaxed)
+        logger.warning(
+            "partition request failed; retrying",
+            metadata: [
+                "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
+                "eventbus.error": "\(error)",
+            ])
+    }
+
+    // MARK: Health and closing
+
+    /// Fetch failures so far, for health.
+    var fetchErrorCount: Int { fetchErrors.load(ordering: .relaxed) }
+    /// Messages fetched and not yet acknowledged.
+    var unsettledCount: Int { reader.heldCount }
+
+    func close() async {
+        if pool.isCallingFromHandler {
+            // Waiting here would wait for this very handler: finish closing once it has returned.
+            Task.detached { await self.close() }
+            return
+        }
+        let first = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard first else {
+            await waitForFetchThread()
+            return
+        }
+        stopping.store(true, ordering: .relaxed)
+        pool.stop()
+        await waitForFetchThread()
+        let task = state.withLock { $0.poolTask }
+        await task?.value
+        // Handlers have all returned: ack what finished, then let the next owners in at once.
+        let reader = self.reader
+        let memberID = self.memberID
+        let owned = state.withLock { $0.ownedAtExit }
+        _ = try? await NativeThread.run(name: "eventbus.nats.leave") { () throws(EventBusError) in
+            for lane in owned {
+                reader.release(lane: lane, group: Self.priorityGroup, acknowledge: true, unpin: true)
+            }
+            reader.announce("leave \(memberID)")
+        }
+        state.withLock { $0.onClose }?()
+    }
+
+    private func waitForFetchThread() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.fetchDone { return true }
+                if state.fetchStopped != nil { return true }  // a concurrent close already waits
+                state.fetchStopped = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}

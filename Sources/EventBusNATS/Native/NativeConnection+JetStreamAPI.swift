@@ -1,0 +1,120 @@
+import CNats
+import EventBus
+import Foundation
+
+/// JetStream API calls that nats.c 3.4 has no functions for (priority groups, consumer reset and
+/// unpin arrived in nats-server 2.11 and 2.14, in nats.c only from 3.11 and 3.13): plain
+/// request/reply on `$JS.API.…` with the JSON bodies of the JetStream API reference. Control plane
+/// only, never per message.
+extension NativeConnection {
+    /// The oldest nats-server whose API the partitioned consumer groups use: pinned-client priority
+    /// groups (2.11) and `$JS.API.CONSUMER.RESET` (2.14).
+    static let minimumPartitionedServer = (major: 2, minor: 14)
+
+    /// Sends `body` to `subject` and returns the decoded JSON answer; throws the API's own error
+    /// (`{"error":{"code","err_code","description"}}`) as `subscribeFailed`. Blocks.
+    func jetStreamRequest(_ subject: String, body: String, timeout: Duration = .seconds(5)) throws(EventBusError)
+        -> [String: Any]
+    {
+        var reply: OpaquePointer?
+        let status = natsConnection_RequestString(&reply, connection, subject, body, max(1, timeout.milliseconds))
+        guard status == NATS_OK, let reply else {
+            throw NativeError.make(.subscribeFailed, "JetStream request \(subject) failed", status: status)
+        }
+        defer { natsMsg_Destroy(reply) }
+        let length = Int(natsMsg_GetDataLength(reply))
+        let data = natsMsg_GetData(reply).map { Data(bytes: $0, count: length) } ?? Data()
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw EventBusError(
+                .subscribeFailed, "JetStream answered \(subject) with something that is not a JSON object")
+        }
+        if let error = object["error"] as? [String: Any] {
+            let description = error["description"] as? String ?? "unknown error"
+            let code = error["err_code"] as? Int ?? 0
+            throw EventBusError(
+                .subscribeFailed, "JetStream refused \(subject): \(description) (JetStream error \(code))",
+                isRetriable: (error["code"] as? Int).map { $0 >= 500 } ?? false)
+        }
+        return object
+    }
+
+    /// Creates (or updates to the same settings) the durable consumer `name` of one partition lane:
+    /// filter `filter`, ack policy `all`, one pinned client per consumer in priority group `group`
+    /// with `memberTimeout` as the pin's time to live. Checks that the server understood the
+    /// priority settings and is new enough to reset a consumer. Blocks.
+    func ensureLaneConsumer(
+        stream: String, name: String, filter: String, group: String,
+        settings: NATSConfiguration.ConsumerSettings
+    ) throws(EventBusError) {
+        let config: [String: Any] = [
+            "durable_name": name,
+            "name": name,
+            "filter_subject": filter,
+            "deliver_policy": "all",
+            "ack_policy": "all",
+            "ack_wait": settings.ackWait.nanoseconds,
+            "max_deliver": settings.maxDeliver,
+            "max_ack_pending": settings.maxAckPending,
+            "max_waiting": 512,
+            "priority_groups": [group],
+            "priority_policy": "pinned_client",
+            "priority_timeout": settings.memberTimeout.nanoseconds,
+        ]
+        let body = Self.json(["stream_name": stream, "config": config])
+        let answer = try jetStreamRequest("$JS.API.CONSUMER.CREATE.\(stream).\(name).\(filter)", body: body)
+        let created = answer["config"] as? [String: Any]
+        let metadata = created?["metadata"] as? [String: Any]
+        let version = (metadata?["_nats.ver"] as? String) ?? "older than 2.11"
+        guard created?["priority_policy"] as? String == "pinned_client",
+            Self.isAtLeast(version, Self.minimumPartitionedServer)
+        else {
+            throw EventBusError(
+                .unsupported,
+                "nats-server \(version) cannot run partitioned consumer groups; they need nats-server 2.14 or newer "
+                    + "(pinned-client priority groups and consumer reset)")
+        }
+    }
+
+    /// Rewinds consumer `name` to its ack floor: every message after the last acknowledged one is
+    /// delivered again, in stream order, before anything newer. Returns the stream sequence it
+    /// restarts at. Blocks.
+    @discardableResult
+    func resetConsumer(stream: String, name: String) throws(EventBusError) -> Int64 {
+        let answer = try jetStreamRequest("$JS.API.CONSUMER.RESET.\(stream).\(name)", body: "")
+        return (answer["reset_seq"] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Lets go of the pinned client of `group` on consumer `name`, so the next waiting member is
+    /// pinned at once instead of after the pin's time to live. Blocks.
+    func unpinConsumer(stream: String, name: String, group: String) throws(EventBusError) {
+        _ = try jetStreamRequest("$JS.API.CONSUMER.UNPIN.\(stream).\(name)", body: Self.json(["group": group]))
+    }
+
+    /// Adds `subjects` to stream `name` when it lacks them (a stream made before topics had
+    /// partitions). Blocks.
+    func addStreamSubjects(_ subjects: [String], to name: String) throws(EventBusError) -> [String] {
+        let info = try jetStreamRequest("$JS.API.STREAM.INFO.\(name)", body: "")
+        guard var config = info["config"] as? [String: Any] else {
+            throw EventBusError(.nativeError, "stream '\(name)' info has no config")
+        }
+        var current = config["subjects"] as? [String] ?? []
+        let missing = subjects.filter { !current.contains($0) }
+        guard !missing.isEmpty else { return current }
+        current += missing
+        config["subjects"] = current
+        _ = try jetStreamRequest("$JS.API.STREAM.UPDATE.\(name)", body: Self.json(config))
+        return current
+    }
+
+    private static func json(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Whether a version string `major.minor.patch[-suffix]` is at least `minimum`.
+    static func isAtLeast(_ version: String, _ minimum: (major: Int, minor: Int)) -> Bool {
+        let parts = version.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? -1 }
+        guard parts.count >= 2 else { return false }
+        return parts[0] > minimum.major || (parts[0] == minimum.major && parts[1] >= minimum.minor)
+    }
+}

@@ -1,0 +1,407 @@
+import CNats
+import DequeModule
+import EventBus
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One group member's view of a topic's partition consumers (its "lanes": one durable consumer per
+/// partition plus one for the topic's plain subject), read through a single inbox subscription.
+///
+/// Pull requests for lane `i` name `<inbox>.<i>` as reply subject, so every arrival says which lane
+/// it belongs to, status messages included. Messages of a lane this member owns are tracked by
+/// stream sequence and held (their `natsMsg` never leaves this class) until their outcomes form a
+/// contiguous run from the oldest: then the run's last message is acked, which with the consumers'
+/// `all` ack policy acknowledges the whole run, and the run's handles are freed. So the consumer's
+/// ack floor is always exactly what this member finished, which is where the next owner resumes.
+///
+/// Group membership travels on a plain subject of its own (`alive`, `hello`, `leave` lines).
+final class NativePartitionReader: @unchecked Sendable {
+    // Safe because: the subscriptions and names are immutable after init; `lanes` (book-keeping
+    // shared with the pool's actors, which settle) sits behind a Mutex and every use of a held
+    // handle happens under that lock or after its removal; `epochCounter` is only touched by
+    // `own(lane:)`, which only the member's fetch thread calls (see NATSPartitionedSubscription).
+
+    /// A held message: its handle, stream sequence and when the server last heard about it.
+    private struct Held: @unchecked Sendable {
+        // Safe because: a held handle is used by one thread at a time, always under `books`' lock
+        // or after its removal from it.
+        let sequence: Int64
+        let message: OpaquePointer
+        var lastProgress: ContinuousClock.Instant
+    }
+
+    /// What this member knows of one lane's deliveries.
+    private struct Book {
+        /// Bumped whenever this member starts owning the lane; messages carry it as delivery tag.
+        var epoch: UInt64 = 0
+        /// Whether messages arriving on the lane are this member's to handle.
+        var current = false
+        var tracker = ContiguousOffsetTracker()
+        var held: Deque<Held> = []
+    }
+
+    /// What one read brought for one lane.
+    enum Arrival {
+        /// Messages of an owned lane, tracked and held.
+        case messages([ReceivedMessage])
+        /// A message on a lane this member does not take messages from: it was handed back (NAK) and
+        /// freed; `pin` is the pin it carried (this member is now the lane's pinned client), if any.
+        case claimed(lane: Int, pin: String?)
+        /// A status answer to one of the lane's pull requests (`404`, `408`, `409`, `423`).
+        case status(lane: Int, code: String)
+    }
+
+    private let connection: NativeConnection
+    private let inboxSubscription: OpaquePointer
+    private let membershipSubscription: OpaquePointer
+    private let inbox: String
+    let stream: String
+    let topic: String
+    /// The durable consumer of each lane.
+    let consumerNames: [String]
+    /// Where pull requests for each lane go.
+    private let nextSubjects: [String]
+    let membershipSubject: String
+    private let books: Mutex<[Book]>
+    private var epochCounter: UInt64 = 0
+
+    /// Creates (or checks) every lane's consumer and subscribes to the inbox and the membership
+    /// subject. Blocks.
+    init(
+        connection: NativeConnection, stream: String, topic: String, lanes: [(consumer: String, filter: String)],
+        membershipSubject: String, priorityGroup: String, settings: NATSConfiguration.ConsumerSettings
+    ) throws(EventBusError) {
+        self.connection = connection
+        self.stream = stream
+        self.topic = topic
+        self.membershipSubject = membershipSubject
+        for lane in lanes {
+            try connection.ensureLaneConsumer(
+                stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings)
+        }
+        self.consumerNames = lanes.map(\.consumer)
+        self.nextSubjects = lanes.map { "$JS.API.CONSUMER.MSG.NEXT.\(stream).\($0.consumer)" }
+        self.books = Mutex(Array(repeating: Book(), count: lanes.count))
+        var inboxPointer: UnsafeMutablePointer<natsInbox>?
+        guard natsInbox_Create(&inboxPointer) == NATS_OK, let inboxPointer else {
+            throw NativeError.make(.subscribeFailed, "cannot create an inbox", status: NATS_NO_MEMORY)
+        }
+        self.inbox = String(cString: inboxPointer)
+        natsInbox_Destroy(inboxPointer)
+        var subscription: OpaquePointer?
+        var status = natsConnection_SubscribeSync(&subscription, connection.connection, inbox + ".*")
+        guard status == NATS_OK, let subscription else {
+            throw NativeError.make(.subscribeFailed, "cannot subscribe to the pull inbox", status: status)
+        }
+        self.inboxSubscription = subscription
+        var membership: OpaquePointer?
+        status = natsConnection_SubscribeSync(&membership, connection.connection, membershipSubject)
+        guard status == NATS_OK, let membership else {
+            natsSubscription_Destroy(subscription)
+            throw NativeError.make(.subscribeFailed, "cannot subscribe to \(membershipSubject)", status: status)
+        }
+        self.membershipSubscription = membership
+        // Make sure the server has both subscriptions before anyone is told this member exists.
+        _ = natsConnection_FlushTimeout(connection.connection, 5000)
+    }
+
+    deinit {
+        let all = books.withLock { books -> [Held] in
+            var all: [Held] = []
+            for index in books.indices {
+                all.append(contentsOf: books[index].held)
+                books[index].held.removeAll()
+            }
+            return all
+        }
+        for held in all { releaseNativeMessage(held.message) }
+        natsSubscription_Destroy(inboxSubscription)
+        natsSubscription_Destroy(membershipSubscription)
+    }
+
+    var laneCount: Int { consumerNames.count }
+
+    // MARK: Membership
+
+    /// Publishes one membership line.
+    func announce(_ line: String) {
+        _ = natsConnection_PublishString(connection.connection, membershipSubject, line)
+    }
+
+    /// The membership lines that arrived, without waiting.
+    func membershipLines() -> [String] {
+        var lines: [String] = []
+        var message: OpaquePointer?
+        while natsSubscription_NextMsg(&message, membershipSubscription, 0) == NATS_OK, let handle = message {
+            let length = Int(natsMsg_GetDataLength(handle))
+            if let data = natsMsg_GetData(handle) {
+                lines.append(
+                    String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self))
+            }
+            releaseNativeMessage(handle)
+            message = nil
+        }
+        return lines
+    }
+
+    // MARK: Pulling
+
+    /// Asks lane `lane`'s consumer for up to `batch` messages within `expires`, as pinned client
+    /// `pin` (nil: as a candidate for the pin). Returns nil or the failure.
+    func requestPull(lane: Int, batch: Int, expires: Duration, group: String, pin: String?) -> EventBusError? {
+        var body = "{\"batch\":\(batch),\"expires\":\(max(1, expires.milliseconds) * 1_000_000),\"group\":\"\(group)\""
+        if let pin { body += ",\"id\":\"\(pin)\"" }
+        body += "}"
+        let status = natsConnection_PublishRequestString(
+            connection.connection, nextSubjects[lane], inbox + "." + String(lane), body)
+        guard status == NATS_OK else {
+            return NativeError.make(.nativeError, "cannot send a pull request", status: status)
+        }
+        return nil
+    }
+
+    /// Reads what arrived on the inbox, waiting up to `waitingMilliseconds` for the first arrival,
+    /// and at most `limit` messages. Blocks.
+    func read(waitingMilliseconds: Int64, limit: Int) -> (arrivals: [Arrival], failure: EventBusError?) {
+        var first: OpaquePointer?
+        let status = natsSubscription_NextMsg(&first, inboxSubscription, waitingMilliseconds)
+        guard status == NATS_OK, let first else {
+            if status == NATS_TIMEOUT { return ([], nil) }
+            return ([], NativeError.make(.nativeError, "reading the pull inbox failed", status: status))
+        }
+        var arrivals: [Arrival] = []
+        var owned: [(lane: Int, handle: OpaquePointer)] = []
+        var next: OpaquePointer? = first
+        var count = 0
+        while let handle = next {
+            count += 1
+            if let reply = natsMsg_GetReply(handle), reply.pointee != 0 {
+                owned.append((dataLane(of: handle), handle))
+            } else if let lane = Self.statusLane(of: handle), lane < laneCount {
+                arrivals.append(.status(lane: lane, code: Self.header(handle, "Status") ?? ""))
+                releaseNativeMessage(handle)
+            } else {
+                releaseNativeMessage(handle)
+            }
+            next = nil
+            if count >= limit { break }
+            if natsSubscription_NextMsg(&next, inboxSubscription, 0) != NATS_OK { next = nil }
+        }
+        if !owned.isEmpty { arrivals.append(contentsOf: take(owned)) }
+        return (arrivals, nil)
+    }
+
+    /// Books data messages: tracked and held for owned lanes, freed (and reported as claims) for
+    /// the others.
+    private func take(_ handles: [(lane: Int, handle: OpaquePointer)]) -> [Arrival] {
+        var received: [ReceivedMessage] = []
+        var claims: [Arrival] = []
+        var strays: [OpaquePointer] = []
+        let now = ContinuousClock.now
+        books.withLock { books in
+            for (lane, handle) in handles {
+                guard books[lane].current else {
+                    claims.append(.claimed(lane: lane, pin: Self.header(handle, "Nats-Pin-Id")))
+                    strays.append(handle)
+                    continue
+                }
+                var message = NativePullConsumer.convert(handle, topic: topic)
+                // The server's pin marker, not part of what was published.
+                if let pinHeader = message.headers.lastIndex(where: { $0.name == "Nats-Pin-Id" }) {
+                    message.headers.remove(at: pinHeader)
+                }
+                guard books[lane].tracker.track(message.offset) else {
+                    // Not after what is tracked: a stale redelivery, which the consumer's reset made moot.
+                    strays.append(handle)
+                    continue
+                }
+                message.partition = Int32(lane)
+                message.deliveryTag = books[lane].epoch
+                books[lane].held.append(Held(sequence: message.offset, message: handle, lastProgress: now))
+                received.append(message)
+            }
+        }
+        for handle in strays {
+            // Handed back so that it can be delivered again at once: a claim is answered only by a
+            // message that can be delivered, and the next owner resets the lane anyway.
+            _ = answer(handle, "-NAK")
+            releaseNativeMessage(handle)
+        }
+        return received.isEmpty ? claims : claims + [.messages(received)]
+    }
+
+    /// The lane of a status message, from the inbox subject it arrived on, `<inbox>.<lane>`.
+    private static func statusLane(of handle: OpaquePointer) -> Int? {
+        guard let subject = natsMsg_GetSubject(handle) else { return nil }
+        let text = String(cString: subject)
+        guard let dot = text.lastIndex(of: ".") else { return nil }
+        return Int(text[text.index(after: dot)...])
+    }
+
+    /// The lane of a data message, from the subject it was published on (JetStream delivers it
+    /// with that subject): `….p.<n>` is partition `n`, anything else the plain lane (the last).
+    private func dataLane(of handle: OpaquePointer) -> Int {
+        let plain = laneCount - 1
+        guard let subject = natsMsg_GetSubject(handle) else { return plain }
+        // Read the last two tokens in place, without copying the subject.
+        let length = strlen(subject)
+        var index = length
+        var partition = 0
+        var scale = 1
+        while index > 0 {
+            let byte = UInt8(bitPattern: subject[index - 1])
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { break }
+            partition += Int(byte - UInt8(ascii: "0")) * scale
+            scale *= 10
+            index -= 1
+        }
+        guard index < length, index >= 3, subject[index - 1] == CChar(UInt8(ascii: ".")),
+            subject[index - 2] == CChar(UInt8(ascii: "p")), subject[index - 3] == CChar(UInt8(ascii: ".")),
+            partition < plain
+        else { return plain }
+        return partition
+    }
+
+    private static func header(_ handle: OpaquePointer, _ name: String) -> String? {
+        var value: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(handle, name, &value) == NATS_OK, let value else { return nil }
+        return String(cString: value)
+    }
+
+    // MARK: Ownership
+
+    /// Starts owning `lane`: rewinds its consumer to the ack floor, so every message this group
+    /// has not acknowledged comes again, oldest first, and only then newer ones. Blocks.
+    func own(lane: Int) throws(EventBusError) {
+        let dropped = books.withLock { books -> Deque<Held> in
+            let held = books[lane].held
+            books[lane] = Book()
+            return held
+        }
+        for held in dropped { releaseNativeMessage(held.message) }
+        try connection.resetConsumer(stream: stream, name: consumerNames[lane])
+        epochCounter &+= 1
+        let epoch = epochCounter
+        books.withLock { books in
+            books[lane].epoch = epoch
+            books[lane].current = true
+        }
+    }
+
+    /// Stops treating `lane`'s messages as this member's: arrivals are no longer taken and
+    /// ``isCurrent(lane:epoch:)`` answers false for what was taken.
+    func disown(lane: Int) {
+        books.withLock { $0[lane].current = false }
+    }
+
+    /// Whether a message of `lane` delivered under `epoch` is still this member's to handle.
+    func isCurrent(lane: Int, epoch: UInt64) -> Bool {
+        books.withLock { books in
+            lane < books.count && books[lane].current && books[lane].epoch == epoch
+        }
+    }
+
+    /// Messages of `lane` delivered to the pool and still without an outcome.
+    func inFlight(lane: Int) -> Int {
+        books.withLock { $0[lane].tracker.inFlight }
+    }
+
+    /// Lets go of `lane` after its handlers are done: acks what finished (when `acknowledge`),
+    /// and frees every other held message. When `unpin` (only while this member holds the pin), it
+    /// hands those back first (NAK, oldest first), so the next owner's claim is answered at once
+    /// rather than after the ack wait, and gives up the pin; the next owner's reset then delivers
+    /// everything after the ack floor again, in order. Blocks.
+    func release(lane: Int, group: String, acknowledge: Bool, unpin: Bool) {
+        if acknowledge { acknowledgeFinished(lanes: [lane]) }
+        let dropped = books.withLock { books -> Deque<Held> in
+            let held = books[lane].held
+            books[lane].held.removeAll()
+            books[lane].current = false
+            books[lane].tracker = ContiguousOffsetTracker()
+            return held
+        }
+        for held in dropped {
+            if unpin { _ = answer(held.message, "-NAK") }
+            releaseNativeMessage(held.message)
+        }
+        if unpin { try? connection.unpinConsumer(stream: stream, name: consumerNames[lane], group: group) }
+    }
+
+    /// Gives up on messages that were taken but will get no outcome here.
+    func abandon(_ messages: [ReceivedMessage]) {
+        guard !messages.isEmpty else { return }
+        books.withLock { books in
+            for message in messages {
+                let lane = Int(message.partition)
+                guard lane < books.count, books[lane].epoch == message.deliveryTag else { continue }
+                books[lane].tracker.abandon(message.offset)
+            }
+        }
+    }
+
+    // MARK: Outcomes
+
+    /// Records the pool's outcomes and acks each touched lane's finished run. Called from the
+    /// pool's actors. Outcomes of an ownership that ended are ignored.
+    func settle(_ outcomes: [DispatchOutcome]) {
+        var touched: Set<Int> = []
+        books.withLock { books in
+            for outcome in outcomes {
+                let lane = Int(outcome.partition)
+                guard lane < books.count, books[lane].epoch == outcome.deliveryTag else { continue }
+                if outcome.result == .withdrawn {
+                    books[lane].tracker.abandon(outcome.offset)
+                } else if books[lane].tracker.complete(outcome.offset) {
+                    touched.insert(lane)
+                }
+            }
+        }
+        if !touched.isEmpty { acknowledgeFinished(lanes: touched) }
+    }
+
+    /// Acks, per lane, the last message of the run of finished messages from the oldest held one
+    /// (the `all` ack policy acknowledges everything up to it) and frees the run.
+    func acknowledgeFinished(lanes: some Sequence<Int>) {
+        for lane in lanes {
+            let run = books.withLock { books -> [Held] in
+                guard let end = books[lane].tracker.commitOffset else { return [] }
+                var run: [Held] = []
+                while let first = books[lane].held.first, first.sequence < end {
+                    run.append(books[lane].held.removeFirst())
+                }
+                return run
+            }
+            guard let last = run.last else { continue }
+            _ = answer(last.message, "+ACK")
+            for held in run { releaseNativeMessage(held.message) }
+        }
+    }
+
+    /// Tells the server that messages held longer than `age` are still being worked on.
+    func sendProgress(olderThan age: Duration) {
+        let now = ContinuousClock.now
+        books.withLock { books in
+            for lane in books.indices {
+                for index in books[lane].held.indices where now - books[lane].held[index].lastProgress >= age {
+                    _ = answer(books[lane].held[index].message, "+WPI")
+                    books[lane].held[index].lastProgress = now
+                }
+            }
+        }
+    }
+
+    /// Messages held over all lanes.
+    var heldCount: Int { books.withLock { $0.reduce(0) { $0 + $1.held.count } } }
+
+    private func answer(_ handle: OpaquePointer, _ body: StaticString) -> natsStatus {
+        guard let reply = natsMsg_GetReply(handle) else { return NATS_ILLEGAL_STATE }
+        return body.withUTF8Buffer { bytes in
+            natsConnection_Publish(connection.connection, reply, bytes.baseAddress, Int32(bytes.count))
+        }
+    }
+}

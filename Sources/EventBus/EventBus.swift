@@ -24,8 +24,7 @@ public protocol EventBus: Sendable {
     /// handles a given key, one message at a time; first deliveries of a key follow publish order;
     /// after a member joins, closes, shuts down or crashes, the key's new owner resumes at the key's
     /// oldest unacknowledged message and goes forward in order. A message is handled again only if
-    /// its outcome was not yet acknowledged when its member went away. (NATS JetStream keeps this
-    /// only with one member per group until partitioned consumer groups land.)
+    /// its outcome was not yet acknowledged when its member went away.
     func subscribe(
         topic: String,
         group: String,

@@ -346,7 +346,7 @@ final class NATSPartitionedSubscription: Subscription {
         }
         ownedLanes.add(1, ordering: .relaxed)
         state = Lane(phase: .owned(pin: pin))
-        logger.warning(
+        logger.debug(
             "partition claimed",
             metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
     }
@@ -383,7 +383,7 @@ final class NATSPartitionedSubscription: Subscription {
 
     private func note(_ error: EventBusError, lane: Int) {
         fetchErrors.add(1, ordering: .relaxed)
-        logger.warning(
+        logger.debug(
             "partition request failed; retrying",
             metadata: [
                 "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",

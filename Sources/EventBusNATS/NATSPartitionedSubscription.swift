@@ -168,8 +168,16 @@ final class NATSPartitionedSubscription: Subscription {
                     } else {
                         backlog.append(contentsOf: messages)
                     }
-                case .claimed(let lane, let pin):
-                    claimed(lane: lane, pin: pin, state: &lanes[lane], wanted: assigned.contains(lane))
+                case .claimed(let lane, let pin, let first):
+                    if let message = claimed(
+                        lane: lane, pin: pin, first: first, state: &lanes[lane], wanted: assigned.contains(lane))
+                    {
+                        if backlog.isEmpty {
+                            backlog = pool.offer([message])
+                        } else {
+                            backlog.append(message)
+                        }
+                    }
                 case .status(let lane, let code):
                     if status(code, lane: lane, state: &lanes[lane]) { dropRevoked(from: &backlog) }
                 }
@@ -319,36 +327,44 @@ final class NATSPartitionedSubscription: Subscription {
         if lanes[lane].requests[0].remaining <= 0 { lanes[lane].requests.removeFirst() }
     }
 
-    /// A message arrived on a lane this member does not take messages from (it was freed unanswered).
-    private func claimed(lane: Int, pin: String?, state: inout Lane, wanted: Bool) {
+    /// A claim was answered: this member holds the lane's pin. Returns the claim message when it
+    /// is the lane's very first, to be handled.
+    private func claimed(lane: Int, pin: String, first: Bool, state: inout Lane, wanted: Bool) -> ReceivedMessage? {
         switch state.phase {
         case .owned, .releasing:
-            // Late deliveries of a lane being let go: its next owner gets them after its reset.
-            return
+            // A late delivery of a lane being let go: its next owner gets it after its reset.
+            reader.dropClaim(lane: lane)
+            return nil
         case .idle:
             // A claim answered after the lane went elsewhere: give up a pin this member will not use.
-            if pin != nil { reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true) }
-            return
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+            return nil
         case .claiming:
             break
         }
-        guard wanted, let pin else {
-            state.phase = .claiming(requestOpenUntil: nil)
-            return
+        guard wanted else {
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+            state.phase = .idle
+            return nil
         }
+        let message: ReceivedMessage?
         do {
-            try reader.own(lane: lane)
+            message = try reader.own(lane: lane, first: first)
         } catch {
             note(error, lane: lane)
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
             state.phase = .claiming(requestOpenUntil: nil)
-            return
+            return nil
         }
         ownedLanes.add(1, ordering: .relaxed)
         state = Lane(phase: .owned(pin: pin))
         logger.debug(
             "partition claimed",
-            metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
+            metadata: [
+                "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
+                "eventbus.reset": "\(!first)",
+            ])
+        return message
     }
 
     /// A status answer to one of a lane's pull requests; true when it took the lane away.

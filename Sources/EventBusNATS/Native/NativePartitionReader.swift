@@ -43,15 +43,19 @@ final class NativePartitionReader: @unchecked Sendable {
         var current = false
         var tracker = ContiguousOffsetTracker()
         var held: Deque<Held> = []
+        /// The message that answered this member's claim, kept until it owns the lane or lets go.
+        var claim: Held?
     }
 
     /// What one read brought for one lane.
     enum Arrival {
         /// Messages of an owned lane, tracked and held.
         case messages([ReceivedMessage])
-        /// A message on a lane this member does not take messages from: it was handed back (NAK) and
-        /// freed; `pin` is the pin it carried (this member is now the lane's pinned client), if any.
-        case claimed(lane: Int, pin: String?)
+        /// The first message on a lane this member does not take messages from yet, carrying the
+        /// pin that makes this member the lane's pinned client. It is kept until ``own(lane:)`` or
+        /// ``dropClaim(lane:)``. `first` says the consumer never delivered anything before it, so
+        /// nothing can be waiting for an ack elsewhere and no reset is needed.
+        case claimed(lane: Int, pin: String, first: Bool)
         /// A status answer to one of the lane's pull requests (`404`, `408`, `409`, `423`).
         case status(lane: Int, code: String)
     }
@@ -206,15 +210,22 @@ final class NativePartitionReader: @unchecked Sendable {
         books.withLock { books in
             for (lane, handle) in handles {
                 guard books[lane].current else {
-                    claims.append(.claimed(lane: lane, pin: Self.header(handle, "Nats-Pin-Id")))
-                    strays.append(handle)
+                    // Read in wire order: nats.c's accessor would lift the header block into its
+                    // hash map and the message's headers would lose their order.
+                    let pin = NativeHeaders.read(handle).last { $0.name == "Nats-Pin-Id" }?.value
+                    if books[lane].claim == nil, let pin {
+                        let position = NativePullConsumer.position(replySubject: natsMsg_GetReply(handle))
+                        books[lane].claim = Held(sequence: position.sequence, message: handle, lastProgress: now)
+                        claims.append(
+                            .claimed(
+                                lane: lane, pin: pin, first: position.consumerSequence == 1 && position.delivered == 1))
+                    } else {
+                        strays.append(handle)
+                    }
                     continue
                 }
                 var message = NativePullConsumer.convert(handle, topic: topic)
-                // The server's pin marker, not part of what was published.
-                if let pinHeader = message.headers.lastIndex(where: { $0.name == "Nats-Pin-Id" }) {
-                    message.headers.remove(at: pinHeader)
-                }
+                Self.dropPinHeader(&message)
                 guard books[lane].tracker.track(message.offset) else {
                     // Not after what is tracked: a stale redelivery, which the consumer's reset made moot.
                     strays.append(handle)
@@ -275,21 +286,58 @@ final class NativePartitionReader: @unchecked Sendable {
 
     // MARK: Ownership
 
-    /// Starts owning `lane`: rewinds its consumer to the ack floor, so every message this group
-    /// has not acknowledged comes again, oldest first, and only then newer ones. Blocks.
-    func own(lane: Int) throws(EventBusError) {
-        let dropped = books.withLock { books -> Deque<Held> in
+    /// Starts owning `lane` after its claim was answered. Unless the claim was the consumer's very
+    /// first delivery (`first`), it hands the claim back and rewinds the consumer to its ack floor,
+    /// so every message the group has not acknowledged comes again, oldest first, and only then
+    /// newer ones; with `first`, the claim is the lane's oldest message and is returned to be handled.
+    /// Blocks (the reset is a request to the server).
+    func own(lane: Int, first: Bool) throws(EventBusError) -> ReceivedMessage? {
+        let (dropped, claim) = books.withLock { books -> (Deque<Held>, Held?) in
             let held = books[lane].held
+            let claim = books[lane].claim
             books[lane] = Book()
-            return held
+            return (held, claim)
         }
         for held in dropped { releaseNativeMessage(held.message) }
-        try connection.resetConsumer(stream: stream, name: consumerNames[lane])
+        if !first || claim == nil {
+            if let claim {
+                _ = answer(claim.message, "-NAK")
+                releaseNativeMessage(claim.message)
+            }
+            try connection.resetConsumer(stream: stream, name: consumerNames[lane])
+        }
         epochCounter &+= 1
         let epoch = epochCounter
-        books.withLock { books in
+        return books.withLock { books -> ReceivedMessage? in
             books[lane].epoch = epoch
             books[lane].current = true
+            guard first, let claim else { return nil }
+            var message = NativePullConsumer.convert(claim.message, topic: topic)
+            Self.dropPinHeader(&message)
+            message.partition = Int32(lane)
+            message.deliveryTag = epoch
+            books[lane].tracker.track(message.offset)
+            books[lane].held.append(claim)
+            return message
+        }
+    }
+
+    /// Hands back (NAK) and frees the message that answered a claim this member will not use.
+    func dropClaim(lane: Int) {
+        guard
+            let claim = books.withLock({ books -> Held? in
+                defer { books[lane].claim = nil }
+                return books[lane].claim
+            })
+        else { return }
+        _ = answer(claim.message, "-NAK")
+        releaseNativeMessage(claim.message)
+    }
+
+    private static func dropPinHeader(_ message: inout ReceivedMessage) {
+        // The server's pin marker, not part of what was published.
+        if let pinHeader = message.headers.lastIndex(where: { $0.name == "Nats-Pin-Id" }) {
+            message.headers.remove(at: pinHeader)
         }
     }
 
@@ -317,6 +365,7 @@ final class NativePartitionReader: @unchecked Sendable {
     /// rather than after the ack wait, and gives up the pin; the next owner's reset then delivers
     /// everything after the ack floor again, in order. Blocks.
     func release(lane: Int, group: String, acknowledge: Bool, unpin: Bool) {
+        dropClaim(lane: lane)
         if acknowledge { acknowledgeFinished(lanes: [lane]) }
         let dropped = books.withLock { books -> Deque<Held> in
             let held = books[lane].held

@@ -261,7 +261,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         let headers = NativeHeaders.read(handle)
         let key =
             headers[header: NativeHeaders.key] ?? headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
-        let (sequence, delivered) = Self.position(replySubject: natsMsg_GetReply(handle))
+        let (sequence, delivered, _) = Self.position(replySubject: natsMsg_GetReply(handle))
         return ReceivedMessage(
             topic: topic, key: key, headers: headers, payload: payload, partition: 0, offset: sequence,
             deliveryCount: delivered)
@@ -272,8 +272,12 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     /// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`, or
     /// with `<domain>.<account hash>` after `$JS.ACK` (and a trailing token) in the newer form.
     /// Parsing it here avoids `natsMsg_GetMetaData`, which allocates four strings per message.
-    static func position(replySubject: UnsafePointer<CChar>?) -> (sequence: Int64, delivered: Int) {
-        guard let replySubject else { return (0, 1) }
+    /// The consumer sequence (the consumer's own count of deliveries, 1 for its very first) comes
+    /// third.
+    static func position(replySubject: UnsafePointer<CChar>?) -> (
+        sequence: Int64, delivered: Int, consumerSequence: Int64
+    ) {
+        guard let replySubject else { return (0, 1, 0) }
         let dot = CChar(UInt8(ascii: "."))
         var tokens = 1
         var index = 0
@@ -285,9 +289,10 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         let deliveredToken = tokens >= 11 ? 6 : 4
         var delivered: Int64 = 0
         var sequence: Int64 = 0
+        var consumerSequence: Int64 = 0
         var token = 0
         index = 0
-        while replySubject[index] != 0 && token <= deliveredToken + 1 {
+        while replySubject[index] != 0 && token <= deliveredToken + 2 {
             let byte = UInt8(bitPattern: replySubject[index])
             if byte == UInt8(ascii: ".") {
                 token += 1
@@ -295,10 +300,11 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
                 let digit = Int64(byte - UInt8(ascii: "0"))
                 if token == deliveredToken { delivered = delivered &* 10 &+ digit }
                 if token == deliveredToken + 1 { sequence = sequence &* 10 &+ digit }
+                if token == deliveredToken + 2 { consumerSequence = consumerSequence &* 10 &+ digit }
             }
             index += 1
         }
-        return (sequence, max(1, Int(delivered)))
+        return (sequence, max(1, Int(delivered)), consumerSequence)
     }
 
     /// How a settled message is answered.

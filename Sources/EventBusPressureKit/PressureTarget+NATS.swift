@@ -19,6 +19,9 @@ extension PressureTarget {
         if let pending = environment["EVENTBUS_NATS_MAX_ACK_PENDING"].flatMap(Int.init) {
             configuration.consumer.maxAckPending = pending
         }
+        if let partitions = environment["EVENTBUS_NATS_PARTITIONS"].flatMap(Int.init) {
+            configuration.partitionsPerTopic = partitions
+        }
         let settings = configuration
         return PressureTarget(
             backend: "nats",

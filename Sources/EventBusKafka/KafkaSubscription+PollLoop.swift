@@ -84,8 +84,8 @@ extension KafkaSubscription {
 
     private func shutDownOnPollThread() {
         pending.removeAll()
-        pool.stop()
-        // Handlers already running finish their message; their outcomes are committed below.
+        // The subscription's runtime stops the pool; once its running handlers have returned it
+        // says so, and their outcomes are committed below.
         while !poolFinished.load(ordering: .acquiring) { usleep(1000) }
         commit(takeCommittable(), wait: true)
         consumer.close()

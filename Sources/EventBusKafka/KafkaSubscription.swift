@@ -5,7 +5,7 @@ import Synchronization
 
 /// One (topic, group) consumer of a ``KafkaEventBus``: a poll thread feeding an ``ActorPool``, and
 /// per-partition offset tracking so only fully handled prefixes are committed.
-final class KafkaSubscription: Subscription {
+final class KafkaSubscription: Subscription, SubscriptionIntake {
     /// Per assigned partition: which assignment it belongs to and what is done.
     struct PartitionProgress {
         var generation: UInt64
@@ -39,7 +39,7 @@ final class KafkaSubscription: Subscription {
     let handledCount = Atomic<Int>(0)
     /// Revocations whose running handlers outlived ``KafkaConsumerOptions/revocationTimeout``.
     let revocationTimeouts: Counter
-    private let poolBox = Mutex<ActorPool?>(nil)
+    private let runtimeBox = Mutex<SubscriptionRuntime?>(nil)
     private let onClosed: @Sendable (KafkaSubscription) -> Void
 
     /// Messages fetched but not yet accepted by the pool, while their partitions are paused.
@@ -49,7 +49,7 @@ final class KafkaSubscription: Subscription {
     // Safe because: only the poll thread touches it, like `pending`.
     nonisolated(unsafe) var paused: [Int32] = []
 
-    var pool: ActorPool { poolBox.withLock { $0! } }
+    var pool: ActorPool { runtimeBox.withLock { $0!.pool } }
 
     init(
         topic: String, group: String, configuration: KafkaConfiguration,
@@ -94,14 +94,12 @@ final class KafkaSubscription: Subscription {
             onClosed(self)
             throw error
         }
-        poolBox.withLock { $0 = pool }
+        let runtime = SubscriptionRuntime(pool: pool)
+        runtimeBox.withLock { $0 = runtime }
         consumer.callbackContext.rebalanceHandler.withLock { handler in
             handler = { [weak self] event in self?.rebalanced(event) }
         }
-        Task { [self] in
-            await pool.run()
-            poolFinished.store(true, ordering: .releasing)
-        }
+        await runtime.start(intake: self, onClosed: { [weak self] in if let self { self.onClosed(self) } })
         DedicatedThread.start { [self] in pollLoop() }
         do {
             try consumer.subscribe()
@@ -138,15 +136,19 @@ final class KafkaSubscription: Subscription {
     }
 
     func close() async {
-        if poolBox.withLock({ $0?.isCallingFromHandler ?? false }) {
-            // Waiting here would wait for this very handler: finish closing once it has returned.
-            Task.detached { await self.close() }
-            return
-        }
-        let first = lifecycle.withLock { state -> Bool in
-            defer { state.closeRequested = true }
-            return !state.closeRequested
-        }
+        // Without a runtime the pool could not be built: nothing runs, and start marked it closed.
+        await runtimeBox.withLock { $0 }?.close()
+    }
+
+    /// Makes the poll loop stop fetching; it then waits for the pool, commits and leaves the group.
+    func stopIntake() {
+        lifecycle.withLock { $0.closeRequested = true }
+    }
+
+    /// Tells the poll thread that every handler has returned, and waits until it has committed
+    /// what finished and left the group.
+    func release() async {
+        poolFinished.store(true, ordering: .releasing)
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let done = lifecycle.withLock { state -> Bool in
                 if state.closed { return true }
@@ -155,7 +157,6 @@ final class KafkaSubscription: Subscription {
             }
             if done { continuation.resume() }
         }
-        if first { onClosed(self) }
     }
 
     /// Records what the pool finished; late outcomes of a revoked assignment are ignored.

@@ -28,7 +28,7 @@ import Synchronization
 ///   finished, unpin. A `423` answer (another member holds the pin) drops the lane at once.
 ///
 /// One fetch thread runs all of it; the pool's actors only settle outcomes.
-final class NATSPartitionedSubscription: Subscription {
+final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     let topic: String
     let group: String
 
@@ -54,10 +54,7 @@ final class NATSPartitionedSubscription: Subscription {
     private struct State {
         var fetchStopped: UnsafeContinuation<Void, Never>?
         var fetchDone = false
-        var poolTask: Task<Void, Never>?
-        var closed = false
-        var onClose: (@Sendable () -> Void)?
-        /// The lanes the fetch thread still owned when it stopped; `close` releases them.
+        /// The lanes the fetch thread still owned when it stopped; `release` lets go of them.
         var ownedAtExit: [Int] = []
     }
 
@@ -65,7 +62,8 @@ final class NATSPartitionedSubscription: Subscription {
     static let priorityGroup = "eventbus"
 
     private let reader: NativePartitionReader
-    private let pool: ActorPool
+    private let runtime: SubscriptionRuntime
+    private var pool: ActorPool { runtime.pool }
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
     private let memberID: String
@@ -81,7 +79,7 @@ final class NATSPartitionedSubscription: Subscription {
         self.topic = topic
         self.group = group
         self.reader = reader
-        self.pool = pool
+        self.runtime = SubscriptionRuntime(pool: pool)
         self.settings = settings
         self.logger = logger
         self.memberID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -90,13 +88,7 @@ final class NATSPartitionedSubscription: Subscription {
     /// Starts the pool, announces this member, and starts the fetch thread; returns once the
     /// thread has sent its first claims.
     func start(onClose: @escaping @Sendable () -> Void) async {
-        let pool = self.pool
-        let task = Task { await pool.run() }
-        state.withLock { state in
-            state.onClose = onClose
-            state.poolTask = task
-        }
-        await pool.waitUntilRunning()
+        await runtime.start(intake: self, onClosed: onClose)
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             NativeThread.start(name: "eventbus.nats.member.\(topic)") {
                 self.fetchLoop(started: continuation)
@@ -415,25 +407,18 @@ final class NATSPartitionedSubscription: Subscription {
     var unsettledCount: Int { reader.heldCount }
 
     func close() async {
-        if pool.isCallingFromHandler {
-            // Waiting here would wait for this very handler: finish closing once it has returned.
-            Task.detached { await self.close() }
-            return
-        }
-        let first = state.withLock { state -> Bool in
-            defer { state.closed = true }
-            return !state.closed
-        }
-        guard first else {
-            await waitForFetchThread()
-            return
-        }
+        await runtime.close()
+    }
+
+    /// Ends the fetch loop.
+    func stopIntake() {
         stopping.store(true, ordering: .relaxed)
-        pool.stop()
+    }
+
+    /// Once every handler returned: acks what finished, hands back the rest and unpins every lane
+    /// this member still owned, so the next owners claim them at once; then says goodbye.
+    func release() async {
         await waitForFetchThread()
-        let task = state.withLock { $0.poolTask }
-        await task?.value
-        // Handlers have all returned: ack what finished, then let the next owners in at once.
         let reader = self.reader
         let memberID = self.memberID
         let owned = state.withLock { $0.ownedAtExit }
@@ -443,7 +428,6 @@ final class NATSPartitionedSubscription: Subscription {
             }
             reader.announce("leave \(memberID)")
         }
-        state.withLock { $0.onClose }?()
     }
 
     private func waitForFetchThread() async {

@@ -14,21 +14,18 @@ import Synchronization
 /// waiting; what does not fit is held (and fetching paused) until the inboxes drain, so the
 /// consumer's max-ack-pending and the inbox capacity bound memory. The pool reports outcomes from
 /// its actors; each is acked (handled) or termed (dead-lettered) right there.
-final class NATSSubscription: Subscription {
+final class NATSSubscription: Subscription, SubscriptionIntake {
     let topic: String
     let group: String
 
     private struct State {
-        var stopping = false
         var fetchStopped: UnsafeContinuation<Void, Never>?
         var fetchDone = false
-        var poolTask: Task<Void, Never>?
-        var closed = false
-        var onClose: (@Sendable () -> Void)?
     }
 
     private let consumer: NativePullConsumer
-    private let pool: ActorPool
+    private let runtime: SubscriptionRuntime
+    private var pool: ActorPool { runtime.pool }
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
     private let state = Mutex(State())
@@ -42,7 +39,7 @@ final class NATSSubscription: Subscription {
         self.topic = topic
         self.group = group
         self.consumer = consumer
-        self.pool = pool
+        self.runtime = SubscriptionRuntime(pool: pool)
         self.settings = settings
         self.logger = logger
     }
@@ -54,13 +51,7 @@ final class NATSSubscription: Subscription {
     /// requests before anything published afterwards arrives: the server deals messages round-robin
     /// over that queue, so a member whose first request came late would get none of a short burst.
     func start(onClose: @escaping @Sendable () -> Void) async {
-        let pool = self.pool
-        let task = Task { await pool.run() }
-        state.withLock { state in
-            state.onClose = onClose
-            state.poolTask = task
-        }
-        await pool.waitUntilRunning()
+        await runtime.start(intake: self, onClosed: onClose)
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             NativeThread.start(name: "eventbus.nats.fetch.\(topic)") {
                 self.fetchLoop(firstRequestSent: continuation)
@@ -157,29 +148,19 @@ final class NATSSubscription: Subscription {
     var unsettledCount: Int { consumer.heldCount }
 
     func close() async {
-        if pool.isCallingFromHandler {
-            // Waiting here would wait for this very handler: finish closing once it has returned.
-            Task.detached { await self.close() }
-            return
-        }
-        let first = state.withLock { state -> Bool in
-            defer { state.closed = true }
-            return !state.closed
-        }
-        guard first else {
-            await waitForFetchThread()
-            return
-        }
+        await runtime.close()
+    }
+
+    /// Ends the fetch loop; it hands back what it fetched but never offered.
+    func stopIntake() {
         stopping.store(true, ordering: .relaxed)
-        // Stop the pool first: queued messages must not start while the fetch thread finishes its
-        // current pull (up to fetchWait); whatever it still offers is refused and handed back.
-        pool.stop()
+    }
+
+    /// Once every handler returned: waits for the fetch thread, then naks everything not handled,
+    /// so another member gets it at once rather than after the ack wait.
+    func release() async {
         await waitForFetchThread()
-        let task = state.withLock { $0.poolTask }
-        await task?.value
-        // Everything the handlers did not finish goes back to the group now, not after the ack wait.
         consumer.releaseAll()
-        state.withLock { $0.onClose }?()
     }
 
     private func waitForFetchThread() async {

@@ -1,16 +1,12 @@
-import Synchronization
-
 /// One member of a consumer group on the in-memory bus, with its own actor pool.
-final class InMemorySubscription: Subscription {
+final class InMemorySubscription: Subscription, SubscriptionIntake {
     let topic: String
     let group: String
     private let source: InMemoryTopic
     private let memberID: Int
-    private let pool: ActorPool
+    private let runtime: SubscriptionRuntime
     private let credit: DeliveryCredit
     private let batchSize: Int
-    private let worker = Mutex<Task<Void, Never>?>(nil)
-    private let closing = Atomic<Bool>(false)
 
     init(
         source: InMemoryTopic,
@@ -30,8 +26,9 @@ final class InMemorySubscription: Subscription {
         let deadLetterTopic = source.name + configuration.deadLetterSuffix
         var poolConfiguration = configuration.pool
         poolConfiguration.metricsDimensions += [("topic", source.name), ("group", group)]
+        let pool: ActorPool
         do {
-            self.pool = try ActorPool(
+            pool = try ActorPool(
                 configuration: poolConfiguration,
                 makeHandler: { handler },
                 deadLetterSink: { letter in
@@ -47,19 +44,13 @@ final class InMemorySubscription: Subscription {
             source.leave(group: group, member: memberID)
             throw error
         }
+        self.runtime = SubscriptionRuntime(pool: pool)
         source.onRevoke(group: group, member: memberID) { [pool] in pool.withdrawRevoked() }
     }
 
     /// Starts the pool and the delivery loop; returns once the pool's actors are running.
     func start() async {
-        let task = Task { [pool] in
-            await withDiscardingTaskGroup { group in
-                group.addTask { await pool.run() }
-                group.addTask { await self.deliver() }
-            }
-        }
-        worker.withLock { $0 = task }
-        await pool.waitUntilRunning()
+        await runtime.start(intake: self, feed: { await self.deliver() })
     }
 
     private func deliver() async {
@@ -69,7 +60,7 @@ final class InMemorySubscription: Subscription {
             guard let batch = await source.take(group: group, member: memberID, limit: granted) else { return }
             credit.release(granted - batch.count)
             do {
-                try await pool.submit(batch)
+                try await runtime.pool.submit(batch)
             } catch {
                 return
             }
@@ -77,19 +68,17 @@ final class InMemorySubscription: Subscription {
     }
 
     func close() async {
-        if pool.isCallingFromHandler {
-            // Waiting here would wait for this very handler: finish closing once it has returned.
-            Task.detached { await self.close() }
-            return
-        }
-        if closing.exchange(true, ordering: .acquiringAndReleasing) {
-            await worker.withLock { $0 }?.value
-            return
-        }
+        await runtime.close()
+    }
+
+    /// Ends the delivery loop: no more messages are taken from the topic.
+    func stopIntake() {
         source.stopDelivering(group: group, member: memberID)
         credit.close()
-        pool.stop()
-        await worker.withLock { $0 }?.value
+    }
+
+    /// Leaves the group once every handler returned: what had no outcome goes to the next owners.
+    func release() async {
         source.leave(group: group, member: memberID)
     }
 }

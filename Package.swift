@@ -78,7 +78,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusKafkaTests",
-            dependencies: ["EventBus", "EventBusKafka", "EventBusConformance", "EventBusMemberProcess"]
+            dependencies: [
+                "EventBus", "EventBusKafka", "EventBusConformance", "EventBusMemberProcess",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .executableTarget(
             name: "EventBusNATSCompare",
@@ -122,7 +125,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusNATSTests",
-            dependencies: ["EventBus", "EventBusNATS", "EventBusConformance", "EventBusMemberProcess"]
+            dependencies: [
+                "EventBus", "EventBusNATS", "EventBusConformance", "EventBusMemberProcess",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "EventBusPressureKitTests",

@@ -27,7 +27,7 @@ extension KafkaEventBus {
         }
         guard accepted else { throw EventBusError(.shutDown, "the Kafka event bus was shut down") }
         try await subscription.start(
-            poolConfiguration: configuration.pool, handler: handler,
+            poolConfiguration: configuration.pool.labelled(topic: topic, group: group), handler: handler,
             deadLetterSink: { [weak self] letter in
                 guard let self else {
                     throw EventBusError(.shutDown, "the Kafka event bus is gone")

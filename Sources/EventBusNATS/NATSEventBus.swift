@@ -157,7 +157,7 @@ public final class NATSEventBus: EventBus, Service {
         }
         let publisher = self.publisher
         let pool = try ActorPool(
-            configuration: configuration.pool,
+            configuration: configuration.pool.labelled(topic: topic, group: group),
             makeHandler: { handler },
             deadLetterSink: { letter in
                 try await publisher.publish(
@@ -220,7 +220,7 @@ public final class NATSEventBus: EventBus, Service {
         let publisher = self.publisher
         let logger = self.logger
         let pool = try ActorPool(
-            configuration: configuration.pool,
+            configuration: configuration.pool.labelled(topic: topic, group: group),
             makeHandler: { handler },
             deadLetterSink: { letter in
                 guard let deadLetterSubject else {

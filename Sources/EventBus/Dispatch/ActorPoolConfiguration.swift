@@ -63,4 +63,12 @@ public struct ActorPoolConfiguration: Sendable {
                 .invalidConfiguration, "intervals must not be negative", field: "restartBackoff")
         }
     }
+
+    /// This configuration with `topic` and `group` added to the metrics dimensions: every backend
+    /// labels a subscription's pool metrics this way.
+    package func labelled(topic: String, group: String) -> ActorPoolConfiguration {
+        var configuration = self
+        configuration.metricsDimensions += [("topic", topic), ("group", group)]
+        return configuration
+    }
 }

@@ -24,8 +24,7 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
         self.credit = credit
         self.batchSize = configuration.deliveryBatchSize
         let deadLetterTopic = source.name + configuration.deadLetterSuffix
-        var poolConfiguration = configuration.pool
-        poolConfiguration.metricsDimensions += [("topic", source.name), ("group", group)]
+        let poolConfiguration = configuration.pool.labelled(topic: source.name, group: group)
         let pool: ActorPool
         do {
             pool = try ActorPool(

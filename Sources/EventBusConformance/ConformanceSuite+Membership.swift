@@ -96,6 +96,10 @@ private final class MembershipRun {
     private let publishingBus: any EventBus
     private var members: [(id: Int, bus: any EventBus, subscription: (any Subscription)?)] = []
     private var publishing: Task<Void, any Error>?
+    /// The first member that left and when it began to, for the takeover time.
+    private var firstDeparture: (member: Int, time: UInt64)?
+    /// The first member that joined a working group and when, for the time until it got work.
+    private var firstJoin: (member: Int, time: UInt64)?
 
     var total: Int { keys.count * versions }
     var activeMembers: [Int] { members.filter { $0.subscription != nil }.map(\.id) }
@@ -117,6 +121,7 @@ private final class MembershipRun {
     /// Adds a member, on a bus of its own where buses share a broker.
     func join() async throws {
         let id = members.count
+        if id > 0 && firstJoin == nil { firstJoin = (id, HandlingLedger.now()) }
         let bus = context.features.busesShareBroker ? try await context.bus() : publishingBus
         let ledger = self.ledger
         let work = self.work
@@ -139,6 +144,7 @@ private final class MembershipRun {
     func leave(_ id: Int) async throws {
         guard let subscription = members[id].subscription else { return }
         members[id].subscription = nil
+        if firstDeparture == nil { firstDeparture = (id, HandlingLedger.now()) }
         try await finishes(within: context.timeout(20), "member \(id)'s close()") { await subscription.close() }
     }
 
@@ -146,6 +152,7 @@ private final class MembershipRun {
     func shutDownMember(_ id: Int) async throws {
         guard context.features.busesShareBroker else { return try await leave(id) }
         members[id].subscription = nil
+        if firstDeparture == nil { firstDeparture = (id, HandlingLedger.now()) }
         try await context.shutDown(members[id].bus)
     }
 
@@ -180,6 +187,13 @@ private final class MembershipRun {
     func finish(expectingWorkFrom workers: [Int], notes: [String] = []) async throws -> ConformanceOutcome {
         try await publishing?.value
         try await waitForHandled(total)
+        var timings: [String] = []
+        if let (member, time) = firstDeparture, let takeover = ledger.takeover(from: member, leftAt: time) {
+            timings.append("takeover after member \(member) left: \(takeover)")
+        }
+        if let (member, time) = firstJoin, let start = ledger.firstStart(of: member) {
+            timings.append("member \(member) handled its first message \((start - time) / 1_000_000) ms after joining")
+        }
         for member in activeMembers { try await leave(member) }
         let report = ledger.report(keys: keys, versions: versions)
         let perMember = ledger.handledPerMember
@@ -190,6 +204,8 @@ private final class MembershipRun {
                 "member \(worker) handled nothing (per member \(perMember)): the membership change did not take effect")
         }
         return .passed(
-            notes: notes + ["\(total) messages: \(report); handled per member \(perMember.sorted { $0.key < $1.key })"])
+            notes: notes + timings + [
+                "\(total) messages: \(report); handled per member \(perMember.sorted { $0.key < $1.key })"
+            ])
     }
 }

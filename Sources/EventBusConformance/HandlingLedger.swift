@@ -99,6 +99,17 @@ public final class HandlingLedger: Sendable {
         state.withLock { state in state.calls.lazy.filter { $0.member == member }.map(\.start).min() }
     }
 
+    /// How long after `time` another member first began a call for a key that `member` had handled
+    /// before `time`: the takeover after `member` left at `time`; nil when none did.
+    public func takeover(from member: Int, leftAt time: UInt64) -> Duration? {
+        state.withLock { state in
+            let keys = Set(state.calls.lazy.filter { $0.member == member && $0.start < time }.map(\.key))
+            let first = state.calls.lazy.filter { $0.member != member && $0.start >= time && keys.contains($0.key) }
+                .map(\.start).min()
+            return first.map { .nanoseconds(Int64($0 - time)) }
+        }
+    }
+
     /// What the record shows against the contract, for `keys` each published as versions `1...versions`.
     public func report(keys: [String], versions: Int) -> MembershipReport {
         let now = Self.now()

@@ -351,9 +351,10 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         }
     }
 
-    /// Naks and frees every message still held, so the group gets them again at once.
+    /// Naks and frees every message still held, oldest first (tags grow in arrival order), so the
+    /// group gets them again at once and in the order they came.
     func releaseAll() {
-        let tags = deliveries.withLock { Array($0.held.keys) }
+        let tags = deliveries.withLock { $0.held.keys.sorted() }
         _ = settle(tags, as: .nak)
     }
 

@@ -21,10 +21,14 @@ extension NATSEventBus {
         return try await NativeThread.run(name: "eventbus.nats.admin") { () throws(EventBusError) -> Bool in
             // One consumer per partition and one for the plain subject, plus the single durable
             // of groups made before topics had partitions.
-            let lanes =
-                (0..<configuration.partitionsPerTopic).map { durable + "_p" + String($0) } + [durable + "_plain"]
+            var names: [String] = []
+            for partition in 0..<configuration.partitionsPerTopic {
+                names.append("\(durable)_p\(partition)")
+            }
+            names.append("\(durable)_plain")
+            names.append(durable)
             var existed = false
-            for name in lanes + [durable] {
+            for name in names {
                 existed = try connection.deleteConsumer(stream: configuration.stream.name, durable: name) || existed
             }
             _ = try connection.deleteConsumer(

@@ -141,10 +141,10 @@ public final class NATSEventBus: EventBus, Service {
         let subjects = configuration.subjects
         var laneList: [(consumer: String, filter: String)] = []
         for partition in 0..<subjects.partitions {
-            laneList.append(
-                (durable + "_p" + String(partition), try subjects.subject(forTopic: topic, partition: partition)))
+            let filter = try subjects.subject(forTopic: topic, partition: partition)
+            laneList.append((consumer: "\(durable)_p\(partition)", filter: filter))
         }
-        laneList.append((durable + "_plain", subject))
+        laneList.append((consumer: "\(durable)_plain", filter: subject))
         let lanes = laneList
         let stream = configuration.stream.name
         let membershipSubject = "_EVENTBUS.MEMBERS.\(stream).\(durable)"

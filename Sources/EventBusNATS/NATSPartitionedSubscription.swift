@@ -139,7 +139,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             }
             if revoked { dropRevoked(from: &backlog) }
             if !backlog.isEmpty {
-                backlog = pool.offer(consume backlog)
+                offer(&backlog)
             }
             // Block only when there is nothing to hand over; arrivals end the wait at once.
             let wait: Int64 = backlog.isEmpty ? 20 : 0
@@ -195,6 +195,14 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             return waiting
         }
         waiting?.resume()
+    }
+
+    /// Offers the held-back messages again, moving them rather than copying; keeps what did not fit.
+    ///
+    /// A function of its own: a `consume` inside `fetchLoop` made the debug build's
+    /// moved-variable debug-info pass run for minutes (Swift 6.3.1, -Onone).
+    private func offer(_ backlog: inout [ReceivedMessage]) {
+        backlog = pool.offer(consume backlog)
     }
 
     /// Reads membership lines: `alive` and `hello` refresh a member (a `hello` is answered at

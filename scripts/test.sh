@@ -4,8 +4,9 @@
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
-# Without arguments it runs everything but the PerformanceRegression suites, restarts the brokers,
-# then runs those suites, so they measure clean brokers rather than the tests before them.
+# Without arguments it first builds the library products in debug (into .build-debug), then runs
+# everything but the PerformanceRegression suites, restarts the brokers, then runs those suites,
+# so they measure clean brokers rather than the tests before them.
 # Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
 # every module with -enable-testing, which is not the code users get and does not share build products with
 # `swift build -c release` / scripts/pressure.sh (each switch would rebuild everything); so tests cannot use
@@ -59,6 +60,16 @@ trap 'exit 143' TERM
 ./scripts/setup.sh
 # shellcheck source=scripts/env.sh
 source ./scripts/env.sh
+
+if (($# == 0)); then
+    # Users build in debug (`swift build`'s default) while everything below runs in release; a
+    # debug-only compiler hang once slipped through, so the library products are built that way too.
+    debug_started="$(now_us)"
+    for product in EventBus EventBusKafka EventBusNATS; do
+        swift build --scratch-path .build-debug --product "$product"
+    done
+    say "debug build of the libraries took $(seconds_since "$debug_started")"
+fi
 
 if [[ "${CI:-}" == true ]]; then
     swift --version 2>&1 | sed -n 1p

@@ -32,22 +32,46 @@ struct PressureCommand: AsyncParsableCommand {
     @Option(help: "Envelopes per publish call.")
     var publishBatch: Int = 256
 
+    @Option(
+        help: ArgumentHelp(
+            "Subscriptions (group members) per topic's consumer group, 1...16.",
+            discussion: """
+                Each is a separate group member on Kafka and NATS; on the in-memory bus the members \
+                share the topic's partitions. Uniqueness, duplicates and order are counted per group.
+                """))
+    var members: Int = 1
+
     @Flag(help: "Print the reports as JSON instead of a table.")
     var json = false
 
+    func validate() throws {
+        guard PressureWorkload.memberRange.contains(members) else {
+            let range = PressureWorkload.memberRange
+            throw ValidationError(
+                "--members must be between \(range.lowerBound) and \(range.upperBound), got \(members)")
+        }
+    }
+
     func run() async throws {
         let backends = backend == "all" ? BackendRegistry.names : [backend]
+        // Every backend is checked before the first runs, so `--backend all` fails at once rather
+        // than after the in-memory levels.
+        let targets = try backends.map { try BackendRegistry.target(named: $0) }
+        for target in targets where members > target.maxMembers {
+            throw ValidationError(
+                "--members \(members) is above what \(target.backend) runs: at most \(target.maxMembers) "
+                    + "(one member per partition)")
+        }
         var reports: [PressureReport] = []
         if !json { print(PressureTable.header) }
-        for name in backends {
-            let target = try BackendRegistry.target(named: name)
+        for (name, target) in zip(backends, targets) {
             try await warmUp(target)
             for level in try levels(for: name) {
                 var workload = PressureWorkload(
-                    level: level, failOnceRate: failOnceRate, alwaysFailRate: alwaysFailRate)
+                    level: level, members: members, failOnceRate: failOnceRate, alwaysFailRate: alwaysFailRate)
                 if level.messages >= 100_000 { workload.completionTimeout = .seconds(600) }
                 let report = try await PressureRunner.run(workload, on: target) { line in
-                    FileHandle.standardError.write(Data("[\(name) \(level.name)] \(line)\n".utf8))
+                    FileHandle.standardError.write(Data("[\(name) \(level.name) members=\(members)] \(line)\n".utf8))
                 }
                 reports.append(report)
                 if !json { print(PressureTable.row(report)) }

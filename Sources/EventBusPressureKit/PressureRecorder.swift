@@ -4,7 +4,9 @@ import Synchronization
 
 /// Records, from inside the handlers, what a pressure run needs: order, duplicates, latency, faults.
 ///
-/// State is sharded by aggregate so 256 concurrent actors rarely meet on one lock.
+/// State is sharded by aggregate so 256 concurrent actors rarely meet on one lock. Every member of a
+/// group records into the same recorder, so uniqueness, duplicates and order are judged per message
+/// across the whole group, whichever member handled it.
 final class PressureRecorder: Sendable {
     enum Verdict {
         case recorded
@@ -15,6 +17,7 @@ final class PressureRecorder: Sendable {
         var nextVersion: [Int]
         var seen: [Bool]
         var failedOnce: [Bool]
+        var handledByMember: [Int]
         var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var duplicates = 0
         var violations = 0
@@ -42,7 +45,8 @@ final class PressureRecorder: Sendable {
                 Shard(
                     nextVersion: Array(repeating: 1, count: perShard),
                     seen: Array(repeating: false, count: perShard * (versions + 1)),
-                    failedOnce: Array(repeating: false, count: perShard * (versions + 1))
+                    failedOnce: Array(repeating: false, count: perShard * (versions + 1)),
+                    handledByMember: Array(repeating: 0, count: max(1, workload.members))
                 )
             )
         }
@@ -60,8 +64,9 @@ final class PressureRecorder: Sendable {
     func enter() { runningHandlers.add(1, ordering: .relaxed) }
     func leave() { runningHandlers.subtract(1, ordering: .relaxed) }
 
-    /// Records one handled envelope, or says to fail it as the workload's fault injection demands.
-    func record(_ envelope: Envelope) -> Verdict {
+    /// Records one envelope handled by group member `member` (0-based), or says to fail it as the
+    /// workload's fault injection demands.
+    func record(_ envelope: Envelope, member: Int = 0) -> Verdict {
         let now = EventTimestamp.now().nanosecondsSinceEpoch
         guard let aggregate = Self.aggregateIndex(envelope.aggregateID), aggregate < workload.aggregates else {
             return .recorded
@@ -83,6 +88,7 @@ final class PressureRecorder: Sendable {
                 return .recorded
             }
             shard.seen[index] = true
+            shard.handledByMember[member] += 1
             var expected = shard.nextVersion[slot]
             while expected <= versions && workload.alwaysFails(aggregate: aggregate, version: expected) {
                 expected += 1
@@ -98,20 +104,25 @@ final class PressureRecorder: Sendable {
     }
 
     /// Merged figures of all shards.
-    func summary() -> (latencies: Histogram<UInt64>, duplicates: Int, violations: Int, lastHandledNanos: Int64) {
+    func summary() -> (
+        latencies: Histogram<UInt64>, duplicates: Int, violations: Int, lastHandledNanos: Int64,
+        handledPerMember: [Int]
+    ) {
         var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var duplicates = 0
         var violations = 0
         var last: Int64 = 0
+        var perMember = Array(repeating: 0, count: max(1, workload.members))
         for shard in shards {
             shard.state.withLock { shard in
                 latencies.add(shard.latencies)
                 duplicates += shard.duplicates
                 violations += shard.violations
                 last = max(last, shard.lastHandledNanos)
+                for (member, count) in shard.handledByMember.enumerated() { perMember[member] += count }
             }
         }
-        return (latencies, duplicates, violations, last)
+        return (latencies, duplicates, violations, last, perMember)
     }
 
     /// The number at the end of an aggregate ID such as `agg-42`.

@@ -4,6 +4,8 @@ public struct PressureReport: Sendable, Codable {
     public var backend: String
     /// The level's name.
     public var level: String
+    /// Subscriptions (group members) per topic's consumer group; 1 unless the run asked for more.
+    public var members: Int
     /// Messages published.
     public var published: Int
     /// Distinct messages whose handler succeeded.
@@ -14,8 +16,12 @@ public struct PressureReport: Sendable, Codable {
     public var deadLettered: Int
     /// Messages the workload made fail on purpose on every attempt.
     public var expectedDeadLetters: Int
-    /// Messages handled while an earlier version of their aggregate was not yet handled.
+    /// Messages handled while an earlier version of their aggregate was not yet handled, judged
+    /// across all members of a group.
     public var orderViolations: Int
+    /// First deliveries handled by each member (index = member, summed over topics): shows how the
+    /// group shared the work, and which members stayed idle (more members than partitions).
+    public var handledPerMember: [Int]
     /// Seconds from the first publish to the last handled message.
     public var durationSeconds: Double
     /// Messages per second over that span.

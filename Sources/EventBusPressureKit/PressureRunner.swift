@@ -10,12 +10,14 @@ public enum PressureRunner {
     static let payload = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
 
     /// Publishes the workload, waits for every message to be handled (or the timeout), shuts the
-    /// bus down and reports.
+    /// bus down and reports. Throws `invalidArgument` before building a bus when the workload's
+    /// member count is out of range or above what the target can run (``PressureTarget/maxMembers``).
     public static func run(
         _ workload: PressureWorkload,
         on target: PressureTarget,
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws -> PressureReport {
+        try workload.validate(for: target)
         let runID = UUIDv7.generate().suffix(12).lowercased()
         let topics = (0..<workload.topics).map { target.topicName(String(runID), $0) }
         let recorder = PressureRecorder(workload: workload)
@@ -69,12 +71,14 @@ public enum PressureRunner {
         return PressureReport(
             backend: target.backend,
             level: workload.level.name,
+            members: workload.members,
             published: workload.totalMessages,
             uniqueHandled: recorder.uniqueHandled,
             duplicates: summary.duplicates,
             deadLettered: recorder.deadLettered,
             expectedDeadLetters: expectedDeadLetters,
             orderViolations: summary.violations,
+            handledPerMember: summary.handledPerMember,
             durationSeconds: duration,
             throughput: Double(recorder.uniqueHandled + recorder.deadLettered) / duration,
             latencyP50Milliseconds: milliseconds(latencies.valueAtPercentile(50)),
@@ -94,7 +98,10 @@ public enum PressureRunner {
         )
     }
 
-    /// Subscribes to all topics at once: a broker's group join takes seconds, and they overlap.
+    /// Subscribes to all topics at once, `workload.members` members per topic's group: a broker's
+    /// group join takes seconds, and they overlap. All members record into one recorder, so it
+    /// judges uniqueness and order per group. A dead-letter topic gets one member: it only counts
+    /// what the workload made fail, and a rebalance there would add nothing to measure.
     private static func subscribeAll(
         _ bus: any EventBus,
         topics: [String],
@@ -105,28 +112,31 @@ public enum PressureRunner {
     ) async throws -> [any Subscription] {
         try await withThrowingTaskGroup(of: [any Subscription].self) { tasks in
             for topic in topics {
-                tasks.addTask {
-                    var made: [any Subscription] = [
-                        try await bus.subscribe(
-                            topic: topic, group: group,
-                            envelopeHandler: { envelope in
-                                recorder.enter()
-                                defer { recorder.leave() }
-                                if case .injectFailure = recorder.record(envelope) {
-                                    throw InjectedFailure(
-                                        aggregateID: envelope.aggregateID, version: envelope.eventVersion)
+                for member in 0..<workload.members {
+                    tasks.addTask {
+                        var made: [any Subscription] = [
+                            try await bus.subscribe(
+                                topic: topic, group: group,
+                                envelopeHandler: { envelope in
+                                    recorder.enter()
+                                    defer { recorder.leave() }
+                                    if case .injectFailure = recorder.record(envelope, member: member) {
+                                        throw InjectedFailure(
+                                            aggregateID: envelope.aggregateID, version: envelope.eventVersion)
+                                    }
+                                })
+                        ]
+                        if member == 0 && workload.alwaysFailRate > 0 {
+                            made.append(
+                                try await bus.subscribe(
+                                    topic: target.deadLetterTopic(topic), group: group + "-dlq"
+                                ) { _ in
+                                    recorder.recordDeadLetter()
                                 }
-                            })
-                    ]
-                    if workload.alwaysFailRate > 0 {
-                        made.append(
-                            try await bus.subscribe(topic: target.deadLetterTopic(topic), group: group + "-dlq") {
-                                _ in
-                                recorder.recordDeadLetter()
-                            }
-                        )
+                            )
+                        }
+                        return made
                     }
-                    return made
                 }
             }
             var all: [any Subscription] = []

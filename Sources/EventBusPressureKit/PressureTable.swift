@@ -1,7 +1,8 @@
-/// Formats pressure reports as the fixed-width table the reference report printed.
+/// Formats pressure reports as the fixed-width table the reference report printed, plus a `members`
+/// column (subscriptions per topic's group) so a row says which shape it measured.
 public enum PressureTable {
     private static let columns: [(title: String, width: Int)] = [
-        ("backend", 8), ("level", 15), ("messages", 9), ("msg/s", 11), ("p50 ms", 8), ("p99 ms", 8),
+        ("backend", 8), ("level", 15), ("members", 7), ("messages", 9), ("msg/s", 11), ("p50 ms", 8), ("p99 ms", 8),
         ("p99.9 ms", 9), ("max ms", 8), ("success", 8), ("dups", 5), ("dlq", 5), ("order", 6), ("mem MB", 7),
         ("peak MB", 8), ("threads", 8), ("fds", 5), ("tasks", 6), ("ready s", 8), ("cpu us", 7),
     ]
@@ -15,7 +16,8 @@ public enum PressureTable {
     /// One report as one line.
     public static func row(_ report: PressureReport) -> String {
         let cells = [
-            report.backend, report.level, "\(report.published)", format(report.throughput, decimals: 0),
+            report.backend, report.level, "\(report.members)", "\(report.published)",
+            format(report.throughput, decimals: 0),
             format(report.latencyP50Milliseconds, decimals: 2), format(report.latencyP99Milliseconds, decimals: 2),
             format(report.latencyP999Milliseconds, decimals: 2), format(report.latencyMaxMilliseconds, decimals: 2),
             format(report.successRate, decimals: 2) + "%", "\(report.duplicates)",

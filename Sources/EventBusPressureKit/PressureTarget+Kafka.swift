@@ -6,8 +6,8 @@ import Logging
 extension PressureTarget {
     /// Kafka at `EVENTBUS_KAFKA_BROKERS` (default 127.0.0.1:9092) with the reference pool settings
     /// and 3 partitions per topic; short group timeouts because Tansu answers a second JoinGroup only
-    /// after half the session timeout. `EVENTBUS_KAFKA_OPTIONS` (`name=value;…`) passes librdkafka
-    /// properties through for experiments.
+    /// after half the session timeout; at most 3 members per group (one per partition).
+    /// `EVENTBUS_KAFKA_OPTIONS` (`name=value;…`) passes librdkafka properties through for experiments.
     public static func kafka(environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> PressureTarget
     {
@@ -30,7 +30,8 @@ extension PressureTarget {
             backend: "kafka",
             makeBus: { try KafkaEventBus(configuration: configuration) },
             topicName: { "pressure-\($0)-t\($1)" },
-            deadLetterTopic: { configuration.topics.deadLetterTopic(for: $0) }
+            deadLetterTopic: { configuration.topics.deadLetterTopic(for: $0) },
+            maxMembers: configuration.topics.partitions
         )
     }
 

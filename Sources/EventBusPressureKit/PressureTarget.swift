@@ -15,6 +15,12 @@ public struct PressureTarget: Sendable {
     /// Removes what a run left on the broker for its consumer group (`group` on every topic, and
     /// `group-dlq` on their dead letters), after its subscriptions closed. Nothing by default.
     public var removeGroups: @Sendable (_ bus: any EventBus, _ topics: [String], _ group: String) async -> Void
+    /// The most members per group the backend can run: a run asking for more is refused before a
+    /// bus is built. Default 16 (the top of ``PressureWorkload/memberRange``); Kafka's is its
+    /// partitions per topic, because `KafkaEventBus.subscribe` returns only once the member was
+    /// assigned a partition, so a member beyond the partition count would fail the run after the
+    /// assignment timeout.
+    public var maxMembers: Int
 
     /// Creates a target.
     public init(
@@ -24,13 +30,15 @@ public struct PressureTarget: Sendable {
         deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" },
         removeGroups: @escaping @Sendable (_ bus: any EventBus, _ topics: [String], _ group: String) async -> Void = {
             _, _, _ in
-        }
+        },
+        maxMembers: Int = PressureWorkload.memberRange.upperBound
     ) {
         self.backend = backend
         self.makeBus = makeBus
         self.topicName = topicName
         self.deadLetterTopic = deadLetterTopic
         self.removeGroups = removeGroups
+        self.maxMembers = maxMembers
     }
 
     /// The in-memory bus with the reference pool settings (256 actors, inbox 1000, 3 restarts).

@@ -1,3 +1,5 @@
+import EventBus
+
 /// The reference workload: how many messages, over which topics and aggregates, with which faults.
 ///
 /// Aggregates are `messages / 10` clamped to 50...1000; each gets `messages / aggregates` versions.
@@ -13,6 +15,10 @@ public struct PressureWorkload: Sendable, Codable {
     /// Envelopes per publish call; a publisher sends several versions of its aggregates at once,
     /// still in order per aggregate. Default 256.
     public var publishBatchSize: Int
+    /// Subscriptions (group members) per topic's consumer group, all on the one bus of the run.
+    /// Default 1. Each is a separate group member on Kafka and NATS; on the in-memory bus the members
+    /// share the topic's partitions. Must lie in ``memberRange``.
+    public var members: Int
     /// Share of messages whose handler throws on the first attempt only (0.01 = 1 %). Default 0.
     public var failOnceRate: Double
     /// Share of messages whose handler always throws, so they are dead-lettered. Default 0.
@@ -26,6 +32,7 @@ public struct PressureWorkload: Sendable, Codable {
         topics: Int = 5,
         publishers: Int = 10,
         publishBatchSize: Int = 256,
+        members: Int = 1,
         failOnceRate: Double = 0,
         alwaysFailRate: Double = 0,
         completionTimeout: Duration = .seconds(120)
@@ -34,9 +41,32 @@ public struct PressureWorkload: Sendable, Codable {
         self.topics = topics
         self.publishers = publishers
         self.publishBatchSize = publishBatchSize
+        self.members = members
         self.failOnceRate = failOnceRate
         self.alwaysFailRate = alwaysFailRate
         self.completionTimeout = completionTimeout
+    }
+
+    /// The member counts a run accepts. One member is the reference shape; a member beyond a topic's
+    /// partitions (8 on the in-memory bus and on NATS) only waits idle, so more than 16 would measure
+    /// nothing new. On Kafka such a member cannot join at all: see ``PressureTarget/maxMembers``.
+    public static let memberRange = 1...16
+
+    /// Throws `invalidArgument` when ``members`` is outside ``memberRange`` or above what `target`
+    /// can run (``PressureTarget/maxMembers``).
+    public func validate(for target: PressureTarget) throws(EventBusError) {
+        guard Self.memberRange.contains(members) else {
+            throw EventBusError(
+                .invalidArgument,
+                "members must be between \(Self.memberRange.lowerBound) and \(Self.memberRange.upperBound), got \(members)",
+                field: "members")
+        }
+        guard members <= target.maxMembers else {
+            throw EventBusError(
+                .invalidArgument,
+                "\(target.backend) runs at most \(target.maxMembers) members per group (one per partition), got \(members)",
+                field: "members")
+        }
     }
 
     /// Aggregates in the run.

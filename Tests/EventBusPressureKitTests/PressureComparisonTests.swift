@@ -7,7 +7,8 @@ final class PressureComparisonTests: XCTestCase {
         _ backend: String, _ level: String, throughput: Double, p99: Double, cpu: Double = 20
     ) throws -> PressureReport {
         let fields: [String: Any] = [
-            "backend": backend, "level": level, "published": 1000, "uniqueHandled": 1000, "duplicates": 0,
+            "backend": backend, "level": level, "members": 1, "handledPerMember": [1000], "published": 1000,
+            "uniqueHandled": 1000, "duplicates": 0,
             "deadLettered": 0, "expectedDeadLetters": 0, "orderViolations": 0, "durationSeconds": 1.0,
             "throughput": throughput, "latencyP50Milliseconds": p99 / 2, "latencyP99Milliseconds": p99,
             "latencyP999Milliseconds": p99, "latencyMaxMilliseconds": p99, "subscribeSeconds": 0.1,

@@ -167,6 +167,15 @@ public final class NATSEventBus: EventBus, Service {
             isCurrent: { message in reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) })
         let subscription = NATSPartitionedSubscription(
             topic: topic, group: group, reader: reader, pool: pool, settings: configuration.consumer, logger: logger)
+        try await admit(subscription, durable: durable, partitions: subjects.partitions)
+        return subscription
+    }
+
+    /// Registers a new subscription for health and shutdown, starts it and logs it; throws
+    /// `shutDown` when the bus was shut down meanwhile.
+    private func admit(
+        _ subscription: some NATSMemberSubscription, durable: String, partitions: Int? = nil
+    ) async throws(EventBusError) {
         let accepted = state.withLock { state -> Bool in
             guard !state.shutDown else { return false }
             state.subscriptions[ObjectIdentifier(subscription)] = subscription
@@ -176,13 +185,12 @@ public final class NATSEventBus: EventBus, Service {
         await subscription.start { [weak self, weak subscription] in
             if let self, let subscription { self.forget(subscription) }
         }
-        logger.info(
-            "subscribed",
-            metadata: [
-                "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.durable": "\(durable)",
-                "eventbus.partitions": "\(subjects.partitions)",
-            ])
-        return subscription
+        var metadata: Logger.Metadata = [
+            "eventbus.topic": "\(subscription.topic)", "eventbus.group": "\(subscription.group)",
+            "eventbus.durable": "\(durable)",
+        ]
+        if let partitions { metadata["eventbus.partitions"] = "\(partitions)" }
+        logger.info("subscribed", metadata: metadata)
     }
 
     /// Reads the dead letters of `topic` from the dead-letter stream, for inspection or replay.
@@ -235,18 +243,7 @@ public final class NATSEventBus: EventBus, Service {
         let subscription = NATSSubscription(
             topic: topic, group: group, consumer: consumer, pool: pool, settings: configuration.consumer,
             logger: logger)
-        let accepted = state.withLock { state -> Bool in
-            guard !state.shutDown else { return false }
-            state.subscriptions[ObjectIdentifier(subscription)] = subscription
-            return true
-        }
-        guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
-        await subscription.start { [weak self, weak subscription] in
-            if let self, let subscription { self.forget(subscription) }
-        }
-        logger.info(
-            "subscribed",
-            metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.durable": "\(durable)"])
+        try await admit(subscription, durable: durable)
         return subscription
     }
 
@@ -322,6 +319,8 @@ protocol NATSMemberSubscription: Subscription, AnyObject {
     var fetchErrorCount: Int { get }
     /// Messages fetched and not yet acknowledged.
     var unsettledCount: Int { get }
+    /// Starts fetching; `onClose` runs once the subscription closed.
+    func start(onClose: @escaping @Sendable () -> Void) async
 }
 
 extension NATSSubscription: NATSMemberSubscription {}

@@ -177,6 +177,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             if !backlog.isEmpty { usleep(200) }
         }
         if firstPass { started.resume() }
+        drainRequests(&lanes)
         // Whatever was fetched but never offered is not this member's any more.
         for lane in lanes.indices { reader.disown(lane: lane) }
         reader.abandon(backlog)
@@ -203,6 +204,35 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// moved-variable debug-info pass run for minutes (Swift 6.3.1, -Onone).
     private func offer(_ backlog: inout [ReceivedMessage]) {
         backlog = pool.offer(consume backlog)
+    }
+
+    /// Reads until every pull request this member still has open has ended (at most the fetch
+    /// wait), holding what they deliver. Handing messages back (NAK) while a request of this
+    /// member is still open would only deliver them to that request again, out of every other
+    /// member's reach until the ack wait, so `release` hands them back only after this.
+    private func drainRequests(_ lanes: inout [Lane]) {
+        let deadline = ContinuousClock.now + settings.fetchWait + .milliseconds(200)
+        while ContinuousClock.now < deadline {
+            let now = ContinuousClock.now
+            for lane in lanes.indices { lanes[lane].requests.removeAll { now >= $0.expiresAt + .milliseconds(100) } }
+            guard lanes.contains(where: { !$0.requests.isEmpty }) else { return }
+            let (arrivals, _) = reader.read(waitingMilliseconds: 20, limit: settings.fetchBatch)
+            for arrival in arrivals {
+                switch arrival {
+                case .messages(let messages):
+                    // Held and tracked by the reader, never offered: `release` hands them back.
+                    for message in messages { book(delivery: Int(message.partition), in: &lanes) }
+                case .claimed(let lane, _, _):
+                    reader.dropClaim(lane: lane)
+                case .status(let lane, let code):
+                    if code == "404" || code == "408", !lanes[lane].requests.isEmpty {
+                        lanes[lane].requests.removeFirst()
+                    } else if code == "409" || code == "423" {
+                        lanes[lane].requests.removeAll()
+                    }
+                }
+            }
+        }
     }
 
     /// Reads membership lines: `alive` and `hello` refresh a member (a `hello` is answered at
@@ -281,7 +311,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         case .releasing(let since):
             let running = reader.inFlight(lane: lane)
             let overdue = now - since >= settings.ackWait
-            guard running == 0 || overdue else { return false }
+            // Its own open pull requests must have ended too, or what it hands back would be
+            // delivered to them again instead of to the next owner.
+            guard (running == 0 && state.requests.isEmpty) || overdue else { return false }
             if overdue {
                 logger.error(
                     "a released partition still has handlers running after the ack wait; its next owner may handle their keys meanwhile",
@@ -317,7 +349,6 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         reader.disown(lane: lane)
         pool.withdrawRevoked()
         state.phase = .releasing(since: ContinuousClock.now)
-        state.requests.removeAll()
     }
 
     /// A data message arrived for an owned lane: one less owed by its oldest request.

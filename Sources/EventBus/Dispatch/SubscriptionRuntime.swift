@@ -104,7 +104,7 @@ package final class SubscriptionRuntime: Sendable {
 
     /// Starts the pool, and `feed` beside it when given (a delivery loop that runs as a task, for
     /// backends without a thread of their own), and returns once the pool's actors run. When the
-    /// subscription has closed, `onClosed` runs once.
+    /// subscription has released, `onClosed` runs once, before any `close()` returns.
     package func start(
         intake: any SubscriptionIntake, feed: (@Sendable () async -> Void)? = nil,
         onClosed: @escaping @Sendable () -> Void = {}
@@ -121,9 +121,10 @@ package final class SubscriptionRuntime: Sendable {
             }
             // Every handler has returned.
             await intake.release()
+            // Before the waiters resume: when close() returns, the bus has forgotten the subscription.
+            onClosed()
             let waiters = self.machine.withLock { $0.finished() }
             for waiter in waiters { waiter.resume() }
-            onClosed()
         }
         await pool.waitUntilRunning()
     }

@@ -4,7 +4,7 @@
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
-# Without arguments it first builds the library products in debug (into .build-debug), then runs
+# Without arguments it first builds the library targets in debug (into .build-debug), then runs
 # everything but the PerformanceRegression suites, restarts the brokers, then runs those suites,
 # so they measure clean brokers rather than the tests before them.
 # Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
@@ -63,10 +63,12 @@ source ./scripts/env.sh
 
 if (($# == 0)); then
     # Users build in debug (`swift build`'s default) while everything below runs in release; a
-    # debug-only compiler hang once slipped through, so the library products are built that way too.
+    # debug-only compiler hang once slipped through, so the library targets are built that way too.
     debug_started="$(now_us)"
-    for product in EventBus EventBusKafka EventBusNATS; do
-        swift build --scratch-path .build-debug --product "$product"
+    # Library products are automatic, which `--product` refuses (it would build everything): the
+    # library targets are built instead.
+    for target in EventBus EventBusKafka EventBusNATS; do
+        swift build --scratch-path .build-debug --target "$target"
     done
     say "debug build of the libraries took $(seconds_since "$debug_started")"
 fi

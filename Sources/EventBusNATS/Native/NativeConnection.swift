@@ -111,6 +111,16 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         events.record(.connected)
     }
 
+    /// A new unique inbox subject (`_INBOX.<nuid>`), to name as reply subject of pull requests.
+    func newInbox() throws(EventBusError) -> String {
+        var pointer: UnsafeMutablePointer<natsInbox>?
+        guard natsInbox_Create(&pointer) == NATS_OK, let pointer else {
+            throw NativeError.make(.subscribeFailed, "cannot create an inbox", status: NATS_NO_MEMORY)
+        }
+        defer { natsInbox_Destroy(pointer) }
+        return String(cString: pointer)
+    }
+
     /// The connection's current state.
     var state: State {
         switch natsConnection_Status(connection) {

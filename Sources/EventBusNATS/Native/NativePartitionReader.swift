@@ -91,12 +91,7 @@ final class NativePartitionReader: @unchecked Sendable {
         self.consumerNames = lanes.map(\.consumer)
         self.nextSubjects = lanes.map { "$JS.API.CONSUMER.MSG.NEXT.\(stream).\($0.consumer)" }
         self.books = Mutex(Array(repeating: Book(), count: lanes.count))
-        var inboxPointer: UnsafeMutablePointer<natsInbox>?
-        guard natsInbox_Create(&inboxPointer) == NATS_OK, let inboxPointer else {
-            throw NativeError.make(.subscribeFailed, "cannot create an inbox", status: NATS_NO_MEMORY)
-        }
-        self.inbox = String(cString: inboxPointer)
-        natsInbox_Destroy(inboxPointer)
+        self.inbox = try connection.newInbox()
         var subscription: OpaquePointer?
         var status = natsConnection_SubscribeSync(&subscription, connection.connection, inbox + ".*")
         guard status == NATS_OK, let subscription else {

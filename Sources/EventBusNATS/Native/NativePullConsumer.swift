@@ -57,12 +57,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         try Self.ensureConsumer(
             connection: connection, stream: stream, subject: subject, durable: durable, settings: settings)
         self.nextSubject = "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(durable)"
-        var inboxPointer: UnsafeMutablePointer<natsInbox>?
-        guard natsInbox_Create(&inboxPointer) == NATS_OK, let inboxPointer else {
-            throw NativeError.make(.subscribeFailed, "cannot create an inbox for '\(durable)'", status: NATS_NO_MEMORY)
-        }
-        self.inbox = String(cString: inboxPointer)
-        natsInbox_Destroy(inboxPointer)
+        self.inbox = try connection.newInbox()
         var subscriptionPointer: OpaquePointer?
         let status = natsConnection_SubscribeSync(&subscriptionPointer, connection.connection, inbox)
         guard status == NATS_OK, let subscriptionPointer else {

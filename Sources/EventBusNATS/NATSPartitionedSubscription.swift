@@ -115,6 +115,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         var nextHeartbeat = ContinuousClock.now
         var lastProgress = ContinuousClock.now
         var firstPass = true
+        // The assignment changes only when membership lines arrive or a member's silence runs out:
+        // computed then, not on every pass of the loop.
+        var assigned: Set<Int> = []
+        var nextExpiry = ContinuousClock.now
         while !stopping.load(ordering: .relaxed) {
             let now = ContinuousClock.now
             if now >= nextHeartbeat {
@@ -125,8 +129,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                 reader.sendProgress(olderThan: settings.ackWait / 2)
                 lastProgress = now
             }
-            readMembership(into: &members)
-            let assigned = assignment(members: &members, now: now)
+            if readMembership(into: &members) || now >= nextExpiry || firstPass {
+                (assigned, nextExpiry) = assignment(members: &members, now: now)
+            }
             var revoked = false
             for lane in lanes.indices {
                 let wanted = assigned.contains(lane)
@@ -237,9 +242,11 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     /// Reads membership lines: `alive` and `hello` refresh a member (a `hello` is answered at
     /// once), `leave` removes one.
-    private func readMembership(into members: inout [String: ContinuousClock.Instant]) {
+    @discardableResult
+    private func readMembership(into members: inout [String: ContinuousClock.Instant]) -> Bool {
         let now = ContinuousClock.now
-        for line in reader.membershipLines() {
+        let lines = reader.membershipLines()
+        for line in lines {
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let id = String(parts[1])
@@ -253,16 +260,19 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             default: break
             }
         }
+        return !lines.isEmpty
     }
 
     /// The lanes this member should own: lane `i` goes to the `i % count`-th of the sorted live
-    /// member IDs, this member included.
-    private func assignment(members: inout [String: ContinuousClock.Instant], now: ContinuousClock.Instant) -> Set<Int>
+    /// member IDs, this member included; and when the next live member's silence runs out.
+    private func assignment(members: inout [String: ContinuousClock.Instant], now: ContinuousClock.Instant)
+        -> (lanes: Set<Int>, nextExpiry: ContinuousClock.Instant)
     {
         members = members.filter { now - $0.value < settings.memberTimeout }
+        let nextExpiry = (members.values.min() ?? now + heartbeatInterval) + settings.memberTimeout
         let sorted = (Array(members.keys) + [memberID]).sorted()
-        guard let position = sorted.firstIndex(of: memberID) else { return [] }
-        return Set(stride(from: position, to: reader.laneCount, by: sorted.count))
+        guard let position = sorted.firstIndex(of: memberID) else { return ([], nextExpiry) }
+        return (Set(stride(from: position, to: reader.laneCount, by: sorted.count)), nextExpiry)
     }
 
     /// Moves one lane along its cycle and keeps its pull requests coming; true when the lane was

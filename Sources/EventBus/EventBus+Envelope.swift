@@ -32,9 +32,18 @@ extension EventBus {
         group: String,
         handler envelopeHandler: @escaping EnvelopeHandler
     ) async throws(EventBusError) -> any Subscription {
-        try await subscribe(topic: topic, group: group) { message in
-            let envelope = try EnvelopeCodec.decode(message.payload)
-            try await envelopeHandler(envelope)
+        try await subscribe(topic: topic, group: group, handler: envelopeMessageHandler(envelopeHandler))
+    }
+}
+
+/// The raw handler behind an envelope subscription: the envelope the pool already decoded to
+/// route the message (``ActorPool/KeylessRouting/envelopeAggregateID``), or the payload decoded now.
+package func envelopeMessageHandler(_ envelopeHandler: @escaping EnvelopeHandler) -> MessageHandler {
+    { message in
+        if let decoded = message.decodedEnvelope {
+            try await envelopeHandler(decoded.envelope)
+        } else {
+            try await envelopeHandler(EnvelopeCodec.decode(message.payload))
         }
     }
 }

@@ -22,6 +22,10 @@ public struct ReceivedMessage: Sendable {
     /// Where a broker backend left the payload and headers; they are empty until
     /// ``materialized()`` copies them out.
     package var deferredContent: (source: any DeferredMessageContent, index: Int)?
+    /// The envelope the pool decoded to route a keyless message by its aggregate ID
+    /// (``ActorPool/KeylessRouting/envelopeAggregateID``), so the envelope handler does not decode
+    /// it again.
+    package var decodedEnvelope: DecodedEnvelope?
 
     /// Creates a received message; backends and tests use this.
     public init(
@@ -97,5 +101,14 @@ public struct ReceivedMessage: Sendable {
         message.payload = try EnvelopeCodec.encode(carried.envelope)
         message.headers = OutgoingMessage.headers(for: carried.envelope) + headers
         return message
+    }
+}
+
+/// An envelope decoded ahead of its handler, boxed so that a message without one stays small.
+package final class DecodedEnvelope: Sendable {
+    package let envelope: Envelope
+
+    package init(_ envelope: Envelope) {
+        self.envelope = envelope
     }
 }

@@ -6,6 +6,22 @@ extension KafkaEventBus {
     public func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        try await subscribe(topic: topic, group: group, keylessRouting: .rotate, handler: handler)
+    }
+
+    /// Subscribes a handler of decoded domain events; keyless messages (another client's bare
+    /// envelopes) are routed by their envelope's aggregate ID, decoded once.
+    public func makeEnvelopeSubscription(
+        topic: String, group: String, handler: @escaping EnvelopeHandler
+    ) async throws(EventBusError) -> any Subscription {
+        try await subscribe(
+            topic: topic, group: group, keylessRouting: .envelopeAggregateID,
+            handler: envelopeMessageHandler(handler))
+    }
+
+    private func subscribe(
+        topic: String, group: String, keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
         guard !topic.isEmpty else {
             throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic")
         }
@@ -27,7 +43,8 @@ extension KafkaEventBus {
         }
         guard accepted else { throw EventBusError(.shutDown, "the Kafka event bus was shut down") }
         try await subscription.start(
-            poolConfiguration: configuration.pool.labelled(topic: topic, group: group), handler: handler,
+            poolConfiguration: configuration.pool.labelled(topic: topic, group: group),
+            keylessRouting: keylessRouting, handler: handler,
             deadLetterSink: { [weak self] letter in
                 guard let self else {
                     throw EventBusError(.shutDown, "the Kafka event bus is gone")

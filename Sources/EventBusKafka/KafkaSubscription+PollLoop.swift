@@ -25,7 +25,7 @@ extension KafkaSubscription {
                 if !batch.isEmpty {
                     register(&batch)
                     // Handed over, not copied: the pool moves the messages into its inboxes.
-                    pending = pool.offer(consume batch)
+                    pending.offer(consume batch, to: pool)
                     batch = []
                     batch.reserveCapacity(options.pollBatchSize)
                     if !pending.isEmpty { fullSince = clock.now }
@@ -33,7 +33,7 @@ extension KafkaSubscription {
             } else if paused.isEmpty {
                 // The pool is full: retry for a moment without fetching more.
                 usleep(200)
-                offerPending()
+                pending.retry(pool)
                 if !pending.isEmpty, let since = fullSince, clock.now - since >= pauseAfter {
                     paused = progress.withLock { $0.partitions.keys }
                     consumer.pause(paused)
@@ -41,7 +41,7 @@ extension KafkaSubscription {
                         // Nothing left to pause (all revoked): keep serving the group meanwhile.
                         consumer.poll(into: &batch, timeoutMilliseconds: 1)
                         register(&batch)
-                        pending.append(contentsOf: batch)
+                        pending.hold(batch)
                         batch.removeAll(keepingCapacity: true)
                     }
                 }
@@ -50,11 +50,10 @@ extension KafkaSubscription {
                 consumer.poll(into: &batch, timeoutMilliseconds: 1)
                 if !batch.isEmpty {
                     register(&batch)
-                    pending.append(contentsOf: batch)
+                    pending.hold(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
-                offerPending()
-                if pending.isEmpty {
+                if pending.retry(pool) {
                     consumer.resume(paused)
                     paused = []
                 }
@@ -75,28 +74,16 @@ extension KafkaSubscription {
         shutDownOnPollThread()
     }
 
-    /// Offers the held-back messages again, moving them rather than copying.
-    private func offerPending() {
-        var waiting: [ReceivedMessage] = []
-        swap(&waiting, &pending)
-        pending = pool.offer(consume waiting)
-    }
-
     private func shutDownOnPollThread() {
-        pending.removeAll()
+        _ = pending.removeAll()
         // The subscription's runtime stops the pool; once its running handlers have returned it
         // says so, and their outcomes are committed below.
-        while !poolFinished.load(ordering: .acquiring) { usleep(1000) }
+        handlersReturned.wait(timeout: nil)
         commit(takeCommittable(), wait: true)
         consumer.close()
         consumer.callbackContext.rebalanceHandler.withLock { $0 = nil }
         resolveAssignment(EventBusError(.shutDown, "the subscription was closed"))
-        let waiters = lifecycle.withLock { state in
-            state.closed = true
-            defer { state.closeWaiters = [] }
-            return state.closeWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        released.open()
         logger.debug(
             "subscription closed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
     }
@@ -160,27 +147,26 @@ extension KafkaSubscription {
     /// waited for (bounded by the revocation timeout), then what completed is committed and the
     /// partitions are forgotten, so late outcomes cannot move their offsets.
     private func revoke(_ partitions: Set<Int32>) {
+        let held = pending.withdraw { partitions.contains($0.partition) }
+        let drained = Latch()
         progress.withLock { progress in
             for partition in partitions { progress.partitions[partition]?.revoking = true }
-            for message in pending where partitions.contains(message.partition) {
-                progress.partitions[message.partition]?.tracker.abandon(message.offset)
-            }
+            for message in held { progress.partitions[message.partition]?.tracker.abandon(message.offset) }
+            progress.revocationDrained = drained
+            progress.noteDrained()
         }
-        pending.removeAll { partitions.contains($0.partition) }
         paused.removeAll { partitions.contains($0) }
         let withdrawn = pool.withdrawRevoked()
         // While closing, the pool has already finished: nothing of these partitions still runs.
         let closing = lifecycle.withLock { $0.closeRequested }
         let clock = ContinuousClock()
         let started = clock.now
-        let deadline = started + options.revocationTimeout
-        var running = 0
-        while true {
-            running = progress.withLock { progress in
-                partitions.reduce(0) { $0 + (progress.partitions[$1]?.tracker.inFlight ?? 0) }
+        if !closing && !drained.wait(timeout: options.revocationTimeout) {
+            let running = progress.withLock { progress in
+                progress.revocationDrained = nil
+                return partitions.reduce(0) { $0 + (progress.partitions[$1]?.tracker.inFlight ?? 0) }
             }
-            if running == 0 || closing { break }
-            if clock.now >= deadline {
+            if running > 0 {
                 revocationTimeouts.increment()
                 logger.error(
                     "revoked partitions still have handlers running after the revocation timeout; the next owner may handle their keys while these finish",
@@ -188,9 +174,7 @@ extension KafkaSubscription {
                         "eventbus.topic": "\(topic)", "eventbus.group": "\(group)",
                         "eventbus.partitions": "\(partitions.sorted())", "eventbus.running": "\(running)",
                     ])
-                break
             }
-            usleep(1000)
         }
         logger.debug(
             "revoked partitions released",

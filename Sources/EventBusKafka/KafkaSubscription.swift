@@ -18,12 +18,24 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
     struct Progress {
         var partitions = PartitionTable<PartitionProgress>()
         var nextGeneration: UInt64 = 1
+        /// While a revocation waits for running handlers: opened once none of the revoking
+        /// partitions has a message in flight.
+        var revocationDrained: Latch?
+
+        /// Opens the revocation's latch when its partitions have nothing in flight any more.
+        mutating func noteDrained() {
+            guard let latch = revocationDrained else { return }
+            for partition in partitions.keys {
+                guard let state = partitions[partition], state.revoking else { continue }
+                if state.tracker.inFlight > 0 { return }
+            }
+            latch.open()
+            revocationDrained = nil
+        }
     }
 
     struct Lifecycle {
         var closeRequested = false
-        var closed = false
-        var closeWaiters: [UnsafeContinuation<Void, Never>] = []
         var assignmentResult: EventBusError??
         var assignmentWaiter: UnsafeContinuation<EventBusError?, Never>?
     }
@@ -35,7 +47,10 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
     let logger: Logger
     let progress = Mutex(Progress())
     let lifecycle = Mutex(Lifecycle())
-    let poolFinished = Atomic<Bool>(false)
+    /// Opens once every handler of the subscription has returned (the runtime's `release`).
+    let handlersReturned = Latch()
+    /// Opens once the poll thread committed what finished and left the group.
+    let released = Latch()
     let handledCount = Atomic<Int>(0)
     /// Revocations whose running handlers outlived ``KafkaConsumerOptions/revocationTimeout``.
     let revocationTimeouts: Counter
@@ -44,7 +59,7 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
 
     /// Messages fetched but not yet accepted by the pool, while their partitions are paused.
     // Safe because: only the poll thread touches it (rebalance callbacks run inside its poll call).
-    nonisolated(unsafe) var pending: [ReceivedMessage] = []
+    nonisolated(unsafe) var pending = HeldBacklog()
     /// Partitions paused for backpressure.
     // Safe because: only the poll thread touches it, like `pending`.
     nonisolated(unsafe) var paused: [Int32] = []
@@ -75,7 +90,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
 
     /// Builds the pool, joins the group and waits for the first assignment.
     func start(
-        poolConfiguration: ActorPoolConfiguration, handler: @escaping MessageHandler,
+        poolConfiguration: ActorPoolConfiguration, keylessRouting: ActorPool.KeylessRouting,
+        handler: @escaping MessageHandler,
         deadLetterSink: @escaping DeadLetterSink
     ) async throws(EventBusError) {
         let pool: ActorPool
@@ -84,13 +100,12 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
                 configuration: poolConfiguration, makeHandler: { handler },
                 deadLetterSink: deadLetterSink,
                 onOutcomes: { [weak self] outcomes in self?.completed(outcomes) },
-                isCurrent: { [weak self] message in self?.isCurrent(message) ?? false })
+                isCurrent: { [weak self] message in self?.isCurrent(message) ?? false },
+                keylessRouting: keylessRouting)
         } catch {
             // Nothing runs yet: mark closed so a later close() or shutdown returns at once.
-            lifecycle.withLock { state in
-                state.closeRequested = true
-                state.closed = true
-            }
+            lifecycle.withLock { $0.closeRequested = true }
+            released.open()
             onClosed(self)
             throw error
         }
@@ -148,15 +163,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
     /// Tells the poll thread that every handler has returned, and waits until it has committed
     /// what finished and left the group.
     func release() async {
-        poolFinished.store(true, ordering: .releasing)
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let done = lifecycle.withLock { state -> Bool in
-                if state.closed { return true }
-                state.closeWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
+        handlersReturned.open()
+        await released.wait()
     }
 
     /// Records what the pool finished; late outcomes of a revoked assignment are ignored.
@@ -174,6 +182,7 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
                     finished += 1
                 }
             }
+            progress.noteDrained()
         }
         handledCount.add(finished, ordering: .relaxed)
     }

@@ -114,6 +114,23 @@ public final class NATSEventBus: EventBus, Service {
     public func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        try await subscribe(topic: topic, group: group, keylessRouting: .rotate, handler: handler)
+    }
+
+    /// Subscribes a handler of decoded domain events. Messages without a key header (bare
+    /// jxt-core envelopes from another client, on the topic's plain subject) are routed by their
+    /// envelope's aggregate ID, decoded once, so each aggregate is still handled in order.
+    public func makeEnvelopeSubscription(
+        topic: String, group: String, handler: @escaping EnvelopeHandler
+    ) async throws(EventBusError) -> any Subscription {
+        try await subscribe(
+            topic: topic, group: group, keylessRouting: .envelopeAggregateID,
+            handler: envelopeMessageHandler(handler))
+    }
+
+    private func subscribe(
+        topic: String, group: String, keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
+    ) async throws(EventBusError) -> any Subscription {
         let suffix = configuration.deadLetter.subjectSuffix
         if topic.hasSuffix(suffix) {
             // `<topic>.dlq` names a topic's dead letters, as backends without a separate stream spell it.
@@ -125,7 +142,8 @@ public final class NATSEventBus: EventBus, Service {
             prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
         return try await subscribePartitioned(
             subject: subject, durable: durable, topic: topic, group: group,
-            deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic), handler: handler)
+            deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic),
+            keylessRouting: keylessRouting, handler: handler)
     }
 
     /// Joins `group` as a member of the topic's partitioned consumer group (see
@@ -133,7 +151,7 @@ public final class NATSEventBus: EventBus, Service {
     /// subject, each owned by one member at a time.
     private func subscribePartitioned(
         subject: String, durable: String, topic: String, group: String, deadLetterSubject: String,
-        handler: @escaping MessageHandler
+        keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
         if state.withLock({ $0.shutDown }) { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         let configuration = self.configuration
@@ -164,7 +182,8 @@ public final class NATSEventBus: EventBus, Service {
                     [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
             },
             onOutcomes: { outcomes in reader.settle(outcomes) },
-            isCurrent: { message in reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) })
+            isCurrent: { message in reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) },
+            keylessRouting: keylessRouting)
         let subscription = NATSPartitionedSubscription(
             topic: topic, group: group, reader: reader, pool: pool, settings: configuration.consumer, logger: logger)
         try await admit(subscription, durable: durable, partitions: subjects.partitions)

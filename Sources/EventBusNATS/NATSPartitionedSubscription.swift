@@ -14,7 +14,7 @@ import Synchronization
 /// plain subject. Each lane is a durable consumer whose pinned client (a priority group with the
 /// `pinned_client` policy) is the only member the server delivers to. Members announce themselves
 /// on a membership subject; every member computes the same assignment from the sorted member IDs
-/// (lane `i` goes to member `i % count`), claims the lanes assigned to it and lets go of the others:
+/// (lane `i` goes to member `(i + topic hash) % count`), claims the lanes assigned to it and lets go of the others:
 ///
 /// - **Claim.** Ask the lane's consumer for one message without a pin ID. The server answers only
 ///   once no other member holds the pin (released, or silent for ``NATSConfiguration/ConsumerSettings/memberTimeout``).
@@ -51,12 +51,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         var lastPull = ContinuousClock.now
     }
 
-    private struct State {
-        var fetchStopped: UnsafeContinuation<Void, Never>?
-        var fetchDone = false
-        /// The lanes the fetch thread still owned when it stopped; `release` lets go of them.
-        var ownedAtExit: [Int] = []
-    }
+    /// The lanes the fetch thread still owned when it stopped; `release` lets go of them.
+    private let ownedAtExit = Mutex<[Int]>([])
+    /// Opens when the fetch thread has stopped.
+    private let fetchStopped = Latch()
 
     /// The priority group every lane consumer pins its client in.
     static let priorityGroup = "eventbus"
@@ -67,7 +65,6 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
     private let memberID: String
-    private let state = Mutex(State())
     private let stopping = Atomic<Bool>(false)
     private let fetchErrors = Atomic<Int>(0)
     private let ownedLanes = Atomic<Int>(0)
@@ -103,7 +100,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private func fetchLoop(started: UnsafeContinuation<Void, Never>) {
         var lanes = [Lane](repeating: Lane(), count: reader.laneCount)
         var members: [String: ContinuousClock.Instant] = [:]
-        var backlog: [ReceivedMessage] = []
+        var backlog = HeldBacklog()
         // Ask who is there and give them a moment to answer, so a joining member does not first
         // claim every lane for itself.
         reader.announce("hello \(memberID)")
@@ -143,9 +140,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                 started.resume()
             }
             if revoked { dropRevoked(from: &backlog) }
-            if !backlog.isEmpty {
-                offer(&backlog)
-            }
+            backlog.retry(pool)
             // Block only when there is nothing to hand over; arrivals end the wait at once.
             let wait: Int64 = backlog.isEmpty ? 20 : 0
             let (arrivals, failure) = reader.read(waitingMilliseconds: wait, limit: settings.fetchBatch)
@@ -160,20 +155,12 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                 switch arrival {
                 case .messages(let messages):
                     for message in messages { book(delivery: Int(message.partition), in: &lanes) }
-                    if backlog.isEmpty {
-                        backlog = pool.offer(messages)
-                    } else {
-                        backlog.append(contentsOf: messages)
-                    }
+                    backlog.offer(messages, to: pool)
                 case .claimed(let lane, let pin, let first):
                     if let message = claimed(
                         lane: lane, pin: pin, first: first, state: &lanes[lane], wanted: assigned.contains(lane))
                     {
-                        if backlog.isEmpty {
-                            backlog = pool.offer([message])
-                        } else {
-                            backlog.append(message)
-                        }
+                        backlog.offer([message], to: pool)
                     }
                 case .status(let lane, let code):
                     if status(code, lane: lane, state: &lanes[lane]) { dropRevoked(from: &backlog) }
@@ -185,30 +172,15 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         drainRequests(&lanes)
         // Whatever was fetched but never offered is not this member's any more.
         for lane in lanes.indices { reader.disown(lane: lane) }
-        reader.abandon(backlog)
-        backlog.removeAll()
+        reader.abandon(backlog.removeAll())
         let owned = lanes.indices.filter { lane in
             switch lanes[lane].phase {
             case .owned, .releasing: return true
             case .idle, .claiming: return false
             }
         }
-        let waiting = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            state.ownedAtExit = owned
-            state.fetchDone = true
-            let waiting = state.fetchStopped
-            state.fetchStopped = nil
-            return waiting
-        }
-        waiting?.resume()
-    }
-
-    /// Offers the held-back messages again, moving them rather than copying; keeps what did not fit.
-    ///
-    /// A function of its own: a `consume` inside `fetchLoop` made the debug build's
-    /// moved-variable debug-info pass run for minutes (Swift 6.3.1, -Onone).
-    private func offer(_ backlog: inout [ReceivedMessage]) {
-        backlog = pool.offer(consume backlog)
+        ownedAtExit.withLock { $0 = owned }
+        fetchStopped.open()
     }
 
     /// Reads until every pull request this member still has open has ended (at most the fetch
@@ -263,8 +235,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         return !lines.isEmpty
     }
 
-    /// The lanes this member should own: lane `i` goes to the `i % count`-th of the sorted live
-    /// member IDs, this member included; and when the next live member's silence runs out.
+    /// The lanes this member should own: lane `i` goes to the `(i + h) % count`-th of the sorted
+    /// live member IDs, this member included, where `h` is the FNV-1a hash of the topic (so the
+    /// first lanes of different topics land on different members); and when the next live
+    /// member's silence runs out.
     private func assignment(members: inout [String: ContinuousClock.Instant], now: ContinuousClock.Instant)
         -> (lanes: Set<Int>, nextExpiry: ContinuousClock.Instant)
     {
@@ -272,7 +246,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         let nextExpiry = (members.values.min() ?? now + heartbeatInterval) + settings.memberTimeout
         let sorted = (Array(members.keys) + [memberID]).sorted()
         guard let position = sorted.firstIndex(of: memberID) else { return ([], nextExpiry) }
-        return (Set(stride(from: position, to: reader.laneCount, by: sorted.count)), nextExpiry)
+        let shift = Int(KeyHash.fnv1a(topic) % UInt32(sorted.count))
+        let first = (position - shift + sorted.count) % sorted.count
+        return (Set(stride(from: first, to: reader.laneCount, by: sorted.count)), nextExpiry)
     }
 
     /// Moves one lane along its cycle and keeps its pull requests coming; true when the lane was
@@ -343,15 +319,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     /// Takes the messages of lanes this member no longer owns out of the backlog; they will not
     /// get an outcome here.
-    private func dropRevoked(from backlog: inout [ReceivedMessage]) {
-        guard !backlog.isEmpty else { return }
-        var dropped: [ReceivedMessage] = []
-        backlog.removeAll { message in
-            guard !reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) else { return false }
-            dropped.append(message)
-            return true
-        }
-        reader.abandon(dropped)
+    private func dropRevoked(from backlog: inout HeldBacklog) {
+        reader.abandon(
+            backlog.withdraw { !reader.isCurrent(lane: Int($0.partition), epoch: $0.deliveryTag) })
     }
 
     /// Stops owning a lane: nothing more is pulled, queued messages leave the pool.
@@ -467,27 +437,15 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// Once every handler returned: acks what finished, hands back the rest and unpins every lane
     /// this member still owned, so the next owners claim them at once; then says goodbye.
     func release() async {
-        await waitForFetchThread()
+        await fetchStopped.wait()
         let reader = self.reader
         let memberID = self.memberID
-        let owned = state.withLock { $0.ownedAtExit }
+        let owned = ownedAtExit.withLock { $0 }
         _ = try? await NativeThread.run(name: "eventbus.nats.leave") { () throws(EventBusError) in
             for lane in owned {
                 reader.release(lane: lane, group: Self.priorityGroup, acknowledge: true, unpin: true)
             }
             reader.announce("leave \(memberID)")
-        }
-    }
-
-    private func waitForFetchThread() async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let done = state.withLock { state -> Bool in
-                if state.fetchDone { return true }
-                if state.fetchStopped != nil { return true }  // a concurrent close already waits
-                state.fetchStopped = continuation
-                return false
-            }
-            if done { continuation.resume() }
         }
     }
 }

@@ -18,17 +18,13 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
     let topic: String
     let group: String
 
-    private struct State {
-        var fetchStopped: UnsafeContinuation<Void, Never>?
-        var fetchDone = false
-    }
-
     private let consumer: NativePullConsumer
     private let runtime: SubscriptionRuntime
     private var pool: ActorPool { runtime.pool }
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
-    private let state = Mutex(State())
+    /// Opens when the fetch thread has stopped.
+    private let fetchStopped = Latch()
     private let stopping = Atomic<Bool>(false)
     private let fetchErrors = Atomic<Int>(0)
 
@@ -86,7 +82,7 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
                 metadata: ["eventbus.topic": "\(topic)", "eventbus.error": "\(error)"])
         }
         firstRequestSent.resume()
-        var backlog: [ReceivedMessage] = []
+        var backlog = HeldBacklog()
         let progressAge = settings.ackWait / 2
         let progressEvery = settings.ackWait / 4
         var lastProgress = ContinuousClock.now
@@ -97,23 +93,20 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
                 consumer.sendProgress(olderThan: progressAge)
                 lastProgress = now
             }
-            if !backlog.isEmpty {
-                backlog = pool.offer(consume backlog)
-                if !backlog.isEmpty {
-                    // Take in what earlier requests still deliver, so it is held (and kept alive
-                    // with in-progress acks) rather than left in nats.c's queue; ask for nothing new.
-                    if case .messages(let arrived) = consumer.takeArrived(upTo: settings.fetchBatch) {
-                        backlog.append(contentsOf: arrived)
-                    }
-                    usleep(200)
-                    continue
+            if !backlog.retry(pool) {
+                // Take in what earlier requests still deliver, so it is held (and kept alive with
+                // in-progress acks) rather than left in nats.c's queue; ask for nothing new.
+                if case .messages(let arrived) = consumer.takeArrived(upTo: settings.fetchBatch) {
+                    backlog.hold(arrived)
                 }
+                usleep(200)
+                continue
             }
             let fetchStarted = ContinuousClock.now
             switch consumer.fetch(batch: settings.fetchBatch, wait: settings.fetchWait) {
             case .messages(let messages):
                 failureBackoff = .milliseconds(50)
-                backlog = pool.offer(messages)
+                backlog.offer(messages, to: pool)
             case .nothing:
                 failureBackoff = .milliseconds(50)
                 // An instant empty answer means another member's pull holds what is pending.
@@ -131,15 +124,10 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
         }
         // Fetched but never offered: hand back at once. Pull requests still open may deliver
         // more; wait for them to end so those are held too, and `close` naks them with the rest.
-        if !backlog.isEmpty { _ = consumer.settle(backlog.map(\.deliveryTag), as: .nak) }
+        let unoffered = backlog.removeAll()
+        if !unoffered.isEmpty { _ = consumer.settle(unoffered.map(\.deliveryTag), as: .nak) }
         consumer.finishRequests()
-        let waiting = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            state.fetchDone = true
-            let waiting = state.fetchStopped
-            state.fetchStopped = nil
-            return waiting
-        }
-        waiting?.resume()
+        fetchStopped.open()
     }
 
     /// Fetch failures so far, for health.
@@ -159,19 +147,7 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
     /// Once every handler returned: waits for the fetch thread, then naks everything not handled,
     /// so another member gets it at once rather than after the ack wait.
     func release() async {
-        await waitForFetchThread()
+        await fetchStopped.wait()
         consumer.releaseAll()
-    }
-
-    private func waitForFetchThread() async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let done = state.withLock { state -> Bool in
-                if state.fetchDone { return true }
-                if state.fetchStopped != nil { return true }  // a concurrent close already waits
-                state.fetchStopped = continuation
-                return false
-            }
-            if done { continuation.resume() }
-        }
     }
 }

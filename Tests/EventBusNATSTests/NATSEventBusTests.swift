@@ -308,6 +308,47 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testEnvelopesWithoutHeadersFromAnotherClientKeepOrderPerAggregate() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        // 2,000 bare jxt-core envelopes over 200 aggregates, as a Go service sends them: JSON only,
+        // no key header, all on the topic's plain subject.
+        let aggregates = 200
+        let versions = 10
+        var bodies: [[UInt8]] = []
+        for version in 1...versions {
+            for aggregate in 0..<aggregates {
+                bodies.append(
+                    Array(
+                        try EnvelopeCodec.encode(
+                            Envelope(
+                                aggregateID: "agg-\(aggregate)", eventType: "Changed", eventVersion: Int64(version),
+                                payload: Array("{}".utf8)))))
+            }
+        }
+        let handled = Recorder<Envelope>()
+        let subscription = try await bus.subscribe(topic: topic, group: "bare-envelopes") { (event: Envelope) in
+            // A short pause lets several events of one aggregate queue up in the pool at once.
+            if event.eventVersion % 3 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            handled.append(event)
+        }
+        try PlainNATSPublisher.publish(url: bus.configuration.servers[0], subject: "ebnats.\(topic)", payloads: bodies)
+        try await NATSTestEnvironment.waitUntil("\(bodies.count) events", timeout: .seconds(30)) {
+            handled.count >= bodies.count
+        }
+        var last: [String: Int64] = [:]
+        var violations = 0
+        for event in handled.all {
+            if let previous = last[event.aggregateID], event.eventVersion <= previous { violations += 1 }
+            last[event.aggregateID] = event.eventVersion
+        }
+        XCTAssertEqual(handled.count, bodies.count)
+        XCTAssertEqual(last.count, aggregates)
+        XCTAssertEqual(violations, 0, "events of one aggregate handled out of publish order")
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testHeadersFromAnotherClientArriveAsSentWhenPaddedRepeatedOrFolded() async throws {
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()

@@ -12,6 +12,12 @@ enum PlainNATSPublisher {
     /// Publishes `payload` on `subject` (with `headerBlock` as the raw NATS header section when
     /// given) and waits for the server's PONG, so it has been processed.
     static func publish(url: String, subject: String, headerBlock: String? = nil, payload: [UInt8]) throws {
+        try publish(url: url, subject: subject, headerBlock: headerBlock, payloads: [payload])
+    }
+
+    /// Publishes each of `payloads` on `subject` in order over one connection, then waits for the
+    /// server's PONG.
+    static func publish(url: String, subject: String, headerBlock: String? = nil, payloads: [[UInt8]]) throws {
         let port = UInt16(url.split(separator: ":").last.map(String.init) ?? "4222") ?? 4222
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -26,16 +32,24 @@ enum PlainNATSPublisher {
         }
         guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
         var frame = Array("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n".utf8)
-        if let headerBlock {
-            let header = Array(headerBlock.utf8)
-            frame += Array("HPUB \(subject) \(header.count) \(header.count + payload.count)\r\n".utf8)
-            frame += header
-        } else {
-            frame += Array("PUB \(subject) \(payload.count)\r\n".utf8)
+        for payload in payloads {
+            if let headerBlock {
+                let header = Array(headerBlock.utf8)
+                frame += Array("HPUB \(subject) \(header.count) \(header.count + payload.count)\r\n".utf8)
+                frame += header
+            } else {
+                frame += Array("PUB \(subject) \(payload.count)\r\n".utf8)
+            }
+            frame += payload
+            frame += Array("\r\n".utf8)
         }
-        frame += payload
-        frame += Array("\r\nPING\r\n".utf8)
-        _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        frame += Array("PING\r\n".utf8)
+        var sent = 0
+        while sent < frame.count {
+            let count = frame[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw CocoaError(.fileWriteUnknown) }
+            sent += count
+        }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !String(decoding: received, as: UTF8.self).contains("PONG") {

@@ -79,6 +79,18 @@ public final class ActorPool: Sendable {
     /// Consecutive keyless messages given to one actor before the next.
     private static let keylessRun = 16
 
+    /// How messages without a key are spread over the actors.
+    public enum KeylessRouting: Sendable, Equatable {
+        /// In turn, in runs of a few messages: no order among them.
+        case rotate
+        /// By the `aggregate_id` of the envelope in the payload, decoded once here and handed to
+        /// the envelope handler, so a publisher that sends bare jxt-core envelopes without key
+        /// headers still gets its aggregates handled in order; messages that are no envelope rotate.
+        case envelopeAggregateID
+    }
+
+    private let keylessRouting: KeylessRouting
+
     /// Creates a pool; nothing runs until ``run()``.
     ///
     /// - Parameters:
@@ -88,15 +100,18 @@ public final class ActorPool: Sendable {
     ///     became of each message. Keep it short.
     ///   - isCurrent: whether a message still belongs to this member; asked only after
     ///     ``withdrawRevoked()``, for messages taken before it. Default: always.
+    ///   - keylessRouting: how messages without a key pick their actor. Default ``KeylessRouting/rotate``.
     public init(
         configuration: ActorPoolConfiguration = ActorPoolConfiguration(),
         makeHandler: @escaping @Sendable () -> MessageHandler,
         deadLetterSink: @escaping DeadLetterSink,
         onOutcomes: @escaping @Sendable ([DispatchOutcome]) -> Void,
-        isCurrent: @escaping @Sendable (ReceivedMessage) -> Bool = { _ in true }
+        isCurrent: @escaping @Sendable (ReceivedMessage) -> Bool = { _ in true },
+        keylessRouting: KeylessRouting = .rotate
     ) throws(EventBusError) {
         try configuration.validate()
         self.configuration = configuration
+        self.keylessRouting = keylessRouting
         self.makeHandler = makeHandler
         self.deadLetterSink = deadLetterSink
         self.reportOutcomes = onOutcomes
@@ -146,6 +161,7 @@ public final class ActorPool: Sendable {
     /// Throws ``EventBusError/Code/shutDown`` when the pool stopped before every message was taken;
     /// the messages not taken get no outcome.
     public func submit(_ messages: consuming [ReceivedMessage]) async throws(EventBusError) {
+        if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         if messages.count == 1 {
             guard await inboxes[actorIndex(for: messages[0])].put(messages) else { throw Self.closedError }
             return
@@ -167,6 +183,7 @@ public final class ActorPool: Sendable {
     /// per key holds when the caller offers the rest again. For callers on a thread of their own
     /// (a broker's poll loop) that pause their source instead of waiting.
     public func offer(_ messages: consuming [ReceivedMessage]) -> [ReceivedMessage] {
+        if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         let actors = messages.map(actorIndex(for:))
         let groups = groupByActor(moving: messages, actors: actors)
         var accepted = [Int](repeating: 0, count: inboxes.count)
@@ -185,6 +202,17 @@ public final class ActorPool: Sendable {
             if index >= accepted[actor] { rest.append(groups[actor][index]) }
         }
         return rest
+    }
+
+    /// Gives each keyless message whose payload is an envelope its aggregate ID as key, keeping
+    /// the decoded envelope with it for the handler. Messages offered again keep what they got.
+    private static func keyByAggregateID(_ messages: inout [ReceivedMessage]) {
+        for index in messages.indices where messages[index].key == nil {
+            messages[index].copyDeferredContent()
+            guard let envelope = try? EnvelopeCodec.decode(messages[index].payload) else { continue }
+            messages[index].key = envelope.aggregateID
+            messages[index].decodedEnvelope = DecodedEnvelope(envelope)
+        }
     }
 
     /// Groups messages per actor, keeping their order; moves them out of `messages` rather than

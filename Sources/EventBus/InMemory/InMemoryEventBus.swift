@@ -63,11 +63,12 @@ public final class InMemoryEventBus: EventBus {
         group: String,
         handler envelopeHandler: @escaping EnvelopeHandler
     ) async throws(EventBusError) -> any Subscription {
-        try await addSubscription(topic: topic, group: group) { message in
+        let decodeAndHandle = envelopeMessageHandler(envelopeHandler)
+        return try await addSubscription(topic: topic, group: group, keylessRouting: .envelopeAggregateID) { message in
             if let carried = message.carriedEnvelope {
                 try await envelopeHandler(carried.envelope)
             } else {
-                try await envelopeHandler(EnvelopeCodec.decode(message.payload))
+                try await decodeAndHandle(message)
             }
         }
     }
@@ -75,6 +76,7 @@ public final class InMemoryEventBus: EventBus {
     private func addSubscription(
         topic: String,
         group: String,
+        keylessRouting: ActorPool.KeylessRouting = .rotate,
         handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
         try Self.requireName(topic, field: "topic")
@@ -84,6 +86,7 @@ public final class InMemoryEventBus: EventBus {
             source: try broker.topic(topic),
             group: group,
             handler: handler,
+            keylessRouting: keylessRouting,
             broker: broker
         )
         state.withLock { $0.subscriptions[ObjectIdentifier(subscription)] = subscription }

@@ -12,6 +12,7 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
         source: InMemoryTopic,
         group: String,
         handler: @escaping MessageHandler,
+        keylessRouting: ActorPool.KeylessRouting = .rotate,
         broker: InMemoryBroker
     ) throws(EventBusError) {
         let configuration = broker.configuration
@@ -37,7 +38,8 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
                     source.acknowledge(group: group, outcomes: outcomes)
                     credit.release(outcomes.count)
                 },
-                isCurrent: { [source] message in source.isCurrent(message, group: group, member: memberID) }
+                isCurrent: { [source] message in source.isCurrent(message, group: group, member: memberID) },
+                keylessRouting: keylessRouting
             )
         } catch {
             source.leave(group: group, member: memberID)

@@ -35,6 +35,12 @@ public struct ConformanceFeatures: Sendable {
     public var backpressure: Backpressure?
     /// Threads and descriptors a shut-down bus may leave behind (caches a library keeps by design).
     public var resourceSlack: ResourceSlack
+    /// Whether header values and keys with whitespace at either end arrive as sent; false when the
+    /// backend's wire format trims them (NATS headers), so `publish` must refuse them. Default true.
+    public var carriesSurroundingWhitespace: Bool
+    /// The largest message the broker accepts, in bytes (payload, key and headers); nil when the
+    /// backend has no limit. Default nil.
+    public var maxMessageBytes: Int?
 
     /// Creates a description; the defaults fit a bus that supports everything and is fast.
     public init(
@@ -50,7 +56,9 @@ public struct ConformanceFeatures: Sendable {
         timeoutScale: Double = 1,
         minimumObservedConcurrency: Int = 2,
         backpressure: Backpressure? = nil,
-        resourceSlack: ResourceSlack = ResourceSlack()
+        resourceSlack: ResourceSlack = ResourceSlack(),
+        carriesSurroundingWhitespace: Bool = true,
+        maxMessageBytes: Int? = nil
     ) {
         self.consumerGroups = consumerGroups
         self.guaranteedOrderPerKey = guaranteedOrderPerKey
@@ -65,5 +73,7 @@ public struct ConformanceFeatures: Sendable {
         self.minimumObservedConcurrency = minimumObservedConcurrency
         self.backpressure = backpressure
         self.resourceSlack = resourceSlack
+        self.carriesSurroundingWhitespace = carriesSurroundingWhitespace
+        self.maxMessageBytes = maxMessageBytes
     }
 }

@@ -36,6 +36,9 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case rejectsPublishAfterShutdown
     /// An empty topic or group name is refused with `invalidArgument`, not a crash or a silent no-op.
     case rejectsInvalidArguments
+    /// Keys, header names and values and payloads at their edges (empty, blank, surrounding spaces,
+    /// non-ASCII, repeated names, the largest size) arrive exactly as sent or are refused at publish.
+    case roundTripsEdgeValues
     /// Messages published around a broker restart are all delivered.
     case survivesBrokerRestart
     /// A member joins a group working through a backlog: no key handled out of order or twice at once.

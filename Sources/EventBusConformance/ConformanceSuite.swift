@@ -113,6 +113,7 @@ public struct ConformanceSuite: Sendable {
         case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
         case .rejectsInvalidArguments: return rejectsInvalidArguments
         case .survivesBrokerRestart: return survivesBrokerRestart
+        case .roundTripsEdgeValues: return roundTripsEdgeValues
         case .keepsOrderWhenMemberJoins: return keepsOrderWhenMemberJoins
         case .keepsOrderWhenMemberCloses: return keepsOrderWhenMemberCloses
         case .keepsOrderWhenMemberShutsDown: return keepsOrderWhenMemberShutsDown

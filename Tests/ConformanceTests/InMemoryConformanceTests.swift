@@ -104,6 +104,10 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.rejectsInvalidArguments)
     }
 
+    func testRoundTripsEdgeValuesOrRefusesThemAtPublish() async throws {
+        try await run(.roundTripsEdgeValues)
+    }
+
     func testDeliversMessagesWhenBrokerRestarts() async throws {
         try await run(.survivesBrokerRestart)
     }
@@ -130,7 +134,7 @@ final class InMemoryConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 24, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 25, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -36,7 +36,9 @@ final class KafkaConformanceTests: XCTestCase {
                         })
                 }
             ),
-            resourceSlack: .init(threads: 0, fileDescriptors: 0)
+            resourceSlack: .init(threads: 0, fileDescriptors: 0),
+            // librdkafka's message.max.bytes default.
+            maxMessageBytes: 1_000_000
         ),
         makeBus: { try KafkaEventBus(configuration: configuration()) }
     )
@@ -117,6 +119,10 @@ final class KafkaConformanceTests: XCTestCase {
         try await run(.rejectsInvalidArguments)
     }
 
+    func testRoundTripsEdgeValuesOrRefusesThemAtPublish() async throws {
+        try await run(.roundTripsEdgeValues)
+    }
+
     func testDeliversMessagesWhenBrokerRestarts() async throws {
         try await run(.survivesBrokerRestart)
     }
@@ -143,7 +149,7 @@ final class KafkaConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 24, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 25, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

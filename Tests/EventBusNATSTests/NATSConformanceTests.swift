@@ -40,7 +40,10 @@ final class NATSConformanceTests: XCTestCase {
                 backpressure: .init(
                     maxInFlight: nil,
                     makeBus: { try await NATSEventBus.connect(boundedConfiguration) }
-                )
+                ),
+                // NATS header readers trim values; nats-server's default max_payload is 1 MiB.
+                carriesSurroundingWhitespace: false,
+                maxMessageBytes: 1_048_576
             ),
             makeBus: { try await NATSEventBus.connect(configuration(url: url)) }
         )
@@ -118,6 +121,10 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.rejectsInvalidArguments)
     }
 
+    func testRoundTripsEdgeValuesOrRefusesThemAtPublish() async throws {
+        try await run(.roundTripsEdgeValues)
+    }
+
     func testDeliversMessagesWhenBrokerRestarts() async throws {
         try await run(.survivesBrokerRestart)
     }
@@ -144,7 +151,7 @@ final class NATSConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 24, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 25, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -11,7 +11,8 @@ import EventBus
 enum NativeHeaders {
     /// The header JetStream deduplicates on.
     static let messageID = "Nats-Msg-Id"
-    /// Carries a message key that is not already the aggregate ID.
+    /// Carries a message key that is not already the aggregate ID; reserved, and taken out of the
+    /// headers again on receipt.
     static let key = "X-Key"
 
     /// The wire form of a message: its headers encoded as NATS sends them (with `Nats-Msg-Id` =
@@ -19,7 +20,10 @@ enum NativeHeaders {
     ///
     /// Encoding here instead of through `natsMsgHeader_Set` saves nats.c a hash map and two string
     /// copies per header on every publish. Names and values that the NATS header format cannot
-    /// carry are refused rather than altered (nats.c would turn CR and LF into spaces).
+    /// carry are refused rather than altered: CR, LF and NUL in a value (nats.c would turn CR and
+    /// LF into spaces), and whitespace at either end of a value, which every NATS client's reader
+    /// trims (the header block follows MIME/HTTP header syntax, whose values carry no surrounding
+    /// whitespace: RFC 9110 section 5.5). An empty value is carried.
     static func wireMessage(_ message: OutgoingMessage) throws(EventBusError) -> (bytes: [UInt8], headerLength: Int) {
         var eventID: String?
         var aggregateID: String?
@@ -29,6 +33,10 @@ enum NativeHeaders {
             case OutgoingMessage.EnvelopeHeader.eventID: eventID = header.value
             case OutgoingMessage.EnvelopeHeader.aggregateID: aggregateID = header.value
             case messageID: hasMessageID = true
+            case key:
+                throw EventBusError(
+                    .invalidArgument,
+                    "the header name '\(key)' is reserved: the NATS backend carries the message key in it")
             default: break
             }
         }
@@ -64,6 +72,13 @@ enum NativeHeaders {
             throw EventBusError(
                 .invalidArgument, "the value of NATS header '\(header.name)' must not contain CR, LF or NUL")
         }
+        if let first = bytes[valueStart...].first, let last = bytes.last, isSpace(first) || isSpace(last) {
+            let what = header.name == key ? "the message key" : "the value of NATS header '\(header.name)'"
+            throw EventBusError(
+                .invalidArgument,
+                "\(what) must not start or end with whitespace: NATS header readers trim it, so it would not arrive as sent"
+            )
+        }
         bytes.append(contentsOf: "\r\n".utf8)
     }
 
@@ -82,7 +97,8 @@ enum NativeHeaders {
     /// today's main). Asking nats.c instead lifts the block into a hash map first: a malloc per
     /// header and two arrays, for every message. A block that does not look exactly as expected
     /// (another layout, headers nats.c already lifted, a status line, folded or empty values)
-    /// is read through nats.c's accessors, as before.
+    /// is read through nats.c's accessors, as before. An empty value is read as empty here
+    /// (nats.c's own parser would take the next header line for it).
     static func read(_ natsMessage: OpaquePointer) -> [MessageHeader] {
         if let block = rawBlock(of: natsMessage), let headers = parse(block) { return headers }
         return readThroughNATS(natsMessage)
@@ -133,7 +149,6 @@ enum NativeHeaders {
             var valueEnd = index
             while valueStart < valueEnd, isSpace(block[valueStart]) { valueStart += 1 }
             while valueEnd > valueStart, isSpace(block[valueEnd - 1]) { valueEnd -= 1 }
-            guard valueEnd > valueStart else { return nil }
             headers.append(
                 MessageHeader(
                     name: String(decoding: UnsafeBufferPointer(rebasing: block[lineStart..<nameEnd]), as: UTF8.self),

@@ -213,6 +213,15 @@ final class NativePublisher: Sendable {
         } catch {
             return error
         }
+        // The server's max_payload bounds headers and payload together; nats.c would refuse it
+        // too, but only as an untyped publish failure.
+        let limit = Int(natsConnection_GetMaxPayload(connection.connection))
+        if limit > 0, wire.bytes.count > limit {
+            return EventBusError(
+                .invalidArgument,
+                "the message is \(wire.bytes.count) bytes with its headers; the NATS server accepts at most \(limit) (max_payload)",
+                field: "payload")
+        }
         var natsMessage: OpaquePointer?
         var status = subject.withCString { subjectPointer in
             wire.bytes.withUnsafeBytes { bytes in

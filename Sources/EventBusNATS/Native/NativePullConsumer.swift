@@ -253,9 +253,14 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         if length > 0, let data = natsMsg_GetData(handle) {
             payload = [UInt8](UnsafeRawBufferPointer(start: data, count: length))
         }
-        let headers = NativeHeaders.read(handle)
-        let key =
-            headers[header: NativeHeaders.key] ?? headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
+        var headers = NativeHeaders.read(handle)
+        // `X-Key` carries the key on the wire; it is the key, not one of the message's headers.
+        let key: String?
+        if let index = headers.lastIndex(where: { $0.name == NativeHeaders.key }) {
+            key = headers.remove(at: index).value
+        } else {
+            key = headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
+        }
         let (sequence, delivered, _) = Self.position(replySubject: natsMsg_GetReply(handle))
         return ReceivedMessage(
             topic: topic, key: key, headers: headers, payload: payload, partition: 0, offset: sequence,

@@ -202,8 +202,18 @@ final class NativePartitionReader: @unchecked Sendable {
         var claims: [Arrival] = []
         var strays: [OpaquePointer] = []
         let now = ContinuousClock.now
+        // Converted before taking the lock: copying payloads and reading headers under it would
+        // hold up the pool's actors, which settle outcomes under the same lock.
+        var converted: [ReceivedMessage] = []
+        converted.reserveCapacity(handles.count)
+        for (lane, handle) in handles {
+            var message = NativePullConsumer.convert(handle, topic: topic)
+            Self.dropPinHeader(&message)
+            message.partition = Int32(lane)
+            converted.append(message)
+        }
         books.withLock { books in
-            for (lane, handle) in handles {
+            for (index, (lane, handle)) in handles.enumerated() {
                 guard books[lane].current else {
                     // Read in wire order: nats.c's accessor would lift the header block into its
                     // hash map and the message's headers would lose their order.
@@ -219,14 +229,12 @@ final class NativePartitionReader: @unchecked Sendable {
                     }
                     continue
                 }
-                var message = NativePullConsumer.convert(handle, topic: topic)
-                Self.dropPinHeader(&message)
+                var message = converted[index]
                 guard books[lane].tracker.track(message.offset) else {
                     // Not after what is tracked: a stale redelivery, which the consumer's reset made moot.
                     strays.append(handle)
                     continue
                 }
-                message.partition = Int32(lane)
                 message.deliveryTag = books[lane].epoch
                 books[lane].held.append(Held(sequence: message.offset, message: handle, lastProgress: now))
                 received.append(message)

@@ -21,7 +21,8 @@ public struct InMemoryConfiguration: Sendable {
     public var deliveryBatchSize: Int
     /// The actor pool each subscription dispatches through.
     public var pool: ActorPoolConfiguration
-    /// Appended to a topic's name to name its dead-letter topic. Default `.dlq`.
+    /// Appended to a topic's name to name its dead-letter topic. Default `.dlq`; 1 to 32 ASCII
+    /// letters, digits, `-`, `_` and `.` with at least one `.` (``EventBusNames``).
     public var deadLetterSuffix: String
     /// How long ``InMemoryEventBus/shutdown()`` waits for subscriptions to drain. Default 30 s.
     public var shutdownTimeout: Duration
@@ -60,9 +61,7 @@ public struct InMemoryConfiguration: Sendable {
         ] where value < 1 {
             throw EventBusError(.invalidConfiguration, "\(field) must be at least 1", field: field)
         }
-        guard !deadLetterSuffix.isEmpty else {
-            throw EventBusError(.invalidConfiguration, "deadLetterSuffix must not be empty", field: "deadLetterSuffix")
-        }
+        try EventBusNames.validateDeadLetterSuffix(deadLetterSuffix, field: "deadLetterSuffix")
         try pool.validate()
     }
 }

@@ -12,6 +12,10 @@ import Synchronization
 /// A new group starts at the oldest message the topic still retains. Messages are retained until
 /// every group that ever subscribed has handled them, so a group whose members all left holds its
 /// place and, once its partitions fill, makes publishers wait (nothing is dropped).
+///
+/// Topic and group names follow ``EventBusNames``, the strictest rules among the backends, so a name
+/// this bus accepts also works on Kafka and NATS: `publish` and `subscribe` throw `invalidArgument`
+/// for any other.
 public final class InMemoryEventBus: EventBus {
     private let broker: InMemoryBroker
     private let logger: Logger
@@ -36,7 +40,11 @@ public final class InMemoryEventBus: EventBus {
 
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         try checkAcceptingPublishes()
-        for message in messages { try Self.requireName(message.topic, field: "topic") }
+        var previous: String?
+        for message in messages where message.topic != previous {
+            try EventBusNames.validateTopic(message.topic, deadLetterSuffix: broker.configuration.deadLetterSuffix)
+            previous = message.topic
+        }
         try await broker.publish(messages)
     }
 
@@ -44,7 +52,7 @@ public final class InMemoryEventBus: EventBus {
     /// broker backend would, and raw subscribers still receive the JSON bytes and `X-Event-*` headers.
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         try checkAcceptingPublishes()
-        try Self.requireName(topic, field: "topic")
+        try EventBusNames.validateTopic(topic, deadLetterSuffix: broker.configuration.deadLetterSuffix)
         try await broker.publish(envelopes, to: topic)
     }
 
@@ -79,8 +87,8 @@ public final class InMemoryEventBus: EventBus {
         keylessRouting: ActorPool.KeylessRouting = .rotate,
         handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
-        try Self.requireName(topic, field: "topic")
-        try Self.requireName(group, field: "group")
+        try EventBusNames.validateSubscription(
+            topic: topic, group: group, deadLetterSuffix: broker.configuration.deadLetterSuffix)
         try checkAcceptingPublishes()
         let subscription = try InMemorySubscription(
             source: try broker.topic(topic),
@@ -93,10 +101,6 @@ public final class InMemoryEventBus: EventBus {
         await subscription.start()
         logger.debug("subscribed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
         return subscription
-    }
-
-    private static func requireName(_ name: String, field: String) throws(EventBusError) {
-        guard !name.isEmpty else { throw EventBusError(.invalidArgument, "\(field) must not be empty", field: field) }
     }
 
     private func checkAcceptingPublishes() throws(EventBusError) {

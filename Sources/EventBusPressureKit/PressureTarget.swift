@@ -26,7 +26,7 @@ public struct PressureTarget: Sendable {
     public init(
         backend: String,
         makeBus: @escaping @Sendable () async throws -> any EventBus,
-        topicName: @escaping @Sendable (_ runID: String, _ index: Int) -> String = { "pressure.\($0).t\($1)" },
+        topicName: @escaping @Sendable (_ runID: String, _ index: Int) -> String = { "pressure-\($0)-t\($1)" },
         deadLetterTopic: @escaping @Sendable (String) -> String = { $0 + ".dlq" },
         removeGroups: @escaping @Sendable (_ bus: any EventBus, _ topics: [String], _ group: String) async -> Void = {
             _, _, _ in

@@ -87,6 +87,7 @@ extension NATSConfiguration {
         else {
             throw fail("deadLetter.subjectSuffix", "'\(suffix)' must be '.' followed by one token")
         }
+        try EventBusNames.validateDeadLetterSuffix(suffix, field: "deadLetter.subjectSuffix")
         guard !consumer.durablePrefix.isEmpty,
             (try? NATSSubjects.validateToken(consumer.durablePrefix, field: "durablePrefix")) != nil
         else {

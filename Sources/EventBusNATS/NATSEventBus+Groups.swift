@@ -13,20 +13,16 @@ extension NATSEventBus {
     public func deleteGroup(topic: String, group: String) async throws(EventBusError) -> Bool {
         if isShutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         let configuration = self.configuration
-        let durable = try NATSSubjects.durableName(
-            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
-        let deadLetterDurable = try NATSSubjects.durableName(
-            prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
+        let prefix = configuration.consumer.durablePrefix
+        // One consumer per partition and one for the plain subject, plus the single durable of
+        // groups made before topics had partitions.
+        let names =
+            try NATSSubjects.laneConsumerNames(
+                prefix: prefix, topic: topic, group: group, partitions: configuration.partitionsPerTopic)
+            + [try NATSSubjects.durableName(prefix: prefix, topic: topic, group: group)]
+        let deadLetterDurable = try NATSSubjects.deadLetterDurableName(prefix: prefix, topic: topic, group: group)
         let connection = self.connection
         return try await NativeThread.run(name: "eventbus.nats.admin") { () throws(EventBusError) -> Bool in
-            // One consumer per partition and one for the plain subject, plus the single durable
-            // of groups made before topics had partitions.
-            var names: [String] = []
-            for partition in 0..<configuration.partitionsPerTopic {
-                names.append("\(durable)_p\(partition)")
-            }
-            names.append("\(durable)_plain")
-            names.append(durable)
             var existed = false
             for name in names {
                 existed = try connection.deleteConsumer(stream: configuration.stream.name, durable: name) || existed

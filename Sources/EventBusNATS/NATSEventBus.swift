@@ -12,6 +12,10 @@ import Synchronization
 /// `Nats-Msg-Id` = its `X-Event-ID`, so a retried publish inside the duplicate window is stored
 /// once. A (topic, group) pair is one durable pull consumer shared by every member of the group.
 /// Messages that fail every attempt go to `<subject>.dlq`, captured by the dead-letter stream.
+///
+/// Topic and group names follow ``EventBusNames`` (`invalidArgument` otherwise, before any server
+/// call); with a durable prefix longer than `eventbus`, topic and group together have less room
+/// (``NATSSubjects/laneConsumerNames(prefix:topic:group:partitions:)``).
 public final class NATSEventBus: EventBus, Service {
     private struct State {
         var subscriptions: [ObjectIdentifier: any NATSMemberSubscription] = [:]
@@ -96,18 +100,44 @@ public final class NATSEventBus: EventBus, Service {
 
     /// Publishes one message; returns after its PubAck (a duplicate counts: the event is stored).
     public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
-        _ = try checkedSubject(message.topic)
-        try await publisher.publish([message])
+        try await publish([message])
     }
 
     /// Publishes messages pipelined through nats.c's async publish; returns after every PubAck.
+    ///
+    /// A message to a dead-letter topic (`<topic>.dlq`) goes to that topic's dead-letter subject, as
+    /// the bus's own dead letters do. Throws `invalidArgument` for a topic outside ``EventBusNames``.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        let suffix = configuration.deadLetter.subjectSuffix
         var lastTopic: String?
+        var hasDeadLetters = false
         for message in messages where message.topic != lastTopic {
-            _ = try checkedSubject(message.topic)
             lastTopic = message.topic
+            try EventBusNames.validateTopic(message.topic, deadLetterSuffix: suffix)
+            if EventBusNames.deadLetterBase(of: message.topic, deadLetterSuffix: suffix) != nil {
+                hasDeadLetters = true
+            } else {
+                _ = try checkedSubject(message.topic)
+            }
         }
-        try await publisher.publish(messages)
+        guard hasDeadLetters else { return try await publisher.publish(messages) }
+        if isShutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        // Runs of messages bound for one dead-letter subject (or for partition subjects) go out in
+        // turn, so messages of one key keep their order.
+        func deadLetterSubject(_ message: OutgoingMessage) throws(EventBusError) -> String? {
+            guard let base = EventBusNames.deadLetterBase(of: message.topic, deadLetterSuffix: suffix) else {
+                return nil
+            }
+            return try configuration.subjects.deadLetterSubject(forTopic: base)
+        }
+        var start = 0
+        while start < messages.count {
+            let subject = try deadLetterSubject(messages[start])
+            var end = start + 1
+            while end < messages.count, try deadLetterSubject(messages[end]) == subject { end += 1 }
+            try await publisher.publish(Array(messages[start..<end]), subject: subject)
+            start = end
+        }
     }
 
     /// Joins the durable pull consumer of (`topic`, `group`); `<topic>.dlq` reads its dead letters.
@@ -132,16 +162,14 @@ public final class NATSEventBus: EventBus, Service {
         topic: String, group: String, keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
         let suffix = configuration.deadLetter.subjectSuffix
-        if topic.hasSuffix(suffix) {
+        try EventBusNames.validateSubscription(topic: topic, group: group, deadLetterSuffix: suffix)
+        if let base = EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: suffix) {
             // `<topic>.dlq` names a topic's dead letters, as backends without a separate stream spell it.
-            return try await subscribeDeadLetters(
-                topic: String(topic.dropLast(suffix.count)), group: group, handler: handler)
+            return try await subscribeDeadLetters(topic: base, group: group, handler: handler)
         }
         let subject = try checkedSubject(topic)
-        let durable = try NATSSubjects.durableName(
-            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
         return try await subscribePartitioned(
-            subject: subject, durable: durable, topic: topic, group: group,
+            subject: subject, topic: topic, group: group,
             deadLetterSubject: try configuration.subjects.deadLetterSubject(forTopic: topic),
             keylessRouting: keylessRouting, handler: handler)
     }
@@ -150,20 +178,23 @@ public final class NATSEventBus: EventBus, Service {
     /// ``NATSPartitionedSubscription``): one durable consumer per partition plus one for the plain
     /// subject, each owned by one member at a time.
     private func subscribePartitioned(
-        subject: String, durable: String, topic: String, group: String, deadLetterSubject: String,
+        subject: String, topic: String, group: String, deadLetterSubject: String,
         keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
         if state.withLock({ $0.shutDown }) { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         let configuration = self.configuration
         let connection = self.connection
         let subjects = configuration.subjects
-        var laneList: [(consumer: String, filter: String)] = []
+        let prefix = configuration.consumer.durablePrefix
+        let durable = try NATSSubjects.durableName(prefix: prefix, topic: topic, group: group)
+        let consumers = try NATSSubjects.laneConsumerNames(
+            prefix: prefix, topic: topic, group: group, partitions: subjects.partitions)
+        var filters: [String] = []
         for partition in 0..<subjects.partitions {
-            let filter = try subjects.subject(forTopic: topic, partition: partition)
-            laneList.append((consumer: "\(durable)_p\(partition)", filter: filter))
+            filters.append(try subjects.subject(forTopic: topic, partition: partition))
         }
-        laneList.append((consumer: "\(durable)_plain", filter: subject))
-        let lanes = laneList
+        filters.append(subject)
+        let lanes = Array(zip(consumers, filters)).map { (consumer: $0.0, filter: $0.1) }
         let stream = configuration.stream.name
         let membershipSubject = "_EVENTBUS.MEMBERS.\(stream).\(durable)"
         let reader = try await NativeThread.run(name: "eventbus.nats.subscribe") {
@@ -219,12 +250,17 @@ public final class NATSEventBus: EventBus, Service {
     /// Each message carries the original headers plus `X-Error`, `X-Attempts`,
     /// `X-Original-Subject` and `X-Original-Sequence`. Dead letters are never dead-lettered again:
     /// a message whose handler fails every attempt stays unacknowledged and its actor keeps retrying.
+    ///
+    /// Throws `invalidArgument` unless `<topic>.dlq` and `group` follow ``EventBusNames``.
     public func subscribeDeadLetters(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        try EventBusNames.validateSubscription(
+            topic: topic + configuration.deadLetter.subjectSuffix, group: group,
+            deadLetterSuffix: configuration.deadLetter.subjectSuffix)
         let subject = try configuration.subjects.deadLetterSubject(forTopic: topic)
-        let durable = try NATSSubjects.durableName(
-            prefix: configuration.consumer.durablePrefix + "_dlq", topic: topic, group: group)
+        let durable = try NATSSubjects.deadLetterDurableName(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
         return try await subscribe(
             stream: configuration.effectiveDeadLetterStreamName, subject: subject, durable: durable,
             topic: topic + configuration.deadLetter.subjectSuffix,

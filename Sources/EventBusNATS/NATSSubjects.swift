@@ -7,8 +7,12 @@ import EventBus
 /// subject transform uses, Go's `hash/fnv` `New32a`); keyless messages go round-robin over the
 /// partitions. `<prefix>.<topic>` itself stays open for publishers that know nothing of partitions
 /// (a Go jxt-core service); consumers read it as one more lane. Dead letters go to
-/// `<prefix>.<topic><suffix>`. A topic is one subject token of letters, digits, `-` and `_`: dots
-/// would nest it under another topic's subject and wildcards would make it a pattern.
+/// `<prefix>.<topic><suffix>`. Topics follow ``EventBusNames``: one subject token of letters,
+/// digits, `-` and `_` (dots would nest it under another topic's subject, wildcards would make it a
+/// pattern), so the plain (2 tokens), partition (4) and dead-letter (3) subjects never meet.
+///
+/// Consumer names are one to one with (topic, group, lane): see
+/// ``laneConsumerNames(prefix:topic:group:partitions:)``.
 public struct NATSSubjects: Sendable, Equatable {
     /// The first token(s) of every subject.
     public let prefix: String
@@ -27,7 +31,13 @@ public struct NATSSubjects: Sendable, Equatable {
     /// The plain subject of a topic, where publishers without partitioning publish; throws for an
     /// unusable topic.
     public func subject(forTopic topic: String) throws(EventBusError) -> String {
-        try Self.validateToken(topic, field: "topic")
+        try EventBusNames.validateTopic(topic, deadLetterSuffix: deadLetterSuffix)
+        if EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: deadLetterSuffix) != nil {
+            throw EventBusError(
+                .invalidArgument,
+                "topic '\(topic)' names dead letters: use deadLetterSubject(forTopic:) with the topic before '\(deadLetterSuffix)'",
+                field: "topic")
+        }
         return prefix + "." + topic
     }
 
@@ -53,13 +63,85 @@ public struct NATSSubjects: Sendable, Equatable {
     /// The dead-letter stream's subjects: every topic's dead letters.
     public var deadLetterStreamSubjects: [String] { [prefix + ".*" + deadLetterSuffix] }
 
-    /// The durable consumer name of a (topic, group) pair.
+    /// nats-server's longest stream or consumer name, in bytes (`JSMaxNameLen`; nats-server 2.15.1
+    /// accepts a 255-byte consumer name and refuses a 256-byte one).
+    public static let maxConsumerNameLength = 255
+
+    /// What `_` inside a topic or group becomes in consumer names, so that `_` only separates.
+    ///
+    /// `~` is outside the topic and group alphabet (``EventBusNames``) and legal in consumer names
+    /// (nats-server refuses only whitespace, `.`, `*`, `>` and path separators).
+    public static let escapedUnderscore: Character = "~"
+
+    /// The base name of a (topic, group) pair: `<prefix>_<topic>_<group>` with every `_` inside
+    /// topic and group written as ``escapedUnderscore``. Its lane consumers append `_p<n>` and
+    /// `_plain` (``laneConsumerNames(prefix:topic:group:partitions:)``); the membership subject ends
+    /// with it.
+    ///
+    /// One to one: for a fixed `prefix`, the escaped topic and group hold no `_`, so the text after
+    /// `<prefix>_` splits at its `_`s into exactly the escaped topic, the escaped group and (for a
+    /// lane) the lane, and unescaping gives the pair back. Names without `_` in topic and group are
+    /// the names the bus used before escaping. Throws `invalidArgument` (field `topic` or `group`)
+    /// unless both are 1 or more letters, digits, `-` and `_`.
     public static func durableName(prefix: String, topic: String, group: String) throws(EventBusError)
         -> String
     {
-        try validateToken(topic, field: "topic")
-        try validateToken(group, field: "group")
-        return prefix + "_" + topic + "_" + group
+        try validateNameParts(topic: topic, group: group)
+        return prefix + "_" + escaped(topic) + "_" + escaped(group)
+    }
+
+    /// The durable consumers of a (topic, group) pair's lanes, in lane order: `<base>_p<n>` for
+    /// partitions `0..<partitions`, then `<base>_plain` for the plain subject, where `<base>` is
+    /// ``durableName(prefix:topic:group:)``. Lane suffixes hold no `_` after their own, so the
+    /// mapping stays one to one (a group `g_p3` is `g~p3`, never the lane `p3` of group `g`).
+    ///
+    /// Throws `invalidArgument` (field `group`) when the longest name exceeds
+    /// ``maxConsumerNameLength`` bytes: topic and group together may then be at most
+    /// 255 − `prefix` − 8 characters (239 with the default prefix `eventbus`).
+    public static func laneConsumerNames(
+        prefix: String, topic: String, group: String, partitions: Int
+    ) throws(EventBusError) -> [String] {
+        let base = try durableName(prefix: prefix, topic: topic, group: group)
+        var names = (0..<max(1, partitions)).map { "\(base)_p\($0)" }
+        names.append(base + "_plain")
+        try checkLength(names.map(\.utf8.count).max() ?? 0, prefix: prefix, extra: 8, topic: topic, group: group)
+        return names
+    }
+
+    /// The durable consumer reading a (topic, group) pair's dead letters from the dead-letter
+    /// stream: `<prefix>_dlq_<topic>_<group>`, escaped as in ``durableName(prefix:topic:group:)``
+    /// and one to one for the same reason. `topic` is the topic whose dead letters are read (`orders`
+    /// for `orders.dlq`). Throws `invalidArgument` as ``laneConsumerNames(prefix:topic:group:partitions:)``.
+    public static func deadLetterDurableName(prefix: String, topic: String, group: String) throws(EventBusError)
+        -> String
+    {
+        let name = try durableName(prefix: prefix + "_dlq", topic: topic, group: group)
+        try checkLength(name.utf8.count, prefix: prefix, extra: 6, topic: topic, group: group)
+        return name
+    }
+
+    private static func validateNameParts(topic: String, group: String) throws(EventBusError) {
+        guard !topic.isEmpty, topic.utf8.allSatisfy(EventBusNames.isNameByte) else {
+            throw EventBusError(
+                .invalidArgument, "topic '\(topic)' must be 1 or more letters, digits, '-' and '_'", field: "topic")
+        }
+        try EventBusNames.validateGroup(group)
+    }
+
+    private static func checkLength(
+        _ length: Int, prefix: String, extra: Int, topic: String, group: String
+    ) throws(EventBusError) {
+        guard length > maxConsumerNameLength else { return }
+        throw EventBusError(
+            .invalidArgument,
+            "topic and group are \(topic.utf8.count + group.utf8.count) characters together; with durable prefix "
+                + "'\(prefix)' at most \(maxConsumerNameLength - prefix.utf8.count - extra) fit a NATS consumer name "
+                + "(\(maxConsumerNameLength) bytes)",
+            field: "group")
+    }
+
+    private static func escaped(_ part: String) -> String {
+        String(part.map { $0 == "_" ? escapedUnderscore : $0 })
     }
 
     /// Throws unless `token` is a non-empty run of letters, digits, `-` and `_`.

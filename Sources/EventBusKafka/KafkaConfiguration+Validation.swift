@@ -62,11 +62,8 @@ extension KafkaConfiguration {
         guard topics.replicationFactor >= 1 else {
             throw invalid("replicationFactor must be at least 1", "topics.replicationFactor")
         }
-        guard !topics.deadLetterSuffix.isEmpty else {
-            throw invalid(
-                "deadLetterSuffix must not be empty (dead letters would loop)",
-                "topics.deadLetterSuffix")
-        }
+        // Not empty (dead letters would loop) and legal in a Kafka topic name.
+        try EventBusNames.validateDeadLetterSuffix(topics.deadLetterSuffix, field: "topics.deadLetterSuffix")
         guard topics.operationTimeout > .zero else {
             throw invalid("operationTimeout must be positive", "topics.operationTimeout")
         }

@@ -53,9 +53,7 @@ extension KafkaEventBus {
         var previous: String?
         for message in messages where message.topic != previous {
             previous = message.topic
-            guard !message.topic.isEmpty else {
-                throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic")
-            }
+            try EventBusNames.validateTopic(message.topic, deadLetterSuffix: configuration.topics.deadLetterSuffix)
             try await ensureTopic(message.topic)
         }
     }

@@ -3,6 +3,10 @@ import EventBus
 extension KafkaEventBus {
     /// Joins `group` on `topic` and returns once partitions were assigned; fails with `timeout`
     /// after ``KafkaConsumerOptions/assignmentTimeout`` (for example when the broker is down).
+    ///
+    /// Throws `invalidArgument` for a topic or group outside ``EventBusNames`` (checked before any
+    /// broker call: `topic` and its dead-letter topic `<topic><deadLetterSuffix>` are legal Kafka
+    /// topic names).
     public func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
@@ -22,12 +26,8 @@ extension KafkaEventBus {
     private func subscribe(
         topic: String, group: String, keylessRouting: ActorPool.KeylessRouting, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
-        guard !topic.isEmpty else {
-            throw EventBusError(.invalidArgument, "topic must not be empty", field: "topic")
-        }
-        guard !group.isEmpty else {
-            throw EventBusError(.invalidArgument, "group must not be empty", field: "group")
-        }
+        try EventBusNames.validateSubscription(
+            topic: topic, group: group, deadLetterSuffix: configuration.topics.deadLetterSuffix)
         if state.withLock({ $0.shutDown }) {
             throw EventBusError(.shutDown, "the Kafka event bus was shut down")
         }

@@ -10,6 +10,10 @@ import Synchronization
 /// (topic, group), dispatches through an ``ActorPool`` and commits, per partition, only offsets
 /// whose messages — and every message before them — were handled or durably dead-lettered.
 ///
+/// Topic and group names follow ``EventBusNames`` (Apache Kafka's topic rule without `.`, which only
+/// the dead-letter suffix uses); `publish` and `subscribe` throw `invalidArgument` for others before
+/// any broker call, so a broker that accepts more (Tansu) behaves as Apache Kafka does.
+///
 /// librdkafka ≥ 2.1 is needed at run time to talk to Tansu (see the README); the version loaded is
 /// reported by ``librdkafkaVersion``.
 public final class KafkaEventBus: EventBus {

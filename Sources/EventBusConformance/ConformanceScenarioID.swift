@@ -39,6 +39,12 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     /// Keys, header names and values and payloads at their edges (empty, blank, surrounding spaces,
     /// non-ASCII, repeated names, the largest size) arrive exactly as sent or are refused at publish.
     case roundTripsEdgeValues
+    /// Topic and group names outside ``EventBus/EventBusNames`` (the names Kafka or NATS refuse) are refused
+    /// with `invalidArgument` naming the field, at publish and subscribe.
+    case rejectsIllegalNames
+    /// Names at the edge of the rules work: 249-character topic, 239 characters of topic and group
+    /// with `-` and `_`, a dead-letter topic.
+    case acceptsEdgeNames
     /// Messages published around a broker restart are all delivered.
     case survivesBrokerRestart
     /// A member joins a group working through a backlog: no key handled out of order or twice at once.

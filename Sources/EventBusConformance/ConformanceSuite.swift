@@ -112,6 +112,8 @@ public struct ConformanceSuite: Sendable {
         case .closesFromInsideHandler: return closesFromInsideHandler
         case .rejectsPublishAfterShutdown: return rejectsPublishAfterShutdown
         case .rejectsInvalidArguments: return rejectsInvalidArguments
+        case .rejectsIllegalNames: return rejectsIllegalNames
+        case .acceptsEdgeNames: return acceptsEdgeNames
         case .survivesBrokerRestart: return survivesBrokerRestart
         case .roundTripsEdgeValues: return roundTripsEdgeValues
         case .keepsOrderWhenMemberJoins: return keepsOrderWhenMemberJoins

@@ -79,6 +79,14 @@ final class ConformanceSuiteSelfTests: XCTestCase {
         try await expectFailure(.closesFromInsideHandler, when: .closeWaitsForHandlers)
     }
 
+    func testNameScenarioFailsWhenIllegalNamesAreRepairedInsteadOfRefused() async throws {
+        try await expectFailure(.rejectsIllegalNames, when: .repairIllegalNames)
+    }
+
+    func testEdgeNameScenarioFailsWhenMessagesAreDropped() async throws {
+        try await expectFailure(.acceptsEdgeNames, when: .dropEveryNth(1))
+    }
+
     func testMembershipScenarioFailsWhenOrderIsReversed() async throws {
         try await expectFailure(.keepsOrderWhenMemberJoins, when: .reverseBatches)
     }

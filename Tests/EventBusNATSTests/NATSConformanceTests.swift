@@ -125,6 +125,14 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.roundTripsEdgeValues)
     }
 
+    func testRefusesNamesKafkaOrNATSRefuseWhenPublishingAndSubscribing() async throws {
+        try await run(.rejectsIllegalNames)
+    }
+
+    func testDeliversWhenNamesAreAtTheEdgeOfTheRules() async throws {
+        try await run(.acceptsEdgeNames)
+    }
+
     func testDeliversMessagesWhenBrokerRestarts() async throws {
         try await run(.survivesBrokerRestart)
     }
@@ -151,7 +159,7 @@ final class NATSConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 25, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 27, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

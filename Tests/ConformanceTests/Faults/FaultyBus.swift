@@ -31,6 +31,9 @@ final class FaultyBus: EventBus {
         case closeWaitsForHandlers
         /// Every n-th message is handled twice at the same time, as by two members at once.
         case handleConcurrentlyTwiceEveryNth(Int)
+        /// Topic and group names are silently made legal (each other character becomes `-`, cut at
+        /// 100 characters) instead of refused.
+        case repairIllegalNames
     }
 
     private let inner: any EventBus
@@ -65,6 +68,13 @@ final class FaultyBus: EventBus {
             try await inner.publish(messages.reversed())
         case .ignorePublishAfterShutdown where isShutDown.isSet:
             return
+        case .repairIllegalNames:
+            try await inner.publish(
+                messages.map { message in
+                    var repaired = message
+                    repaired.topic = Self.repaired(message.topic)
+                    return repaired
+                })
         default:
             try await inner.publish(messages)
         }
@@ -73,7 +83,13 @@ final class FaultyBus: EventBus {
     func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
-        let subscription = try await inner.subscribe(topic: topic, group: group, handler: wrap(handler))
+        let subscription: any Subscription
+        if case .repairIllegalNames = fault {
+            subscription = try await inner.subscribe(
+                topic: Self.repaired(topic), group: Self.repaired(group), handler: wrap(handler))
+        } else {
+            subscription = try await inner.subscribe(topic: topic, group: group, handler: wrap(handler))
+        }
         if case .closeWaitsForHandlers = fault {
             return HandlerWaitingSubscription(subscription, running: runningHandlers)
         }
@@ -113,6 +129,13 @@ final class FaultyBus: EventBus {
         default:
             return handler
         }
+    }
+
+    private static func repaired(_ name: String) -> String {
+        let scalars = name.unicodeScalars.prefix(100).map { scalar -> Unicode.Scalar in
+            scalar.isASCII && EventBusNames.isNameByte(UInt8(scalar.value)) ? scalar : "-"
+        }
+        return String(String.UnicodeScalarView(scalars))
     }
 
     private func enterSerial() -> Bool {

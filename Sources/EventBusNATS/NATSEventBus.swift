@@ -323,11 +323,18 @@ public final class NATSEventBus: EventBus, Service {
             "eventbus.publish.in_flight": String(publisher.inFlight),
             "eventbus.consume.unacknowledged": String(subscriptions.reduce(0) { $0 + $1.unsettledCount }),
             "eventbus.consume.fetch_errors": String(subscriptions.reduce(0) { $0 + $1.fetchErrorCount }),
+            "eventbus.consume.consumers_recreated": String(subscriptions.reduce(0) { $0 + $1.recreatedConsumerCount }),
         ]
+        let missing = subscriptions.reduce(0) { $0 + $1.missingConsumerCount }
+        if missing > 0 {
+            details["eventbus.consume.missing_consumers"] = String(missing)
+            details["eventbus.cause"] =
+                "\(missing) partition consumer(s) vanished from the server and are not yet created again"
+        }
         if shutDown { details["eventbus.shutdown"] = "true" }
         let status: BusHealth.Status =
             switch connectionState {
-            case .connected where !shutDown: .healthy
+            case .connected where !shutDown: missing > 0 ? .degraded : .healthy
             case .reconnecting, .connecting, .disconnected, .draining: shutDown ? .unhealthy : .degraded
             default: .unhealthy
             }
@@ -376,6 +383,15 @@ protocol NATSMemberSubscription: Subscription, AnyObject {
     var unsettledCount: Int { get }
     /// Starts fetching; `onClose` runs once the subscription closed.
     func start(onClose: @escaping @Sendable () -> Void) async
+    /// Consumers of this subscription that vanished from the server and are not yet created again.
+    var missingConsumerCount: Int { get }
+    /// Consumers this subscription created again after they vanished.
+    var recreatedConsumerCount: Int { get }
+}
+
+extension NATSMemberSubscription {
+    var missingConsumerCount: Int { 0 }
+    var recreatedConsumerCount: Int { 0 }
 }
 
 extension NATSSubscription: NATSMemberSubscription {}

@@ -49,6 +49,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         var phase = Phase.idle
         var requests: [PullRequest] = []
         var lastPull = ContinuousClock.now
+        /// Set when the server said the lane's consumer is gone; cleared once it was created again.
+        var consumerMissing = false
+        var lastRecreateAttempt: ContinuousClock.Instant?
     }
 
     /// The lanes the fetch thread still owned when it stopped; `release` lets go of them.
@@ -68,6 +71,8 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private let stopping = Atomic<Bool>(false)
     private let fetchErrors = Atomic<Int>(0)
     private let ownedLanes = Atomic<Int>(0)
+    private let missingConsumers = Atomic<Int>(0)
+    private let recreatedConsumers = Atomic<Int>(0)
 
     init(
         topic: String, group: String, reader: NativePartitionReader, pool: ActorPool,
@@ -162,8 +167,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                     {
                         backlog.offer([message], to: pool)
                     }
-                case .status(let lane, let code):
-                    if status(code, lane: lane, state: &lanes[lane]) { dropRevoked(from: &backlog) }
+                case .status(let lane, let code, let description):
+                    if status(code, description: description, lane: lane, state: &lanes[lane]) {
+                        dropRevoked(from: &backlog)
+                    }
                 }
             }
             if !backlog.isEmpty { usleep(200) }
@@ -201,7 +208,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                     for message in messages { book(delivery: Int(message.partition), in: &lanes) }
                 case .claimed(let lane, _, _):
                     reader.dropClaim(lane: lane)
-                case .status(let lane, let code):
+                case .status(let lane, let code, _):
                     if code == "404" || code == "408", !lanes[lane].requests.isEmpty {
                         lanes[lane].requests.removeFirst()
                     } else if code == "409" || code == "423" {
@@ -256,6 +263,15 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private func step(lane: Int, state: inout Lane, wanted: Bool, backlogFull: Bool) -> Bool {
         let now = ContinuousClock.now
         state.requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        if state.consumerMissing {
+            if !wanted {
+                // Another member's to create again now.
+                state.consumerMissing = false
+                missingConsumers.subtract(1, ordering: .relaxed)
+                return false
+            }
+            if recreateConsumer(lane: lane, state: &state, now: now) { return false }
+        }
         switch state.phase {
         case .idle:
             guard wanted else { return false }
@@ -378,8 +394,70 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         return message
     }
 
+    /// Creates the lane's vanished consumer again, at most once a second; true while it is still
+    /// missing.
+    private func recreateConsumer(lane: Int, state: inout Lane, now: ContinuousClock.Instant) -> Bool {
+        if let last = state.lastRecreateAttempt, now - last < .seconds(1) { return true }
+        state.lastRecreateAttempt = now
+        do {
+            let start = try reader.recreateConsumer(lane: lane)
+            state.consumerMissing = false
+            missingConsumers.subtract(1, ordering: .relaxed)
+            recreatedConsumers.add(1, ordering: .relaxed)
+            logger.warning(
+                "a partition's consumer had vanished from the server; created it again",
+                metadata: [
+                    "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
+                    "eventbus.consumer": "\(reader.consumerNames[lane])",
+                    "eventbus.start_sequence": "\(start.map(String.init) ?? "first")",
+                ])
+            return false
+        } catch {
+            note(error, lane: lane)
+            return true
+        }
+    }
+
+    /// The lane's consumer is gone on the server (`503` no responders, or `409 Consumer Deleted`):
+    /// let go of what it delivered, as when the pin was lost, and create it again before pulling.
+    /// Returns true when it took the lane away.
+    private func consumerVanished(lane: Int, state: inout Lane) -> Bool {
+        fetchErrors.add(1, ordering: .relaxed)
+        if !state.consumerMissing {
+            state.consumerMissing = true
+            missingConsumers.add(1, ordering: .relaxed)
+            logger.error(
+                "a partition's consumer is gone from the server; creating it again",
+                metadata: [
+                    "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
+                    "eventbus.consumer": "\(reader.consumerNames[lane])",
+                ])
+        }
+        state.requests.removeAll()
+        switch state.phase {
+        case .owned, .releasing:
+            reader.disown(lane: lane)
+            pool.withdrawRevoked()
+            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
+            ownedLanes.subtract(1, ordering: .relaxed)
+            let missing = state.lastRecreateAttempt
+            state = Lane()
+            state.consumerMissing = true
+            state.lastRecreateAttempt = missing
+            return true
+        case .claiming:
+            state.phase = .claiming(requestOpenUntil: nil)
+        case .idle:
+            break
+        }
+        return false
+    }
+
     /// A status answer to one of a lane's pull requests; true when it took the lane away.
-    private func status(_ code: String, lane: Int, state: inout Lane) -> Bool {
+    private func status(_ code: String, description: String, lane: Int, state: inout Lane) -> Bool {
+        if code == "503" || (code == "409" && description.lowercased().contains("consumer deleted")) {
+            return consumerVanished(lane: lane, state: &state)
+        }
         switch code {
         case "404", "408":
             switch state.phase {
@@ -422,6 +500,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     /// Fetch failures so far, for health.
     var fetchErrorCount: Int { fetchErrors.load(ordering: .relaxed) }
+    /// Lanes whose consumer is gone from the server and not yet created again.
+    var missingConsumerCount: Int { missingConsumers.load(ordering: .relaxed) }
+    /// Consumers this member created again after they vanished.
+    var recreatedConsumerCount: Int { recreatedConsumers.load(ordering: .relaxed) }
     /// Messages fetched and not yet acknowledged.
     var unsettledCount: Int { reader.heldCount }
 

@@ -134,6 +134,10 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
     var fetchErrorCount: Int { fetchErrors.load(ordering: .relaxed) }
     /// Messages fetched and not yet acknowledged.
     var unsettledCount: Int { consumer.heldCount }
+    /// 1 while the durable consumer is gone from the server and not yet created again.
+    var missingConsumerCount: Int { consumer.isConsumerMissing ? 1 : 0 }
+    /// Times the durable consumer was created again after it vanished.
+    var recreatedConsumerCount: Int { consumer.recreatedCount }
 
     func close() async {
         await runtime.close()

@@ -169,6 +169,41 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testMemberCreatesItsConsumersAgainWhenTheyAreDeletedUnderneath() async throws {
+        let bus = try await connect()
+        let other = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let handled = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: topic, group: "vanishing") {
+            handled.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        try await bus.publish(
+            (0..<3).map { OutgoingMessage(topic: topic, key: "k\($0)", payload: Array("old\($0)".utf8)) })
+        try await NATSTestEnvironment.waitUntil("3 messages handled and acknowledged") {
+            handled.count >= 3
+        }
+        try await NATSTestEnvironment.waitUntil("the acks sent") {
+            await bus.health().details["eventbus.consume.unacknowledged"] == "0"
+        }
+        // Another process deletes the group's consumers while this member is subscribed.
+        let existed = try await other.deleteGroup(topic: topic, group: "vanishing")
+        XCTAssertTrue(existed)
+        try await bus.publish(
+            (0..<5).map { OutgoingMessage(topic: topic, key: "k\($0)", payload: Array("new\($0)".utf8)) })
+        try await NATSTestEnvironment.waitUntil("the 5 new messages handled", timeout: .seconds(10)) {
+            Set(handled.all).isSuperset(of: (0..<5).map { "new\($0)" })
+        }
+        // Created again after what the member had acknowledged: the old messages do not come back.
+        XCTAssertEqual(handled.all.filter { $0.hasPrefix("old") }.sorted(), ["old0", "old1", "old2"])
+        let health = await bus.health()
+        XCTAssertGreaterThan(Int(health.details["eventbus.consume.fetch_errors"] ?? "0") ?? 0, 0)
+        XCTAssertGreaterThanOrEqual(Int(health.details["eventbus.consume.consumers_recreated"] ?? "0") ?? 0, 1)
+        XCTAssertEqual(health.status, .healthy, "\(health.details)")
+        await subscription.close()
+        await other.shutdown()
+        await bus.shutdown()
+    }
+
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
         struct Boom: Error, CustomStringConvertible {
             var description: String { "Boom\r\nat line two" }

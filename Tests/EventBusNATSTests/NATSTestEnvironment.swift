@@ -45,6 +45,20 @@ enum NATSTestEnvironment {
     /// Waits until `condition` holds, failing after `timeout`.
     static func waitUntil(
         _ what: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line,
+        _ condition: () async -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else {
+                XCTFail("timed out waiting for \(what)", file: file, line: line)
+                throw EventBusError(.timeout, "timed out waiting for \(what)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    static func waitUntil(
+        _ what: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line,
         _ condition: () -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout

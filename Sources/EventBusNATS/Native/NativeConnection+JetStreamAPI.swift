@@ -42,11 +42,16 @@ extension NativeConnection {
     /// filter `filter`, ack policy `all`, one pinned client per consumer in priority group `group`
     /// with `memberTimeout` as the pin's time to live. Checks that the server understood the
     /// priority settings and is new enough to reset a consumer. Blocks.
+    ///
+    /// `startSequence`, when given, makes a missing consumer start at that stream sequence instead
+    /// of the stream's first message (a consumer deleted underneath a member is recreated after the
+    /// last run the member acknowledged); a consumer that exists by then (another member recreated
+    /// it first) is taken as it is.
     func ensureLaneConsumer(
         stream: String, name: String, filter: String, group: String,
-        settings: NATSConfiguration.ConsumerSettings
+        settings: NATSConfiguration.ConsumerSettings, startSequence: Int64? = nil
     ) throws(EventBusError) {
-        let config: [String: Any] = [
+        var config: [String: Any] = [
             "durable_name": name,
             "name": name,
             "filter_subject": filter,
@@ -60,8 +65,20 @@ extension NativeConnection {
             "priority_policy": "pinned_client",
             "priority_timeout": settings.memberTimeout.nanoseconds,
         ]
+        if let startSequence {
+            config["deliver_policy"] = "by_start_sequence"
+            config["opt_start_seq"] = startSequence
+        }
         let body = Self.json(["stream_name": stream, "config": config])
-        let answer = try jetStreamRequest("$JS.API.CONSUMER.CREATE.\(stream).\(name).\(filter)", body: body)
+        let answer: [String: Any]
+        do {
+            answer = try jetStreamRequest("$JS.API.CONSUMER.CREATE.\(stream).\(name).\(filter)", body: body)
+        } catch {
+            guard startSequence != nil,
+                (try? jetStreamRequest("$JS.API.CONSUMER.INFO.\(stream).\(name)", body: "")) != nil
+            else { throw error }
+            return
+        }
         let created = answer["config"] as? [String: Any]
         let metadata = created?["metadata"] as? [String: Any]
         let version = (metadata?["_nats.ver"] as? String) ?? "older than 2.11"

@@ -56,8 +56,9 @@ final class NativePartitionReader: @unchecked Sendable {
         /// ``dropClaim(lane:)``. `first` says the consumer never delivered anything before it, so
         /// nothing can be waiting for an ack elsewhere and no reset is needed.
         case claimed(lane: Int, pin: String, first: Bool)
-        /// A status answer to one of the lane's pull requests (`404`, `408`, `409`, `423`).
-        case status(lane: Int, code: String)
+        /// A status answer to one of the lane's pull requests (`404`, `408`, `409`, `423`, and
+        /// `503` when nobody answers for the lane's consumer), with its description.
+        case status(lane: Int, code: String, description: String)
     }
 
     private let connection: NativeConnection
@@ -68,6 +69,12 @@ final class NativePartitionReader: @unchecked Sendable {
     let topic: String
     /// The durable consumer of each lane.
     let consumerNames: [String]
+    /// The subject each lane's consumer filters on.
+    private let filters: [String]
+    private let priorityGroup: String
+    private let settings: NATSConfiguration.ConsumerSettings
+    /// Per lane, the stream sequence of the last message this member acknowledged, if any.
+    private let acknowledged: Mutex<[Int64?]>
     /// Where pull requests for each lane go.
     private let nextSubjects: [String]
     let membershipSubject: String
@@ -89,6 +96,10 @@ final class NativePartitionReader: @unchecked Sendable {
                 stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings)
         }
         self.consumerNames = lanes.map(\.consumer)
+        self.filters = lanes.map(\.filter)
+        self.priorityGroup = priorityGroup
+        self.settings = settings
+        self.acknowledged = Mutex(Array(repeating: nil, count: lanes.count))
         self.nextSubjects = lanes.map { "$JS.API.CONSUMER.MSG.NEXT.\(stream).\($0.consumer)" }
         self.books = Mutex(Array(repeating: Book(), count: lanes.count))
         self.inbox = try connection.newInbox()
@@ -182,7 +193,10 @@ final class NativePartitionReader: @unchecked Sendable {
             if let reply = natsMsg_GetReply(handle), reply.pointee != 0 {
                 owned.append((dataLane(of: handle), handle))
             } else if let lane = Self.statusLane(of: handle), lane < laneCount {
-                arrivals.append(.status(lane: lane, code: Self.header(handle, "Status") ?? ""))
+                arrivals.append(
+                    .status(
+                        lane: lane, code: Self.header(handle, "Status") ?? "",
+                        description: Self.header(handle, "Description") ?? ""))
                 releaseNativeMessage(handle)
             } else {
                 releaseNativeMessage(handle)
@@ -325,6 +339,17 @@ final class NativePartitionReader: @unchecked Sendable {
         }
     }
 
+    /// Creates `lane`'s consumer again after it vanished from the server (deleted by another
+    /// process, or lost with a server's state): it starts after the last message this member
+    /// acknowledged on the lane, or at the stream's first message when there is none. Blocks.
+    func recreateConsumer(lane: Int) throws(EventBusError) -> Int64? {
+        let start = acknowledged.withLock { $0[lane] }.map { $0 + 1 }
+        try connection.ensureLaneConsumer(
+            stream: stream, name: consumerNames[lane], filter: filters[lane], group: priorityGroup,
+            settings: settings, startSequence: start)
+        return start
+    }
+
     /// Hands back (NAK) and frees the message that answered a claim this member will not use.
     func dropClaim(lane: Int) {
         guard
@@ -430,6 +455,7 @@ final class NativePartitionReader: @unchecked Sendable {
             }
             guard let last = run.last else { continue }
             _ = answer(last.message, "+ACK")
+            acknowledged.withLock { $0[lane] = last.sequence }
             for held in run { releaseNativeMessage(held.message) }
         }
     }

@@ -46,6 +46,15 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     private var requests: [PullRequest] = []
     /// The connection's reconnect count when `requests` was last known to be current.
     private var requestsReconnectCount = 0
+    /// What it takes to create the durable consumer again if it vanishes from the server.
+    private let stream: String
+    private let subject: String
+    private let durable: String
+    private let settings: NATSConfiguration.ConsumerSettings
+    /// Set when the server said the consumer is gone; read by health.
+    private let missing = Atomic<Bool>(false)
+    private var lastRecreateAttempt: ContinuousClock.Instant?
+    private let recreations = Atomic<Int>(0)
 
     /// Creates the durable consumer when missing, then binds a pull subscription to it. Blocks.
     init(
@@ -54,6 +63,10 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     ) throws(EventBusError) {
         self.connection = connection
         self.topic = topic
+        self.stream = stream
+        self.subject = subject
+        self.durable = durable
+        self.settings = settings
         try Self.ensureConsumer(
             connection: connection, stream: stream, subject: subject, durable: durable, settings: settings)
         self.nextSubject = "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(durable)"
@@ -129,6 +142,22 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     /// is in the server's queue of waiting requests by the time `subscribe` returns.
     func requestIfNeeded(batch: Int, wait: Duration) -> EventBusError? {
         let now = ContinuousClock.now
+        if missing.load(ordering: .relaxed) {
+            // Created again at most once a second; until then every fetch fails (and is counted).
+            if let last = lastRecreateAttempt, now - last < .seconds(1) {
+                return EventBusError(.subscribeFailed, "the durable consumer '\(durable)' is gone from the server")
+            }
+            lastRecreateAttempt = now
+            do {
+                try Self.ensureConsumer(
+                    connection: connection, stream: stream, subject: subject, durable: durable, settings: settings)
+            } catch {
+                return error
+            }
+            missing.store(false, ordering: .relaxed)
+            requests.removeAll()
+            recreations.add(1, ordering: .relaxed)
+        }
         // A server that restarted forgot our requests: ask afresh instead of waiting them out.
         let reconnects = connection.events.reconnectCount
         if reconnects != requestsReconnectCount {
@@ -220,6 +249,13 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         case "409":
             // The server dropped our requests (too many waiting, consumer changed): ask afresh.
             requests.removeAll()
+            if Self.header(handle, "Description")?.lowercased().contains("consumer deleted") == true {
+                missing.store(true, ordering: .relaxed)
+            }
+        case "503":
+            // Nobody answers for the consumer: it is gone (or JetStream is away for a moment).
+            requests.removeAll()
+            missing.store(true, ordering: .relaxed)
         default:
             break
         }
@@ -339,6 +375,17 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             releaseNativeMessage(held.message)
         }
         return failures
+    }
+
+    /// Times the consumer was created again after it vanished from the server.
+    var recreatedCount: Int { recreations.load(ordering: .relaxed) }
+    /// Whether the consumer is gone from the server and not yet created again.
+    var isConsumerMissing: Bool { missing.load(ordering: .relaxed) }
+
+    private static func header(_ handle: OpaquePointer, _ name: String) -> String? {
+        var value: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(handle, name, &value) == NATS_OK, let value else { return nil }
+        return String(cString: value)
     }
 
     /// Sends a JetStream acknowledgement (`+ACK`, `+TERM`, `-NAK`, `+WPI`) to a message's reply

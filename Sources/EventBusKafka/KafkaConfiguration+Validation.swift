@@ -16,6 +16,9 @@ extension KafkaConfiguration {
             }
         }
         guard !clientID.isEmpty else { throw invalid("clientID must not be empty", "clientID") }
+        guard health.probeTimeout > .zero, health.unhealthyAfter >= .zero else {
+            throw invalid("health.probeTimeout must be positive and health.unhealthyAfter not negative", "health")
+        }
         if producer.idempotent && producer.acks != .all {
             throw invalid("an idempotent producer requires acks=all", "producer.acks")
         }

@@ -16,6 +16,8 @@ public struct KafkaConfiguration: Sendable {
     public var topics: KafkaTopicOptions
     /// The actor pool every subscription dispatches through.
     public var pool: ActorPoolConfiguration
+    /// How `health()` judges broker connectivity.
+    public var health: KafkaHealthOptions
     /// librdkafka properties applied last to producer and consumer, for settings not modelled here.
     public var librdkafkaOptions: [String: String]
     /// Receives the bus's own logs and librdkafka's log lines.
@@ -29,6 +31,7 @@ public struct KafkaConfiguration: Sendable {
         consumer: KafkaConsumerOptions = KafkaConsumerOptions(),
         topics: KafkaTopicOptions = KafkaTopicOptions(),
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
+        health: KafkaHealthOptions = KafkaHealthOptions(),
         librdkafkaOptions: [String: String] = [:],
         logger: Logger = Logger(label: "eventbus.kafka")
     ) throws(EventBusError) {
@@ -38,6 +41,7 @@ public struct KafkaConfiguration: Sendable {
         self.consumer = consumer
         self.topics = topics
         self.pool = pool
+        self.health = health
         self.librdkafkaOptions = librdkafkaOptions
         self.logger = logger
         try validate()

@@ -49,16 +49,48 @@ public final class KafkaEventBus: EventBus {
     /// The librdkafka version loaded at run time; Tansu needs 2.1 or newer.
     public static var librdkafkaVersion: String { RDKafkaConfig.runtimeVersion }
 
+    /// Reports broker connectivity: a metadata request (bounded by
+    /// ``KafkaHealthOptions/probeTimeout``) must be answered for `healthy`; while none is,
+    /// `degraded`, and `unhealthy` once the brokers have been unreachable for
+    /// ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions.count) }
-        return BusHealth(
-            status: shutDown ? .unhealthy : .healthy,
-            details: [
-                "eventbus.backend": "kafka",
-                "eventbus.subscriptions": String(subscriptions),
-                "eventbus.kafka.outstanding": String(producer.outstanding),
-                "eventbus.kafka.librdkafka": Self.librdkafkaVersion,
-            ])
+        var details = [
+            "eventbus.backend": "kafka",
+            "eventbus.subscriptions": String(subscriptions),
+            "eventbus.kafka.outstanding": String(producer.outstanding),
+            "eventbus.kafka.librdkafka": Self.librdkafkaVersion,
+        ]
+        if shutDown {
+            details["eventbus.shutdown"] = "true"
+            details["eventbus.cause"] = "the bus was shut down"
+            return BusHealth(status: .unhealthy, details: details)
+        }
+        let producer = self.producer
+        let timeout = Int32(KafkaConfiguration.milliseconds(configuration.health.probeTimeout)) ?? 2_000
+        let probe = await DedicatedThread.run { () -> Result<Int, EventBusError> in
+            do throws(EventBusError) {
+                return .success(try producer.probeBrokers(timeoutMilliseconds: timeout))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch probe {
+        case .success(let brokers):
+            details["eventbus.kafka.brokers"] = String(brokers)
+            return BusHealth(status: .healthy, details: details)
+        case .failure(let error):
+            let unreachable = producer.unreachable
+            let since = unreachable.since ?? .now
+            let elapsed = ContinuousClock.now - since
+            details["eventbus.kafka.brokers"] = "unreachable"
+            let milliseconds: Int64 =
+                elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            details["eventbus.kafka.unreachable_ms"] = String(milliseconds)
+            details["eventbus.cause"] = "no Kafka broker answered: \(unreachable.reason ?? error.message)"
+            let status: BusHealth.Status = elapsed >= configuration.health.unhealthyAfter ? .unhealthy : .degraded
+            return BusHealth(status: status, details: details)
+        }
     }
 
     public func shutdown() async {

@@ -96,3 +96,46 @@ extension KafkaBrokerDownTests {
         await bus.shutdown()
     }
 }
+
+extension KafkaBrokerDownTests {
+    func testHealthIsDegradedThenUnhealthyWhenNoBrokerAnswers() async throws {
+        let configuration = try KafkaTestBroker.configuration(brokers: deadBroker, quiet: true) {
+            $0.health = KafkaHealthOptions(probeTimeout: .milliseconds(500), unhealthyAfter: .seconds(1))
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let first = await bus.health()
+        XCTAssertEqual(first.status, .degraded, "\(first.details)")
+        XCTAssertEqual(first.details["eventbus.kafka.brokers"], "unreachable")
+        XCTAssertNotNil(first.details["eventbus.cause"])
+        // Unreachable for longer than unhealthyAfter: unhealthy.
+        let deadline = ContinuousClock.now + .seconds(10)
+        var status = first.status
+        while status != .unhealthy, ContinuousClock.now < deadline {
+            status = await bus.health().status
+        }
+        XCTAssertEqual(status, .unhealthy)
+        await bus.shutdown()
+    }
+
+    func testHealthFollowsTheBrokerWhenItStops() async throws {
+        let broker = try PrivateTansu()
+        let configuration = try KafkaTestBroker.configuration(brokers: broker.address, quiet: true) {
+            $0.health = KafkaHealthOptions(probeTimeout: .milliseconds(500), unhealthyAfter: .seconds(30))
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        // The broker needs a moment to open its port.
+        let ready = ContinuousClock.now + .seconds(10)
+        var health = await bus.health()
+        while health.status != .healthy, ContinuousClock.now < ready { health = await bus.health() }
+        XCTAssertEqual(health.status, .healthy, "\(health.details)")
+        XCTAssertEqual(health.details["eventbus.kafka.brokers"], "1")
+        broker.kill()
+        let stopped = ContinuousClock.now + .seconds(10)
+        while health.status == .healthy, ContinuousClock.now < stopped { health = await bus.health() }
+        XCTAssertEqual(health.status, .degraded, "every broker stopped, yet \(health.details)")
+        XCTAssertEqual(health.details["eventbus.kafka.brokers"], "unreachable")
+        await bus.shutdown()
+        let closed = await bus.health()
+        XCTAssertEqual(closed.status, .unhealthy)
+    }
+}

@@ -12,6 +12,10 @@ final class RDKafkaCallbackContext: Sendable {
     /// Called on the poll thread inside a rebalance; cleared when the subscription closes.
     let rebalanceHandler = Mutex<(@Sendable (RDKafkaRebalance) -> Void)?>(nil)
 
+    /// Since when no broker has been reachable, by librdkafka's `all brokers down` error or a
+    /// failed health probe, and the last reason given; cleared by a probe that got an answer.
+    let unreachable = Mutex<(since: ContinuousClock.Instant?, reason: String?)>((nil, nil))
+
     /// Where a partition without a committed offset starts: true for the oldest message.
     let startFromEarliest: Bool
     /// How long the rebalance may spend resolving start offsets, in milliseconds.

@@ -44,6 +44,24 @@ enum RDKafkaCallbacks {
                 metadata: ["eventbus.kafka.facility": "\(facilityName)"])
         }
 
+    /// Client-level error (librdkafka reports them here instead of logging them once this is set):
+    /// logged, and `all brokers down` marks the brokers unreachable for health.
+    static let error: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void =
+        { handle, err, reason, _ in
+            guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
+            let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+            let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(err)))
+            if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue {
+                context.unreachable.withLock { state in
+                    if state.since == nil { state.since = .now }
+                    state.reason = text
+                }
+            }
+            context.logger.error(
+                "librdkafka reported an error",
+                metadata: ["eventbus.kafka.error": "\(text)", "eventbus.kafka.code": "\(err)"])
+        }
+
     /// Group rebalance: tells the owner, then applies the new assignment.
     static let rebalance:
         @convention(c) (

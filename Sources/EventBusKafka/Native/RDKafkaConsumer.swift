@@ -40,6 +40,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
         rd_kafka_conf_set_opaque(conf, context.toOpaque())
         rd_kafka_conf_set_log_cb(conf, RDKafkaCallbacks.log)
         rd_kafka_conf_set_rebalance_cb(conf, RDKafkaCallbacks.rebalance)
+        rd_kafka_conf_set_error_cb(conf, RDKafkaCallbacks.error)
         var errorText = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)

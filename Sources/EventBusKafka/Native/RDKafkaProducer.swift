@@ -27,6 +27,7 @@ final class RDKafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_opaque(conf, context.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, RDKafkaCallbacks.delivery)
         rd_kafka_conf_set_log_cb(conf, RDKafkaCallbacks.log)
+        rd_kafka_conf_set_error_cb(conf, RDKafkaCallbacks.error)
         var errorText = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
@@ -68,6 +69,38 @@ final class RDKafkaProducer: @unchecked Sendable {
             return .failed(at: index, RDKafkaError.translate(err, while: "produce refused"))
         }
         return .enqueued
+    }
+
+    /// Since when no broker has answered (nil: reachable), and why.
+    var unreachable: (since: ContinuousClock.Instant?, reason: String?) {
+        context.takeUnretainedValue().unreachable.withLock { $0 }
+    }
+
+    /// Asks the cluster for its broker list, waiting at most `timeoutMilliseconds`; returns how
+    /// many brokers it names, or throws why none answered. Records the outcome for ``unreachable``.
+    /// Blocking: call it on a dedicated thread.
+    func probeBrokers(timeoutMilliseconds: Int32) throws(EventBusError) -> Int {
+        let callbacks = context.takeUnretainedValue()
+        do {
+            let count = try withHandle { handle throws(EventBusError) -> Int in
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                // all_topics 0 and no topic: the smallest metadata request, answered with the brokers.
+                let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                    throw RDKafkaError.translate(err, while: "no broker answered a metadata request")
+                }
+                defer { rd_kafka_metadata_destroy(metadata) }
+                return Int(metadata.pointee.broker_cnt)
+            }
+            callbacks.unreachable.withLock { $0 = (nil, nil) }
+            return count
+        } catch {
+            callbacks.unreachable.withLock { state in
+                if state.since == nil { state.since = .now }
+                state.reason = error.message
+            }
+            throw error
+        }
     }
 
     /// Serves delivery reports and log lines for up to `timeoutMilliseconds`; returns events served.

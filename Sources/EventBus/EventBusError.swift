@@ -32,6 +32,9 @@ public struct EventBusError: Error, Sendable, CustomStringConvertible {
         /// The broker cannot do what was asked (for example a server version without a needed
         /// feature); retrying against the same broker cannot help.
         public static let unsupported = Code("unsupported")
+        /// The calling task was cancelled while the operation waited; what it had already handed
+        /// to the broker may still take effect (a cancelled publish may have published).
+        public static let cancelled = Code("cancelled")
         /// A native library reported an error not covered by another code.
         public static let nativeError = Code("nativeError")
     }

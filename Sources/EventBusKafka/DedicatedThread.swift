@@ -1,3 +1,5 @@
+import EventBus
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -12,8 +14,10 @@ enum DedicatedThread {
         init(_ work: @escaping @Sendable () -> Void) { self.work = work }
     }
 
-    /// Starts `work` on a new detached thread.
-    static func start(_ work: @escaping @Sendable () -> Void) {
+    /// Starts `work` on a new detached thread; throws `nativeError` (retriable) when the system
+    /// gives no thread. Never runs `work` on the caller's thread: a poll loop there would hold a
+    /// thread of Swift's cooperative pool forever.
+    static func start(_ work: @escaping @Sendable () -> Void) throws(EventBusError) {
         let body = Unmanaged.passRetained(Body(work)).toOpaque()
         #if canImport(Glibc)
             var thread = pthread_t()
@@ -28,9 +32,10 @@ enum DedicatedThread {
                 return nil
             }, body)
         if result != 0 {
-            // Could not get a thread: run inline rather than lose the work.
-            Unmanaged<Body>.fromOpaque(body).takeRetainedValue().work()
-            return
+            Unmanaged<Body>.fromOpaque(body).release()
+            throw EventBusError(
+                .nativeError, "could not start a thread for librdkafka (pthread_create returned \(result))",
+                isRetriable: true)
         }
         #if canImport(Glibc)
             pthread_detach(thread)
@@ -39,10 +44,15 @@ enum DedicatedThread {
         #endif
     }
 
-    /// Runs blocking `work` on a new thread and returns its result.
-    static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withUnsafeContinuation { continuation in
-            start { continuation.resume(returning: work()) }
+    /// Runs blocking `work` on a new thread and returns its result; throws like ``start(_:)``.
+    static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(EventBusError) -> T {
+        let result: Result<T, EventBusError> = await withUnsafeContinuation { continuation in
+            do throws(EventBusError) {
+                try start { continuation.resume(returning: .success(work())) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
         }
+        return try result.get()
     }
 }

@@ -31,7 +31,15 @@ extension KafkaEventBus {
             }
         }
         let (producer, created) = try result.get()
-        if created { startPoller(for: producer) }
+        if created {
+            do {
+                try startPoller(for: producer)
+            } catch {
+                // Without its poller the producer would never report deliveries: try again next time.
+                state.withLock { $0.deadLetterProducer = nil }
+                throw error
+            }
+        }
         return producer
     }
 }

@@ -13,7 +13,7 @@ extension KafkaEventBus {
             throw EventBusError(.shutDown, "the Kafka event bus was shut down")
         }
         try await ensureTopics(of: messages)
-        startPollerIfNeeded()
+        try startPollerIfNeeded()
         try await produce(messages, with: producer)
     }
 
@@ -31,6 +31,16 @@ extension KafkaEventBus {
                 next = index
                 if isShutDown.load(ordering: .acquiring) {
                     settle(ticket, messages.count - next, EventBusError(.shutDown, "bus shut down"))
+                    break produceLoop
+                }
+                if Task.isCancelled {
+                    // Task.sleep would return at once from now on: stop instead of spinning.
+                    settle(
+                        ticket, messages.count - next,
+                        EventBusError(
+                            .cancelled,
+                            "the task was cancelled while librdkafka's queue was full; \(next) of \(messages.count) messages were enqueued"
+                        ))
                     break produceLoop
                 }
                 // librdkafka's queue drains as the poll thread serves delivery reports.
@@ -64,8 +74,8 @@ extension KafkaEventBus {
         let options = configuration.topics
         let timeout = Int32(KafkaConfiguration.milliseconds(options.operationTimeout)) ?? 10_000
         let producer = self.producer
-        startPollerIfNeeded()
-        let result = await DedicatedThread.run { () -> Result<Void, EventBusError> in
+        try startPollerIfNeeded()
+        let result = try await DedicatedThread.run { () -> Result<Void, EventBusError> in
             do throws(EventBusError) {
                 if try !producer.topicExists(topic, timeoutMilliseconds: timeout) {
                     guard options.provisioning == .createIfMissing else {

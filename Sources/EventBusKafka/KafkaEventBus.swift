@@ -68,12 +68,17 @@ public final class KafkaEventBus: EventBus {
         }
         let producer = self.producer
         let timeout = Int32(KafkaConfiguration.milliseconds(configuration.health.probeTimeout)) ?? 2_000
-        let probe = await DedicatedThread.run { () -> Result<Int, EventBusError> in
-            do throws(EventBusError) {
-                return .success(try producer.probeBrokers(timeoutMilliseconds: timeout))
-            } catch {
-                return .failure(error)
+        let probe: Result<Int, EventBusError>
+        do throws(EventBusError) {
+            probe = try await DedicatedThread.run { () -> Result<Int, EventBusError> in
+                do throws(EventBusError) {
+                    return .success(try producer.probeBrokers(timeoutMilliseconds: timeout))
+                } catch {
+                    return .failure(error)
+                }
             }
+        } catch {
+            probe = .failure(error)
         }
         switch probe {
         case .success(let brokers):
@@ -110,23 +115,26 @@ public final class KafkaEventBus: EventBus {
         var producers = [producer]
         if let deadLetters = state.withLock({ $0.deadLetterProducer }) { producers.append(deadLetters) }
         for producer in producers {
-            let drained = await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }
+            // Without a thread (the system gave none) nothing can be flushed: purge.
+            let drained = (try? await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }) ?? false
             if !drained {
                 logger.warning("shutdown: undelivered messages purged; their publishes fail")
                 producer.purge()
             }
             // Serve the last delivery reports (including purged ones) before the poll thread stops.
-            await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
+            _ = try? await DedicatedThread.run { _ = producer.poll(timeoutMilliseconds: 100) }
         }
         pollerStopped.raise()
         // Free librdkafka's threads and sockets now, not whenever the last reference goes.
         for producer in producers {
-            await DedicatedThread.run { producer.destroy() }
+            // Without a thread, deinit destroys it once the last reference goes.
+            _ = try? await DedicatedThread.run { producer.destroy() }
         }
     }
 
-    /// Starts the thread that serves delivery reports and log lines, once.
-    func startPollerIfNeeded() {
+    /// Starts the thread that serves delivery reports and log lines, once; throws when the system
+    /// gives no thread (the next call tries again).
+    func startPollerIfNeeded() throws(EventBusError) {
         if isPollerStarted.load(ordering: .acquiring) { return }
         let start = state.withLock { state -> Bool in
             guard !state.pollerStarted else { return false }
@@ -135,13 +143,21 @@ public final class KafkaEventBus: EventBus {
             return true
         }
         guard start else { return }
-        startPoller(for: producer)
+        do {
+            try startPoller(for: producer)
+        } catch {
+            state.withLock { state in
+                state.pollerStarted = false
+                isPollerStarted.store(false, ordering: .releasing)
+            }
+            throw error
+        }
     }
 
     /// Serves `producer`'s delivery reports and log lines on a thread of its own until shutdown.
-    func startPoller(for producer: RDKafkaProducer) {
+    func startPoller(for producer: RDKafkaProducer) throws(EventBusError) {
         let stopped = pollerStopped
-        DedicatedThread.start {
+        try DedicatedThread.start {
             while !stopped.isRaised {
                 producer.poll(timeoutMilliseconds: 50)
             }

@@ -115,8 +115,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
             handler = { [weak self] event in self?.rebalanced(event) }
         }
         await runtime.start(intake: self, onClosed: { [weak self] in if let self { self.onClosed(self) } })
-        DedicatedThread.start { [self] in pollLoop() }
         do {
+            try DedicatedThread.start { [self] in pollLoop() }
             try consumer.subscribe()
         } catch {
             await close()

@@ -40,15 +40,29 @@ final class PublishCompletion: Sendable {
         return true
     }
 
-    /// Waits until every message is settled; returns the first failure, if any.
+    /// Waits until every message is settled; returns the first failure, if any, or `cancelled`
+    /// as soon as the calling task is cancelled (the delivery reports still settle the call's
+    /// messages afterwards; the caller just stops waiting for them).
     func wait() async -> EventBusError? {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<EventBusError?, Never>) in
-            let finishedError = state.withLock { state -> EventBusError?? in
-                if state.finished { return .some(state.error) }
-                state.continuation = continuation
-                return .none
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<EventBusError?, Never>) in
+                let finishedError = state.withLock { state -> EventBusError?? in
+                    if state.finished { return .some(state.error) }
+                    if Task.isCancelled { return .some(Self.cancelled) }
+                    state.continuation = continuation
+                    return .none
+                }
+                if let finishedError { continuation.resume(returning: finishedError) }
             }
-            if let finishedError { continuation.resume(returning: finishedError) }
+        } onCancel: {
+            let waiting = state.withLock { state -> UnsafeContinuation<EventBusError?, Never>? in
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            waiting?.resume(returning: Self.cancelled)
         }
     }
+
+    private static let cancelled = EventBusError(
+        .cancelled, "the task was cancelled while waiting for delivery reports; the messages may still be delivered")
 }

@@ -356,3 +356,32 @@ final class ActorPoolTests: XCTestCase {
         XCTAssertLessThan(attempts.value, 4, "the retries stop once the partition is revoked")
     }
 }
+
+extension ActorPoolTests {
+    func testSubmitThrowsCancelledWhenItsTaskIsCancelledWhileWaitingForRoom() async throws {
+        let release = Recorder(false)
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(
+            ActorPoolConfiguration(actorCount: 1, inboxCapacity: 1), outcomes: outcomes
+        ) { _ in
+            // Holds the only slot until the test lets go.
+            while !release.value { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        let runner = Task { await pool.run() }
+        let submitter = Task { () -> EventBusError? in
+            do {
+                try await pool.submit((0..<3).map { message(key: "k", "\($0)") })
+                return nil
+            } catch {
+                return error as? EventBusError
+            }
+        }
+        await waitUntil("the first message is being handled") { pool.occupancy >= 1 }
+        submitter.cancel()
+        let error = await submitter.value
+        XCTAssertEqual(error?.code, .cancelled, "\(String(describing: error))")
+        release.update { $0 = true }
+        pool.finish()
+        await runner.value
+    }
+}

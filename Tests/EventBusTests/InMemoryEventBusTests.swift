@@ -181,3 +181,31 @@ final class InMemoryDeadLetterBackpressureTests: XCTestCase {
             clock.now - started, .seconds(5), "close and shutdown must not hang on a full dead-letter topic")
     }
 }
+
+extension InMemoryEventBusTests {
+    func testPublishThrowsCancelledWhenItsTaskIsCancelledWhileTheTopicIsFull() async throws {
+        let bus = try InMemoryEventBus(
+            configuration: InMemoryConfiguration(partitionsPerTopic: 1, partitionCapacity: 2))
+        let release = Recorder(false)
+        let started = Recorder(0)
+        let subscription = try await bus.subscribe(topic: "full", group: "g") { _ in
+            started.update { $0 += 1 }
+            while !release.value { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        let publisher = Task { () -> EventBusError? in
+            do {
+                try await bus.publish((0..<10).map { OutgoingMessage(topic: "full", key: "k", payload: [UInt8($0)]) })
+                return nil
+            } catch {
+                return error as? EventBusError
+            }
+        }
+        await waitUntil("the first message is being handled") { started.value >= 1 }
+        publisher.cancel()
+        let error = await publisher.value
+        XCTAssertEqual(error?.code, .cancelled, "\(String(describing: error))")
+        release.update { $0 = true }
+        await subscription.close()
+        await bus.shutdown()
+    }
+}

@@ -12,7 +12,7 @@ final class ActorInbox: Sendable {
         var occupancy = 0
         var closed = false
         var consumer: UnsafeContinuation<Void, Never>?
-        var producers: Deque<UnsafeContinuation<Void, Never>> = []
+        var producers = WaiterList()
     }
 
     private let capacity: Int
@@ -20,6 +20,14 @@ final class ActorInbox: Sendable {
     /// Bumped by every ``withdraw(where:)``; an actor whose batch was taken at an older revision
     /// asks the pool, message by message, whether the rest of it is still wanted.
     private let revisionCounter = Atomic<Int>(0)
+    private let waiterIDs = Atomic<UInt64>(0)
+
+    /// How a wait for room ended.
+    enum Put {
+        case accepted
+        case closed
+        case cancelled
+    }
 
     /// The number of withdrawals so far.
     var revision: Int { revisionCounter.load(ordering: .acquiring) }
@@ -54,27 +62,33 @@ final class ActorInbox: Sendable {
 
     /// Adds all of `messages`, waiting for room as often as needed.
     ///
-    /// Returns false when the inbox was closed before every message was accepted.
-    func put(_ messages: [ReceivedMessage]) async -> Bool {
+    /// Returns `.closed` when the inbox was closed, `.cancelled` when the calling task was
+    /// cancelled, before every message was accepted.
+    func put(_ messages: [ReceivedMessage]) async -> Put {
         var next = offer(messages, from: 0)
         while next < messages.count {
-            guard await waitForRoom() else { return false }
+            let room = await waitForRoom()
+            guard case .accepted = room else { return room }
             next = offer(messages, from: next)
         }
-        return true
+        return .accepted
     }
 
-    /// Waits until some room is free; false when the inbox closed instead.
-    func waitForRoom() async -> Bool {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.closed || state.occupancy < capacity { return true }
-                state.producers.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-        return state.withLock { !$0.closed }
+    /// Waits until some room is free (`.accepted`), the inbox closed, or the task was cancelled.
+    func waitForRoom() async -> Put {
+        let id = waiterIDs.wrappingAdd(1, ordering: .relaxed).oldValue
+        await waitUnlessCancelled(
+            id: id,
+            park: { continuation in
+                state.withLock { state -> Bool in
+                    if state.closed || state.occupancy < capacity || Task.isCancelled { return false }
+                    state.producers.append(id, continuation)
+                    return true
+                }
+            },
+            unpark: { [self] id in state.withLock { $0.producers.remove(id) } })
+        if state.withLock({ $0.closed }) { return .closed }
+        return Task.isCancelled ? .cancelled : .accepted
     }
 
     /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage; `revision`
@@ -109,11 +123,9 @@ final class ActorInbox: Sendable {
 
     /// Frees room for `count` messages the actor has finished, waking producers that wait.
     func release(_ count: Int) {
-        let waking = state.withLock { state -> Deque<UnsafeContinuation<Void, Never>> in
+        let waking = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             state.occupancy -= count
-            let woken = state.producers
-            state.producers.removeAll()
-            return woken
+            return state.producers.removeAll()
         }
         for producer in waking { producer.resume() }
     }
@@ -122,9 +134,8 @@ final class ActorInbox: Sendable {
     func close() {
         let (consumer, producers) = state.withLock { state in
             state.closed = true
-            let woken = (state.consumer, state.producers)
+            let woken = (state.consumer, state.producers.removeAll())
             state.consumer = nil
-            state.producers.removeAll()
             return woken
         }
         consumer?.resume()
@@ -137,7 +148,7 @@ final class ActorInbox: Sendable {
         let (removed, producers) = state.withLock { state in
             revisionCounter.add(1, ordering: .releasing)
             guard state.queued.contains(where: isUnwanted) else {
-                return ([ReceivedMessage](), Deque<UnsafeContinuation<Void, Never>>())
+                return ([ReceivedMessage](), [UnsafeContinuation<Void, Never>]())
             }
             var kept: [ReceivedMessage] = []
             var removed: [ReceivedMessage] = []
@@ -146,9 +157,7 @@ final class ActorInbox: Sendable {
             }
             state.queued = kept
             state.occupancy -= removed.count
-            let woken = state.producers
-            state.producers.removeAll()
-            return (removed, woken)
+            return (removed, state.producers.removeAll())
         }
         for producer in producers { producer.resume() }
         return removed

@@ -158,17 +158,18 @@ public final class ActorPool: Sendable {
 
     /// Hands messages to their actors, waiting while an inbox is full.
     ///
-    /// Throws ``EventBusError/Code/shutDown`` when the pool stopped before every message was taken;
-    /// the messages not taken get no outcome.
+    /// Throws ``EventBusError/Code/shutDown`` when the pool stopped, ``EventBusError/Code/cancelled``
+    /// when the calling task was cancelled, before every message was taken; the messages not taken
+    /// get no outcome.
     public func submit(_ messages: consuming [ReceivedMessage]) async throws(EventBusError) {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         if messages.count == 1 {
-            guard await inboxes[actorIndex(for: messages[0])].put(messages) else { throw Self.closedError }
+            try Self.check(await inboxes[actorIndex(for: messages[0])].put(messages))
             return
         }
         let groups = groupByActor(moving: messages)
         for actor in groups.indices where !groups[actor].isEmpty {
-            guard await inboxes[actor].put(groups[actor]) else { throw Self.closedError }
+            try Self.check(await inboxes[actor].put(groups[actor]))
         }
     }
 
@@ -297,6 +298,15 @@ public final class ActorPool: Sendable {
         }
         if !outcomes.isEmpty { reportOutcomes(outcomes) }
         return outcomes.count
+    }
+
+    private static func check(_ put: ActorInbox.Put) throws(EventBusError) {
+        switch put {
+        case .accepted: return
+        case .closed: throw closedError
+        case .cancelled:
+            throw EventBusError(.cancelled, "the task was cancelled while waiting for room in the pool")
+        }
     }
 
     private static var closedError: EventBusError {

@@ -25,7 +25,7 @@ final class InMemoryTopic: Sendable {
     private struct State {
         var partitions: [PartitionLog]
         var groups: [String: Group] = [:]
-        var publishers: [UnsafeContinuation<Void, Never>] = []
+        var publishers = WaiterList()
         var nextMemberID = 0
         var roundRobin = 0
         var closed = false
@@ -34,6 +34,7 @@ final class InMemoryTopic: Sendable {
     let name: String
     private let capacity: Int
     private let state: Mutex<State>
+    private let waiterIDs = Atomic<UInt64>(0)
 
     init(name: String, partitions: Int, capacity: Int) {
         self.name = name
@@ -44,25 +45,37 @@ final class InMemoryTopic: Sendable {
     // MARK: Publishing
 
     /// Appends messages in order, waiting while a partition is full.
+    ///
+    /// Throws `cancelled` when the calling task is cancelled while it waits; the messages before
+    /// the one that waited are published.
     func publish(_ messages: [StoredMessage]) async throws(EventBusError) {
         var next = 0
         while true {
             next = try append(messages, from: next)
             if next == messages.count { return }
             let partitionKey = messages[next].key
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
-                    if state.closed { return true }
-                    let count = state.partitions.count
-                    let partition = partitionKey.map { Self.keyedPartition($0, count: count) }
-                    let hasRoom =
-                        partition.map { state.partitions[$0].entries.count < capacity }
-                        ?? state.partitions.contains { $0.entries.count < capacity }
-                    if hasRoom { return true }
-                    state.publishers.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
+            let id = waiterIDs.wrappingAdd(1, ordering: .relaxed).oldValue
+            await waitUnlessCancelled(
+                id: id,
+                park: { continuation in
+                    state.withLock { state -> Bool in
+                        if state.closed || Task.isCancelled { return false }
+                        let count = state.partitions.count
+                        let partition = partitionKey.map { Self.keyedPartition($0, count: count) }
+                        let hasRoom =
+                            partition.map { state.partitions[$0].entries.count < capacity }
+                            ?? state.partitions.contains { $0.entries.count < capacity }
+                        if hasRoom { return false }
+                        state.publishers.append(id, continuation)
+                        return true
+                    }
+                },
+                unpark: { [self] id in state.withLock { $0.publishers.remove(id) } })
+            if Task.isCancelled {
+                throw EventBusError(
+                    .cancelled,
+                    "the task was cancelled while waiting for room in topic \(name); \(next) of \(messages.count) messages were published"
+                )
             }
         }
     }
@@ -332,8 +345,7 @@ final class InMemoryTopic: Sendable {
                 if state.partitions[partition].trim(below: lowest) { trimmed = true }
             }
             guard trimmed, !state.publishers.isEmpty else { return [] }
-            let waiting = state.publishers
-            state.publishers.removeAll()
+            let waiting = state.publishers.removeAll()
             return waiting
         }
         for waiter in wakeMembers { waiter.resume(returning: .retry) }
@@ -359,8 +371,7 @@ final class InMemoryTopic: Sendable {
     func close() {
         let publishers = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             state.closed = true
-            let waiting = state.publishers
-            state.publishers.removeAll()
+            let waiting = state.publishers.removeAll()
             return waiting
         }
         for publisher in publishers { publisher.resume() }

@@ -48,23 +48,20 @@ final class NativePublisher: Sendable {
     /// once every one was acknowledged or failed.
     func publish(_ messages: [OutgoingMessage], subject: String? = nil) async throws(EventBusError) {
         guard !messages.isEmpty else { return }
-        let error: EventBusError? = await withUnsafeContinuation { continuation in
-            let completion = PublishCompletion(count: messages.count, continuation: continuation)
-            let (accepted, signal) = state.withLock { state -> (Bool, Bool) in
-                guard !state.closed else { return (false, false) }
-                state.queue.append(Request(messages: messages, subject: subject, completion: completion))
-                let signal = state.threadWaiting
-                state.threadWaiting = false
-                return (true, signal)
-            }
-            if !accepted {
-                completion.finish(
-                    count: messages.count, error: EventBusError(.shutDown, "the NATS bus was shut down"))
-            } else if signal {
-                wakeUp.signal()
-            }
+        let completion = PublishCompletion(count: messages.count)
+        let (accepted, signal) = state.withLock { state -> (Bool, Bool) in
+            guard !state.closed else { return (false, false) }
+            state.queue.append(Request(messages: messages, subject: subject, completion: completion))
+            let signal = state.threadWaiting
+            state.threadWaiting = false
+            return (true, signal)
         }
-        if let error { throw error }
+        if !accepted {
+            completion.finish(count: messages.count, error: EventBusError(.shutDown, "the NATS bus was shut down"))
+        } else if signal {
+            wakeUp.signal()
+        }
+        if let error = await completion.wait() { throw error }
     }
 
     /// Publishes what is queued, then stops the thread; returns when it has stopped.

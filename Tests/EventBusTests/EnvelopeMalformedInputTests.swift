@@ -99,9 +99,62 @@ final class EnvelopeMalformedInputTests: XCTestCase {
         for bad in [#"\x"#, #"\u12G4"#, #"\u123"#, #"\ud800"#, #"\udc00x"#, #"\ud800\u0041"#, #"\ud800\n"#, #"\'"#] {
             assertMalformed(document(replacing: #""OrderPlaced""#, with: "\"Order\(bad)\""), field: "event_type")
         }
-        // Lone surrogates are valid JSON grammar, so inside the payload they pass untouched.
-        XCTAssertNoThrow(try decodeEnvelopeJSON(document(replacing: #""x\"y""#, with: #""\ud800""#)))
         assertMalformed(document(replacing: #""x\"y""#, with: #""\q""#), field: "payload")
+    }
+
+    /// Escapes that leave a UTF-16 surrogate unpaired: a lone high, a lone low, a high followed by
+    /// anything but a low-surrogate escape, a pair in the wrong order.
+    private static let loneSurrogates = [
+        #"\ud800"#, #"\udc00"#, #"\uDBFF"#, #"\udfff"#, #"\ud800x"#, #"\ud800\u0041"#, #"\ud800\n"#,
+        #"\ud800\ud800"#, #"\udc00\ud800"#, #"a\ud83d"#, #"\ud800\u"#, #"\ud800\udc0"#, #"\ude00\ud83d"#,
+    ]
+
+    func testRejectsLoneSurrogateEscapeWhenItIsInAnyStringOfTheDocument() {
+        // (what to replace in the fixture, its replacement with the escape in place of @, the field named)
+        let places: [(String, String, String)] = [
+            (#""event_id":"e-1""#, #""event_id":"e@""#, "event_id"),
+            (#""aggregate_id":"order-1""#, #""aggregate_id":"@""#, "aggregate_id"),
+            (#""OrderPlaced""#, #""Order@""#, "event_type"),
+            (#""trace_id":"t-1""#, #""trace_id":"@t""#, "trace_id"),
+            (#""trace_id":"t-1""#, #""correlation_id":"@""#, "correlation_id"),
+            (#""trace_id":"t-1""#, #""tenant_id":"@""#, "tenant_id"),
+            (#""2026-11-25T12:00:00.123456789Z""#, #""2026-11-25T12:00:00@Z""#, "timestamp"),
+            // Inside the payload: a nested value, a member name, the payload being a string itself.
+            (#""x\"y""#, #""x@y""#, "payload"),
+            (#"{"a":[1"#, #"{"a@":[1"#, "payload"),
+            (#""payload":{"a":[1,2.5e3,"x\"y"],"b":null}"#, #""payload":"@""#, "payload"),
+            // An unknown key's value, skipped but validated, and nested inside it.
+            (#""trace_id":"t-1""#, #""x_extra":"@""#, "x_extra"),
+            (#""trace_id":"t-1""#, #""x_extra":{"n":[true,"@"]}"#, "x_extra"),
+            // A key: unknown keys, and escaped spellings of known ones, are read before they are named.
+            (#""trace_id":"t-1""#, #""x@":1"#, "json"),
+            (#""trace_id":"t-1""#, #""trace_id@":"t-1""#, "json"),
+        ]
+        for (original, template, field) in places {
+            for escape in Self.loneSurrogates {
+                let text = document(replacing: original, with: template.replacingOccurrences(of: "@", with: escape))
+                assertMalformed(text, field: field)
+                do {
+                    _ = try decodeEnvelopeJSON(text)
+                } catch {
+                    XCTAssertTrue(
+                        error.message.contains("surrogate"),
+                        "\(escape) in \(field): \(error.message)")
+                }
+            }
+        }
+    }
+
+    func testAcceptsSurrogatePairWhenEscapedInPayloadKeysAndUnknownValues() throws {
+        let pair = #"\ud83d\ude00"#
+        var text = document(replacing: #""x\"y""#, with: "\"x\(pair)y\"")
+        text = text.replacingOccurrences(of: #""trace_id":"t-1""#, with: "\"x\(pair)\":{\"k\(pair)\":\"\(pair)\"}")
+        text = text.replacingOccurrences(of: #""OrderPlaced""#, with: "\"Order\(pair)\\uDBFF\\uDFFF\"")
+        let envelope = try decodeEnvelopeJSON(text)
+        XCTAssertEqual(envelope.eventType, "Order😀\u{10FFFF}")
+        // The payload keeps its escapes byte for byte.
+        XCTAssertEqual(String(decoding: envelope.payload, as: UTF8.self), #"{"a":[1,2.5e3,"x\ud83d\ude00y"],"b":null}"#)
+        XCTAssertEqual(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)), envelope)
     }
 
     func testRejectsStringWhenItHoldsRawControlCharacter() {

@@ -117,6 +117,47 @@ final class EnvelopeValidationTests: XCTestCase {
         }
     }
 
+    /// Asserts `encode`, `encode(appendingTo:)` and `validate` all refuse `envelope`'s payload and
+    /// returns the message.
+    @discardableResult
+    private func assertPayloadRefused(
+        _ envelope: Envelope, file: StaticString = #filePath, line: UInt = #line
+    ) -> String {
+        let error = assertEnvelopeCodecError(
+            .invalidEnvelope, field: "payload",
+            { () throws(EventBusError) in try EnvelopeCodec.encode(envelope) }, file: file, line: line)
+        var buffer = Array("x".utf8)
+        assertEnvelopeCodecError(
+            .invalidEnvelope, field: "payload",
+            { () throws(EventBusError) in try EnvelopeCodec.encode(envelope, appendingTo: &buffer) },
+            file: file, line: line)
+        XCTAssertEqual(buffer, Array("x".utf8), file: file, line: line)
+        assertEnvelopeCodecError(
+            .invalidEnvelope, field: "payload",
+            { () throws(EventBusError) in try EnvelopeCodec.validate(envelope) }, file: file, line: line)
+        return error?.message ?? ""
+    }
+
+    func testRejectsPayloadOnEncodeWhenItHoldsLoneSurrogateEscape() throws {
+        for payload in [
+            #""\ud800""#, #""\udc00""#, #"{"k":"\udc00"}"#, #"["\ud800x"]"#, #"{"\ud800":1}"#, #""\ud800\u0041""#,
+            #"[1,{"a":{"b":["ok","\uDBFF"]}}]"#, #""\udc00\ud800""#, #""\ud800\ud800""#,
+        ] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.payload = Array(payload.utf8)
+            let message = assertPayloadRefused(envelope)
+            XCTAssertTrue(message.contains("surrogate") && message.contains("byte offset"), "\(payload): \(message)")
+        }
+        // Paired, the same escapes are a character and travel unchanged.
+        var paired = EnvelopeFixtures.minimal()
+        paired.payload = Array(#"{"\ud800\udc00":["\ud83d\ude00","\uDBFF\uDFFF"]}"#.utf8)
+        let bytes = try EnvelopeCodec.encode(paired)
+        XCTAssertTrue(
+            String(decoding: bytes, as: UTF8.self).hasSuffix(
+                #""payload":{"\ud800\udc00":["\ud83d\ude00","\uDBFF\uDFFF"]}}"#))
+        XCTAssertEqual(try EnvelopeCodec.decode(bytes), paired)
+    }
+
     func testRejectsDecodedEnvelopeWhenRequiredKeyIsMissing() {
         let complete: [(String, String)] = [
             ("event_id", "\"e\""), ("aggregate_id", "\"a\""), ("event_type", "\"T\""), ("event_version", "1"),

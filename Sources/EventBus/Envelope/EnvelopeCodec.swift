@@ -13,7 +13,10 @@
 /// - keys match exactly (Go's `encoding/json` also matches case-insensitively; we do not);
 /// - `null` counts as absent for every field except `payload`, whose bytes are then `null` (as in Go);
 ///   an empty optional string decodes as `nil`, so encode → decode gives back an equal envelope;
-/// - strings must be valid UTF-8, and `\u` escapes must not leave a UTF-16 surrogate unpaired;
+/// - every string (keys, fields, skipped unknown values, strings anywhere in the payload) must be
+///   valid UTF-8, and its `\u` escapes must not leave a UTF-16 surrogate unpaired (`"\ud800"`,
+///   `"\udc00"`, `"\ud800\u0041"`): RFC 8259 §8.2 leaves such strings' meaning undefined, Go decodes
+///   them as U+FFFD and Foundation's `JSONSerialization` refuses them, so no reader could agree;
 /// - the payload's bytes are returned exactly as they appear, without the surrounding whitespace;
 /// - nothing but whitespace may follow the object; nesting deeper than 1000 levels is rejected.
 ///

@@ -80,6 +80,10 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Scans a string token starting at the opening quote, validating escapes and UTF-8.
+    ///
+    /// Every string the scanner passes over goes through here (keys, known fields, skipped unknown
+    /// values, strings nested in the payload), so a string it accepts names only Unicode scalars:
+    /// no invalid UTF-8 and no `\u` escape of an unpaired UTF-16 surrogate.
     mutating func scanString(field: StaticString) throws(EventBusError) -> RawString {
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
             throw error(field, "expected a string")
@@ -121,10 +125,30 @@ struct JSONScanner {
             for position in (index + 2)..<(index + 6) where Self.hexValue(bytes[position]) == nil {
                 throw error(field, "invalid hex digit in \\u escape", at: position)
             }
-            return index + 6
+            // RFC 8259's grammar allows `\ud800` alone, but it names no character: Foundation's
+            // JSONSerialization refuses it and Go decodes it as U+FFFD, so two readers would differ.
+            // A high surrogate must be followed by a low-surrogate escape; a low one never stands first.
+            let unit = hex4(at: index + 2)
+            if unit >= 0xDC00 && unit <= 0xDFFF {
+                throw error(field, "unpaired UTF-16 low surrogate in \\u escape", at: index)
+            }
+            guard unit >= 0xD800 && unit <= 0xDBFF else { return index + 6 }
+            guard isLowSurrogateEscape(at: index + 6) else {
+                throw error(field, "unpaired UTF-16 high surrogate in \\u escape", at: index)
+            }
+            return index + 12
         default:
             throw error(field, "invalid escape sequence", at: index + 1)
         }
+    }
+
+    /// Whether a `\uDC00`…`\uDFFF` escape starts at `index`.
+    private func isLowSurrogateEscape(at index: Int) -> Bool {
+        guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+        else { return false }
+        for position in (index + 2)..<(index + 6) where Self.hexValue(bytes[position]) == nil { return false }
+        let unit = hex4(at: index + 2)
+        return unit >= 0xDC00 && unit <= 0xDFFF
     }
 
     @inline(__always)
@@ -211,7 +235,8 @@ struct JSONScanner {
                 index += 1
                 continue
             }
-            // scanString validated the escape syntax already.
+            // scanString validated the escape syntax and the pairing of surrogates already; the
+            // surrogate checks below only keep this function safe on its own.
             let kind = bytes[index + 1]
             var decoded: UInt8 = 0
             switch kind {

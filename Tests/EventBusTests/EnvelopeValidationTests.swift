@@ -158,6 +158,65 @@ final class EnvelopeValidationTests: XCTestCase {
         XCTAssertEqual(try EnvelopeCodec.decode(bytes), paired)
     }
 
+    func testRejectsPayloadWhenWhitespaceSurroundsItsValue() {
+        // The issue's case first: it used to encode, then decode as `{}`.
+        for payload in [" {}\n", "{} ", "\t1", "\r\n[]", "\"x\"\n", "null ", "  {\"a\": 1}  "] {
+            var envelope = EnvelopeFixtures.minimal()
+            envelope.payload = Array(payload.utf8)
+            let message = assertPayloadRefused(envelope)
+            XCTAssertTrue(message.contains("whitespace"), "\(payload.debugDescription): \(message)")
+        }
+    }
+
+    func testRoundTripIsExactWhenPayloadHasOnlyInteriorWhitespace() throws {
+        for payload in [
+            "{\n  \"a\": [ 1 ,\t2 ],\r\n  \"b\" : { },\n  \"c\": \"  keep  \"\n}", "[ ]", "[1, {\"k\" : \"v\"}]",
+            "{ }", "[\n]", "\"  \"",
+        ] {
+            var envelope = EnvelopeFixtures.full()
+            envelope.payload = Array(payload.utf8)
+            let bytes = try EnvelopeCodec.encode(envelope)
+            XCTAssertTrue(
+                String(decoding: bytes, as: UTF8.self).hasSuffix("\"payload\":" + payload + "}"),
+                payload.debugDescription)
+            let decoded = try EnvelopeCodec.decode(bytes)
+            XCTAssertEqual(decoded, envelope, payload.debugDescription)
+            XCTAssertEqual(decoded.payload, Array(payload.utf8), payload.debugDescription)
+        }
+    }
+
+    func testInMemoryPublishRefusesEnvelopeWhenItsPayloadCannotTravel() async throws {
+        // The in-memory bus carries envelopes unserialized (EnvelopeBatch); it must refuse what a
+        // broker-backed publish refuses, and publish none of the batch.
+        let bus = try InMemoryEventBus()
+        let topic = "codec-edges-in-memory"
+        let received = Recorder<[String]>([])
+        let subscription = try await bus.subscribe(
+            topic: topic, group: "g",
+            envelopeHandler: { envelope in received.update { $0.append(envelope.eventID) } })
+        for (index, payload) in [#""\ud800""#, #"{"k":"\udc00"}"#, " {}\n", "[] "].enumerated() {
+            var valid = EnvelopeFixtures.minimal()
+            valid.eventID = "refused-batch-\(index)"
+            var bad = EnvelopeFixtures.minimal()
+            bad.payload = Array(payload.utf8)
+            do {
+                try await bus.publish([valid, bad], to: topic)
+                XCTFail("\(payload.debugDescription) was published")
+            } catch {
+                XCTAssertEqual(error.code, .invalidEnvelope, "\(error)")
+                XCTAssertEqual(error.field, "payload", "\(error)")
+            }
+        }
+        var last = EnvelopeFixtures.minimal()
+        last.eventID = "accepted"
+        try await bus.publish([last], to: topic)
+        // One aggregate, one partition: anything published before "accepted" would arrive first.
+        await waitUntil("the valid envelope arrives") { received.value.contains("accepted") }
+        XCTAssertEqual(received.value, ["accepted"])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testRejectsDecodedEnvelopeWhenRequiredKeyIsMissing() {
         let complete: [(String, String)] = [
             ("event_id", "\"e\""), ("aggregate_id", "\"a\""), ("event_type", "\"T\""), ("event_version", "1"),

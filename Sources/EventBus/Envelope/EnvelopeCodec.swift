@@ -17,14 +17,31 @@
 ///   valid UTF-8, and its `\u` escapes must not leave a UTF-16 surrogate unpaired (`"\ud800"`,
 ///   `"\udc00"`, `"\ud800\u0041"`): RFC 8259 §8.2 leaves such strings' meaning undefined, Go decodes
 ///   them as U+FFFD and Foundation's `JSONSerialization` refuses them, so no reader could agree;
-/// - the payload's bytes are returned exactly as they appear, without the surrounding whitespace;
+/// - the payload's bytes are returned exactly as they appear, interior whitespace included, without
+///   the whitespace around the value;
 /// - nothing but whitespace may follow the object; nesting deeper than 1000 levels is rejected.
 ///
+/// Encoding checks the same payload rules, so a payload that decoding would refuse is never
+/// published, and adds one of its own:
+///
+/// **Payload whitespace.** A payload with whitespace before or after its JSON value (`" {}\n"`) is
+/// refused (`invalidEnvelope`, field `payload`); interior whitespace is written byte for byte and
+/// decodes back byte for byte. Keeping surrounding whitespace on decode cannot work: a reader sees the
+/// envelope's own whitespace there too, and Go's `encoding/json` hands a `json.RawMessage` the value's
+/// bytes without it (Go additionally compacts all whitespace when it marshals a `RawMessage`).
+/// Trimming it on encode would make `decode(encode(x)) != x`, and the in-memory bus, which carries
+/// envelopes without serializing them, would deliver other bytes than a broker does. Refusing keeps
+/// every accepted envelope exact on every backend.
+///
 /// Unparseable bytes throw `malformedEnvelope` with the key being read (or `json`) and the byte
-/// offset in the message; an envelope breaking a jxt-core rule throws `invalidEnvelope` naming the key.
-/// Neither is retriable: the same bytes will fail the same way.
+/// offset in the message; an envelope breaking a jxt-core rule, or one ``encode(_:)`` refuses, throws
+/// `invalidEnvelope` naming the key. Neither is retriable: the same bytes will fail the same way.
 public enum EnvelopeCodec {
-    /// The envelope as JSON bytes, after checking the jxt-core rules and that the payload is JSON.
+    /// The envelope as JSON bytes, after checking the jxt-core rules and that the payload is exactly
+    /// one JSON value: well-formed, no unpaired surrogate escape, no whitespace around it.
+    ///
+    /// Throws `invalidEnvelope` naming the field at fault; for every envelope it accepts,
+    /// `decode(encode(envelope)) == envelope`.
     ///
     /// Allocates exactly once: the output size is computed before writing.
     public static func encode(_ envelope: Envelope) throws(EventBusError) -> [UInt8] {
@@ -87,23 +104,37 @@ public enum EnvelopeCodec {
 
     private static func validateForEncoding(_ envelope: Envelope) throws(EventBusError) {
         try EnvelopeValidator.validate(envelope)
-        let problem: EventBusError? = envelope.payload.withUnsafeBufferPointer { buffer in
+        let field = EnvelopeField.payload
+        let scanned = envelope.payload.withUnsafeBufferPointer { buffer -> Result<Range<Int>, EventBusError> in
             var scanner = JSONScanner(buffer)
             do throws(EventBusError) {
-                _ = try scanner.scanValue(field: EnvelopeField.payload)
+                let range = try scanner.scanValue(field: field)
                 scanner.skipWhitespace()
                 guard scanner.isAtEnd else {
-                    return scanner.error(EnvelopeField.payload, "trailing data after the payload's JSON value")
+                    return .failure(scanner.error(field, "trailing data after the payload's JSON value"))
                 }
-                return nil
+                return .success(range)
             } catch {
-                return error
+                return .failure(error)
             }
         }
-        if let problem {
+        let range: Range<Int>
+        switch scanned {
+        case .success(let value): range = value
+        case .failure(let problem):
             throw EventBusError(
                 .invalidEnvelope, "payload is not one well-formed JSON value: \(problem.message)",
-                field: EnvelopeField.payload.description)
+                field: field.description)
+        }
+        // See "Payload whitespace" on the type: decode cannot give these bytes back.
+        guard range.lowerBound == 0, range.upperBound == envelope.payload.count else {
+            let before = range.lowerBound
+            let after = envelope.payload.count - range.upperBound
+            throw EventBusError(
+                .invalidEnvelope,
+                "payload has whitespace around its JSON value (\(before) bytes before, \(after) after), which "
+                    + "decoding drops, so the envelope would not decode back equal; trim it before publishing",
+                field: field.description)
         }
     }
 }

@@ -133,6 +133,20 @@ final class EnvelopeCodecTests: XCTestCase {
         XCTAssertEqual(try EnvelopeCodec.decode(bytes).payload, envelope.payload)
     }
 
+    func testDecodeTruncatesTimestampToNanosecondsWhenFractionHasMoreThanNineDigits() throws {
+        for written in ["2026-11-25T12:00:00.1234567891Z", #"2026-11-25T12:00:00.123456789999\u005a"#] {
+            let text = EnvelopeFixtures.document.replacingOccurrences(
+                of: "2026-11-25T12:00:00.123456789Z", with: written)
+            let envelope = try decodeEnvelopeJSON(text)
+            XCTAssertEqual(envelope.timestamp, EnvelopeFixtures.timestamp, written)
+            // Encoding writes the nine digits kept, so the envelope itself round-trips exactly.
+            let bytes = try EnvelopeCodec.encode(envelope)
+            XCTAssertTrue(
+                String(decoding: bytes, as: UTF8.self).contains(#""timestamp":"2026-11-25T12:00:00.123456789Z""#))
+            XCTAssertEqual(try EnvelopeCodec.decode(bytes), envelope)
+        }
+    }
+
     func testRoundTripKeepsVersionWhenVersionIsInt64Max() throws {
         var envelope = EnvelopeFixtures.minimal()
         envelope.eventVersion = .max

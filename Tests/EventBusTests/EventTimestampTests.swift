@@ -62,9 +62,35 @@ final class EventTimestampTests: XCTestCase {
             try EventTimestamp(rfc3339: "2026-11-25T14:00:00.000000000+02:00").nanosecondsSinceEpoch, base)
     }
 
+    func testTruncatesFractionToNanosecondsWhenItHasMoreThanNineDigits() throws {
+        let base: Int64 = 1_795_608_000_000_000_000  // 2026-11-25T12:00:00Z
+        let cases: [(String, Int64)] = [
+            ("2026-11-25T12:00:00.1234567891Z", base + 123_456_789),  // the input
+            ("2026-11-25T12:00:00.1234567890Z", base + 123_456_789),
+            // Truncated, not rounded: rounding would carry into the next second.
+            ("2026-11-25T12:00:00.9999999999Z", base + 999_999_999),
+            ("2026-11-25T12:00:00.0000000009Z", base),
+            ("2026-11-25T12:00:00." + String(repeating: "5", count: 40) + "Z", base + 555_555_555),
+            ("2026-11-25T14:00:00.12345678912345+02:00", base + 123_456_789),
+            // Before 1970 the cut fraction still moves the instant earlier, never towards the epoch.
+            ("1969-12-31T23:59:59.9999999999Z", -1),
+            // At the ends of the Int64 range: rounding .8547758079 up would overflow; truncating does not.
+            ("2262-04-11T23:47:16.8547758079Z", .max),
+            ("1677-09-21T00:12:43.1452241920Z", .min),
+        ]
+        for (text, nanos) in cases {
+            XCTAssertEqual(try EventTimestamp(rfc3339: text).nanosecondsSinceEpoch, nanos, text)
+        }
+    }
+
     func testParseThrowsMalformedEnvelopeWhenTextIsInvalid() {
+        // Go's time.Parse(time.RFC3339, …) refuses all but the last as well.
         for text in [
-            "", "2026-11-25T12:00:00", "2026-11-25T12:00:00.1234567890Z", "2026-11-25T12:00:00+2:00", "nonsense",
+            "", "2026-11-25T12:00:00", "2026-11-25T12:00:00+2:00", "nonsense", "2026-11-25T12:00:00.Z",
+            "2026-11-25T12:00:00.1234567891", "2026-11-25T12:00:00.1234567891x", "2026-11-25T12:00:00.12345678912Z ",
+            "2026-11-25T12:00:00.1234567891+02", "2026-11-25T12:00:00..1Z",
+            // A valid Go time, but truncation keeps it before Int64.min nanoseconds: out of our range.
+            "1677-09-21T00:12:43.1452241919999Z",
         ] {
             assertEnvelopeCodecError(.malformedEnvelope, field: "timestamp") { () throws(EventBusError) in
                 try EventTimestamp(rfc3339: text)

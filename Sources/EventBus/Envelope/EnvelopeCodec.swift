@@ -19,6 +19,8 @@
 ///   them as U+FFFD and Foundation's `JSONSerialization` refuses them, so no reader could agree;
 /// - the payload's bytes are returned exactly as they appear, interior whitespace included, without
 ///   the whitespace around the value;
+/// - `timestamp` is RFC 3339 as Go's `time.Parse` reads it; digits of a second past the ninth are
+///   truncated (see ``EventTimestamp/init(rfc3339:)``);
 /// - nothing but whitespace may follow the object; nesting deeper than 1000 levels is rejected.
 ///
 /// Encoding checks the same payload rules, so a payload that decoding would refuse is never

@@ -9,7 +9,15 @@ extension EventTimestamp {
         }
     }
 
-    /// Parses RFC 3339 text with any UTC offset and 0–9 fractional digits, as Go's `time.Time` accepts it.
+    /// Parses RFC 3339 text (`2006-01-02T15:04:05.999999999Z` or with a `±HH:MM` offset) as Go's
+    /// `time.Parse(time.RFC3339, …)` and `time.Time.UnmarshalJSON` accept it.
+    ///
+    /// The fraction of a second is optional; when present it has at least one digit and any number
+    /// of them, as RFC 3339 §5.6 (`time-secfrac = "." 1*DIGIT`) allows. Digits past the ninth are
+    /// dropped, truncating (never rounding) to the nanosecond, exactly as Go's time package does
+    /// (`parseNanoseconds` in `src/time/format.go` keeps the first nine): `…:00.1234567891Z` is
+    /// `…:00.123456789Z`. Since the written fraction is cut, the result is the last nanosecond not after
+    /// the written instant, before 1970 as well.
     ///
     /// Throws `malformedEnvelope` (field `timestamp`) for text that is not RFC 3339 or names an
     /// instant outside the range of ``nanosecondsSinceEpoch`` (years 1677–2262).
@@ -102,7 +110,8 @@ extension EventTimestamp {
         return index - start
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`; error offsets are reported from `baseOffset`.
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.f+](Z|±HH:MM)`, truncating the fraction to nine digits (see
+    /// ``init(rfc3339:)``); error offsets are reported from `baseOffset`.
     static func parseRFC3339(_ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int) throws(EventBusError)
         -> EventTimestamp
     {
@@ -157,13 +166,13 @@ extension EventTimestamp {
             index += 1
             var digits = 0
             while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                guard digits < 9 else { throw failure("has more than 9 fractional digits", at: index) }
-                fraction = fraction * 10 + Int64(bytes[index] &- UInt8(ascii: "0"))
+                // Digits past the ninth are read and dropped: truncation, as Go's parseNanoseconds does.
+                if digits < 9 { fraction = fraction * 10 + Int64(bytes[index] &- UInt8(ascii: "0")) }
                 digits += 1
                 index += 1
             }
             guard digits > 0 else { throw failure("has no digits after '.'", at: index) }
-            for _ in digits..<9 { fraction *= 10 }
+            for _ in min(digits, 9)..<9 { fraction *= 10 }
         }
 
         var offsetSeconds: Int64 = 0

@@ -76,6 +76,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The envelope codec's fuzz target. scripts/fuzz.sh builds it with libFuzzer; built plainly it
+        // replays input files. Not a product, and no unsafe flags here: those stay in the script.
+        // CLibFuzzer only declares libFuzzer's driver function; it links nothing.
+        .systemLibrary(name: "CLibFuzzer"),
+        .executableTarget(
+            name: "EventBusFuzz",
+            dependencies: ["EventBus", "CLibFuzzer"]
+        ),
         .testTarget(
             name: "EventBusKafkaTests",
             dependencies: [

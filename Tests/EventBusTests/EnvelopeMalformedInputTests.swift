@@ -233,6 +233,73 @@ final class EnvelopeMalformedInputTests: XCTestCase {
         assertMalformed(document(replacing: #""trace_id":"t-1""#, with: "\"x\":" + deepObject), field: "x")
     }
 
+    /// Found by scripts/fuzz.sh (Tests/Fuzz/corpus/finding-depth-empty-innermost.json): an empty
+    /// innermost container was not counted, so one level more than the limit passed, and the envelope
+    /// then nested 513 levels, which Foundation's JSONSerialization refuses.
+    func testRejectsNestingAtExactlyOneLevelPastLimitWhenInnermostContainerIsEmpty() {
+        let payload = #"{"a":[1,2.5e3,"x\"y"],"b":null}"#
+        for (open, close) in [("[", "]"), ("{\"k\":", "}")] {
+            for (levels, accepted) in [(511, true), (512, false)] {
+                // levels - 1 containers holding one value, the innermost empty.
+                let innermost = open == "[" ? "[]" : "{}"
+                let nested =
+                    String(repeating: open, count: levels - 1) + innermost + String(repeating: close, count: levels - 1)
+                for field in ["payload", "x_extra"] {
+                    let text =
+                        field == "payload"
+                        ? document(replacing: payload, with: nested)
+                        : document(replacing: #""trace_id":"t-1""#, with: "\"x_extra\":" + nested)
+                    XCTAssertEqual(
+                        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil, accepted,
+                        "Foundation, \(levels) levels in \(field)")
+                    if accepted {
+                        XCTAssertNoThrow(try decodeEnvelopeJSON(text), "\(levels) levels in \(field)")
+                    } else {
+                        assertMalformed(text, field: field)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Numbers beyond a Double's range; the codec must agree with Foundation's JSONSerialization,
+    /// which refuses them, wherever they are.
+    func testRejectsNumberWhenItIsInfiniteAsDoubleAndAgreesWithFoundation() {
+        let refused = [
+            "1e400", "-1e400", "1e309", "2e308", "1.7976931348623159e308", "-1.8E+308",
+            String(repeating: "9", count: 309),
+            "9e22222222222229", "-2.5e1111111111111111111111111111", "0.000001e315", "100000000000000000000e289",
+        ]
+        let accepted = [
+            "1e308", "1.7976931348623157e308", "1.7976931348623158e308", "-1.797693134862315799999e308", "0e999999",
+            "-0.0e99999", "1e-400", "1e-99999999999999999999999", "10e307", "0.1e309", "100000000000000000000e288",
+            String(repeating: "9", count: 308), "0." + String(repeating: "0", count: 400) + "1e400",
+            "123456789012345678901234567890", "-0", "2.5e3",
+        ]
+        for (numbers, isAccepted) in [(refused, false), (accepted, true)] {
+            for number in numbers {
+                let foundation =
+                    (try? JSONSerialization.jsonObject(with: Data(number.utf8), options: .fragmentsAllowed)) != nil
+                XCTAssertEqual(foundation, isAccepted, "Foundation on \(number)")
+                let inPayload = document(replacing: "2.5e3", with: number)
+                let inUnknown = document(replacing: #""trace_id":"t-1""#, with: "\"x_extra\":[\(number)]")
+                var envelope = EnvelopeFixtures.minimal()
+                envelope.payload = Array(number.utf8)
+                if isAccepted {
+                    XCTAssertNoThrow(try decodeEnvelopeJSON(inPayload), number)
+                    XCTAssertNoThrow(try decodeEnvelopeJSON(inUnknown), number)
+                    XCTAssertEqual(try EnvelopeCodec.decode(EnvelopeCodec.encode(envelope)), envelope, number)
+                } else {
+                    assertMalformed(inPayload, field: "payload")
+                    assertMalformed(inUnknown, field: "x_extra")
+                    assertEnvelopeCodecError(.invalidEnvelope, field: "payload") { () throws(EventBusError) in
+                        try EnvelopeCodec.encode(envelope)
+                    }
+                }
+            }
+        }
+    }
+
     func testNeverCrashesWhenBytesAreRandomlyMutated() {
         // Deterministic SplitMix64, so a failure reproduces.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15

@@ -19,9 +19,12 @@
 ///   them as U+FFFD and Foundation's `JSONSerialization` refuses them, so no reader could agree;
 /// - the payload's bytes are returned exactly as they appear, interior whitespace included, without
 ///   the whitespace around the value;
+/// - numbers must be finite as a `Double` (`1e400` is refused) and values may nest at most 511
+///   levels inside the envelope object: these are Foundation's `JSONSerialization` limits (512
+///   levels in all), so a Swift consumer can read every envelope accepted here (Go reads them too);
 /// - `timestamp` is RFC 3339 as Go's `time.Parse` reads it; digits of a second past the ninth are
 ///   truncated (see ``EventTimestamp/init(rfc3339:)``);
-/// - nothing but whitespace may follow the object; nesting deeper than 1000 levels is rejected.
+/// - nothing but whitespace may follow the object.
 ///
 /// Encoding checks the same payload rules, so a payload that decoding would refuse is never
 /// published, and adds one of its own:

@@ -13,10 +13,16 @@ extension JSONScanner {
             return bit(depth - 1)
         }
 
-        mutating func push(isObject: Bool, scanner: JSONScanner, field: StaticString) throws(EventBusError) {
+        /// Throws unless one more container, opening at the scanner's offset, stays within
+        /// ``JSONScanner/maximumDepth``.
+        func requireRoom(scanner: JSONScanner, field: StaticString) throws(EventBusError) {
             guard depth < JSONScanner.maximumDepth else {
                 throw scanner.error(field, "JSON nested deeper than \(JSONScanner.maximumDepth) levels")
             }
+        }
+
+        mutating func push(isObject: Bool, scanner: JSONScanner, field: StaticString) throws(EventBusError) {
+            try requireRoom(scanner: scanner, field: field)
             let level = depth
             if level < 64 {
                 if isObject { inline |= 1 << UInt64(level) } else { inline &= ~(1 << UInt64(level)) }

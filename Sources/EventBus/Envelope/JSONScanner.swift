@@ -9,7 +9,11 @@
 /// The buffer must stay valid while the scanner is used; it never escapes a `withUnsafe…` scope.
 struct JSONScanner {
     /// How deeply arrays and objects may nest inside one value; deeper input is rejected, not recursed.
-    static let maximumDepth = 1000
+    ///
+    /// Foundation's `JSONSerialization` refuses documents nested deeper than 512 levels; the values
+    /// scanned here (a payload, an unknown key's value) sit inside the envelope object, which is the
+    /// 512th, so Swift consumers can read every envelope this codec accepts. Go's limit is 10000.
+    static let maximumDepth = 511
 
     /// The bytes being scanned.
     let bytes: UnsafeBufferPointer<UInt8>
@@ -348,33 +352,86 @@ struct JSONScanner {
         return value
     }
 
-    /// Consumes a number per the JSON grammar.
+    /// Consumes a number per the JSON grammar whose value is finite as a `Double`.
+    ///
+    /// RFC 8259 §6 lets a reader limit the range of numbers; Foundation's `JSONSerialization` (and so
+    /// `JSONDecoder`) refuses any number that rounds to infinity as a `Double`, like `1e400`. Such a
+    /// payload could not be read by a Swift consumer, so it is refused here too, whatever its nesting.
     private mutating func skipNumber(field: StaticString) throws(EventBusError) {
+        let start = offset
         var index = offset
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         @inline(__always) func isDigit(_ position: Int) -> Bool {
             position < bytes.count && bytes[position] >= UInt8(ascii: "0") && bytes[position] <= UInt8(ascii: "9")
         }
         guard isDigit(index) else { throw error(field, "invalid number", at: index) }
+        let integerStart = index
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
             while isDigit(index) { index += 1 }
         }
+        let integer = integerStart..<index
+        var fraction = index..<index
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard isDigit(index) else { throw error(field, "expected a digit after '.'", at: index) }
+            let fractionStart = index
             while isDigit(index) { index += 1 }
+            fraction = fractionStart..<index
         }
+        var exponent: Range<Int>?
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
+            let exponentStart = index
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
                 index += 1
             }
             guard isDigit(index) else { throw error(field, "expected a digit in exponent", at: index) }
             while isDigit(index) { index += 1 }
+            exponent = exponentStart..<index
+        }
+        // Without an exponent, up to 308 integer digits stay below 10^308 < Double.greatestFiniteMagnitude.
+        if exponent != nil || integer.count > 308,
+            !isFiniteDouble(start..<index, integer: integer, fraction: fraction, exponent: exponent)
+        {
+            throw error(field, "number is beyond the range of a Double (about ±1.8e308)", at: start)
         }
         offset = index
+    }
+
+    /// Whether the number token in `token` is finite once converted to the nearest `Double`.
+    ///
+    /// Decides from the position of the leading non-zero digit and the exponent; only a value between
+    /// 10^308 and 10^309, where `Double.greatestFiniteMagnitude` lies, is converted to be sure.
+    private func isFiniteDouble(_ token: Range<Int>, integer: Range<Int>, fraction: Range<Int>, exponent: Range<Int>?)
+        -> Bool
+    {
+        // The power of ten of the leading non-zero digit, before the exponent is applied.
+        let leading: Int
+        if bytes[integer.lowerBound] != UInt8(ascii: "0") {
+            leading = integer.count - 1
+        } else if let firstNonZero = fraction.first(where: { bytes[$0] != UInt8(ascii: "0") }) {
+            leading = fraction.lowerBound - firstNonZero - 1
+        } else {
+            return true  // zero, whatever the exponent
+        }
+        var power = 0
+        if let exponent {
+            var index = exponent.lowerBound
+            let negative = bytes[index] == UInt8(ascii: "-")
+            if negative || bytes[index] == UInt8(ascii: "+") { index += 1 }
+            // Saturate far beyond any input length, so `leading` cannot bring it back into range.
+            while index < exponent.upperBound {
+                if power < 1 << 56 { power = power * 10 + Int(bytes[index] &- UInt8(ascii: "0")) }
+                index += 1
+            }
+            if negative { power = -power }
+        }
+        let magnitude = leading + power
+        if magnitude != 308 { return magnitude < 308 }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[token]), as: UTF8.self)
+        return Double(text)?.isFinite ?? false
     }
 
     /// Consumes `literal` (`true`, `false` or `null`).
@@ -412,6 +469,8 @@ struct JSONScanner {
             var closedValue = true
             switch bytes[offset] {
             case UInt8(ascii: "{"):
+                // An empty container is a level too (Foundation counts it), so check before knowing.
+                try containers.requireRoom(scanner: self, field: field)
                 offset += 1
                 skipWhitespace()
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
@@ -422,6 +481,7 @@ struct JSONScanner {
                     closedValue = false
                 }
             case UInt8(ascii: "["):
+                try containers.requireRoom(scanner: self, field: field)
                 offset += 1
                 skipWhitespace()
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") {

@@ -4,9 +4,11 @@
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
-# Without arguments it first builds the library targets in debug (into .build-debug), then runs
-# everything but the PerformanceRegression suites, restarts the brokers, then runs those suites,
-# so they measure clean brokers rather than the tests before them.
+# Without arguments it first builds the library targets in debug (into .build-debug) and runs the
+# codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
+# 60 s of it the build), then runs everything but the PerformanceRegression suites, restarts the
+# brokers, then runs those suites, so they measure clean brokers rather than the tests before them.
+# A fuzz failure (crash, sanitizer report or broken property) fails the run, after the tests ran too.
 # Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
 # every module with -enable-testing, which is not the code users get and does not share build products with
 # `swift build -c release` / scripts/pressure.sh (each switch would rebuild everything); so tests cannot use
@@ -27,6 +29,7 @@ say() { printf 'test: %s\n' "$*"; }
 
 started="$(now_us)"
 brokers_started=0
+fuzz_status=0
 
 # shellcheck disable=SC2317 # called by the EXIT trap, which shellcheck 0.9 does not see
 finish() {
@@ -71,6 +74,8 @@ if (($# == 0)); then
         swift build --scratch-path .build-debug --target "$target"
     done
     say "debug build of the libraries took $(seconds_since "$debug_started")"
+    # Before the brokers start: it needs none, and it should not keep them waiting.
+    ./scripts/fuzz.sh --ci || fuzz_status=$?
 fi
 
 if [[ "${CI:-}" == true ]]; then
@@ -97,4 +102,8 @@ else
     swift test -c release --disable-testable-imports --skip-build --filter PerformanceRegression || status=$?
 fi
 say "swift test exited with $status after $(seconds_since "$tests_started")"
+if ((fuzz_status != 0)); then
+    say "the codec fuzz run (scripts/fuzz.sh --ci) failed with status $fuzz_status; see its output above"
+    ((status != 0)) || status=$fuzz_status
+fi
 exit "$status"

@@ -63,7 +63,7 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
         for outcome in outcomes {
             switch outcome.result {
             case .handled: handled.append(outcome.deliveryTag)
-            case .deadLettered: deadLettered.append(outcome.deliveryTag)
+            case .deadLettered, .discarded: deadLettered.append(outcome.deliveryTag)
             case .withdrawn: break  // still held; handed back with the rest when the member lets go
             }
         }

@@ -37,12 +37,16 @@ public final class ActorPool: Sendable {
         public var deadLettered: Int
         /// Handler restarts after a failure.
         public var restarts: Int
+        /// Messages whose dead letter could not be written for a reason retrying cannot fix
+        /// (``DispatchOutcome/Result/discarded``).
+        public var deadLetterGiveUps: Int
 
         /// Creates a set of counters.
-        public init(handled: Int, deadLettered: Int, restarts: Int) {
+        public init(handled: Int, deadLettered: Int, restarts: Int, deadLetterGiveUps: Int = 0) {
             self.handled = handled
             self.deadLettered = deadLettered
             self.restarts = restarts
+            self.deadLetterGiveUps = deadLetterGiveUps
         }
     }
 
@@ -57,9 +61,11 @@ public final class ActorPool: Sendable {
     private let handledCount = Atomic<Int>(0)
     private let deadLetteredCount = Atomic<Int>(0)
     private let restartCount = Atomic<Int>(0)
+    private let giveUpCount = Atomic<Int>(0)
     private let handledCounter: Counter
     private let deadLetteredCounter: Counter
     private let restartCounter: Counter
+    private let giveUpCounter: Counter
     private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
     /// The pool whose handler the current task is running, if any.
@@ -95,7 +101,14 @@ public final class ActorPool: Sendable {
     ///
     /// - Parameters:
     ///   - makeHandler: builds a handler with fresh state; called per actor at start and on restart.
-    ///   - deadLetterSink: writes a message that failed every attempt; retried until it succeeds.
+    ///   - deadLetterSink: writes a message that failed every attempt. A retriable failure (an
+    ///     ``EventBusError`` whose `isRetriable` is true, or any other error) is retried every
+    ///     ``ActorPoolConfiguration/deadLetterRetryInterval`` until the write succeeds or the pool
+    ///     stops (the subscription closes; the message then gets no outcome and is redelivered). A
+    ///     non-retriable ``EventBusError`` ends it at once: the message is reported
+    ///     ``DispatchOutcome/Result/discarded``, counted in `eventbus_dead_letter_give_ups_total` and
+    ///     logged at error level. A sink that can make a letter fit the broker's limits must do so
+    ///     itself (``DeadLetter/fitted(_:limit:size:)``): a size refusal is not retriable.
     ///   - onOutcomes: told, from the actor's task (or from ``withdrawRevoked()``'s caller), what
     ///     became of each message. Keep it short.
     ///   - isCurrent: whether a message still belongs to this member; asked only after
@@ -124,6 +137,8 @@ public final class ActorPool: Sendable {
             label: "eventbus_messages_dead_lettered_total", dimensions: dimensions, factory: factory)
         self.restartCounter = Counter(
             label: "eventbus_handler_restarts_total", dimensions: dimensions, factory: factory)
+        self.giveUpCounter = Counter(
+            label: "eventbus_dead_letter_give_ups_total", dimensions: dimensions, factory: factory)
         self.inboxes = (0..<configuration.actorCount).map { _ in
             ActorInbox(capacity: configuration.inboxCapacity)
         }
@@ -134,7 +149,8 @@ public final class ActorPool: Sendable {
         Statistics(
             handled: handledCount.load(ordering: .relaxed),
             deadLettered: deadLetteredCount.load(ordering: .relaxed),
-            restarts: restartCount.load(ordering: .relaxed)
+            restarts: restartCount.load(ordering: .relaxed),
+            deadLetterGiveUps: giveUpCount.load(ordering: .relaxed)
         )
     }
 
@@ -360,15 +376,15 @@ public final class ActorPool: Sendable {
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
         guard !outcomes.isEmpty else { return }
         var deadLettered = 0
-        var withdrawn = 0
+        var neither = 0
         for outcome in outcomes {
             switch outcome.result {
             case .handled: break
             case .deadLettered: deadLettered += 1
-            case .withdrawn: withdrawn += 1
+            case .withdrawn, .discarded: neither += 1  // discarded ones were counted when given up
             }
         }
-        let handled = outcomes.count - deadLettered - withdrawn
+        let handled = outcomes.count - deadLettered - neither
         if handled > 0 {
             handledCount.add(handled, ordering: .relaxed)
             handledCounter.increment(by: handled)
@@ -434,6 +450,8 @@ public final class ActorPool: Sendable {
         }
     }
 
+    /// Writes the dead letter: retriable failures are retried until the write succeeds or the pool
+    /// stops (nil), a non-retriable one gives up at once (see ``init(configuration:makeHandler:deadLetterSink:onOutcomes:isCurrent:keylessRouting:)``).
     private func deadLetter(_ message: ReceivedMessage, error: any Error, attempts: Int) async
         -> DispatchOutcome?
     {
@@ -451,17 +469,45 @@ public final class ActorPool: Sendable {
                     ]
                 )
                 return DispatchOutcome(of: message, result: .deadLettered, attempts: attempts)
+            } catch let failure as EventBusError where !failure.isRetriable {
+                // The same write would be refused again: retrying would hold the key forever.
+                giveUpCount.add(1, ordering: .relaxed)
+                giveUpCounter.increment()
+                configuration.logger.error(
+                    "dead-letter write refused for good; message discarded (the source topic still holds it)",
+                    metadata: [
+                        "eventbus.topic": "\(message.topic)",
+                        "eventbus.partition": "\(message.partition)",
+                        "eventbus.offset": "\(message.offset)",
+                        "eventbus.key": "\(message.key ?? "")",
+                        "eventbus.attempts": "\(attempts)",
+                        "eventbus.error": "\(letter.errorDescription)",
+                        "eventbus.dead_letter_error": "\(failure)",
+                    ]
+                )
+                return DispatchOutcome(of: message, result: .discarded, attempts: attempts)
             } catch {
                 // The first failure is worth a warning; the retries after it would flood the log.
                 configuration.logger.log(
                     level: sinkFailures == 0 ? .warning : .debug,
-                    "dead-letter write failed; will retry",
+                    "dead-letter write failed; will retry until it succeeds or the subscription closes",
                     metadata: ["eventbus.topic": "\(message.topic)", "eventbus.error": "\(error)"]
                 )
                 sinkFailures += 1
-                if stopping.load(ordering: .relaxed) { return nil }
-                try? await Task.sleep(for: configuration.deadLetterRetryInterval)
+                if await !pauseUnlessStopped(configuration.deadLetterRetryInterval) { return nil }
             }
         }
+    }
+
+    /// Sleeps `duration` in slices of at most 50 ms; false as soon as the pool is stopping, so a
+    /// retry loop ends within one slice of ``stop()``.
+    private func pauseUnlessStopped(_ duration: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + duration
+        while !stopping.load(ordering: .relaxed) {
+            let left = deadline - .now
+            guard left > .zero else { return true }
+            try? await Task.sleep(for: min(left, .milliseconds(50)))
+        }
+        return false
     }
 }

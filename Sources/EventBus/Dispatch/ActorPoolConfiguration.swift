@@ -13,12 +13,14 @@ public struct ActorPoolConfiguration: Sendable {
     public var maxRestarts: Int
     /// The pause before the first restart; it doubles with each further restart. Default 5 ms.
     public var restartBackoff: Duration
-    /// The pause between attempts to write a dead letter whose sink failed. Default 100 ms.
+    /// The pause between attempts to write a dead letter whose sink failed retriably; the
+    /// attempts go on until one succeeds or the subscription closes. Default 100 ms.
     public var deadLetterRetryInterval: Duration
     /// Where the pool logs restarts and dead letters.
     public var logger: Logger
-    /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`
-    /// and `eventbus_handler_restarts_total`. Default: the process's bootstrapped `MetricsSystem`.
+    /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`,
+    /// `eventbus_handler_restarts_total` and `eventbus_dead_letter_give_ups_total`.
+    /// Default: the process's bootstrapped `MetricsSystem`.
     public var metricsFactory: any MetricsFactory
     /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.
     public var metricsDimensions: [(String, String)]

@@ -210,7 +210,8 @@ public final class NATSEventBus: EventBus, Service {
             makeHandler: { handler },
             deadLetterSink: { letter in
                 try await publisher.publish(
-                    [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
+                    [Self.deadLetterMessage(letter, subject: subject, connection: connection)],
+                    subject: deadLetterSubject)
             },
             onOutcomes: { outcomes in reader.settle(outcomes) },
             isCurrent: { message in reader.isCurrent(lane: Int(message.partition), epoch: message.deliveryTag) },
@@ -290,7 +291,8 @@ public final class NATSEventBus: EventBus, Service {
                     throw EventBusError(.invalidArgument, "dead letters are not dead-lettered again", isRetriable: true)
                 }
                 try await publisher.publish(
-                    [Self.deadLetterMessage(letter, subject: subject)], subject: deadLetterSubject)
+                    [Self.deadLetterMessage(letter, subject: subject, connection: connection)],
+                    subject: deadLetterSubject)
             },
             onOutcomes: { outcomes in
                 NATSSubscription.settle(outcomes, consumer: consumer, logger: logger)
@@ -300,15 +302,6 @@ public final class NATSEventBus: EventBus, Service {
             logger: logger)
         try await admit(subscription, durable: durable)
         return subscription
-    }
-
-    /// The dead letter of `letter`: the core's dead-letter headers plus the NATS subject and
-    /// stream sequence it came from.
-    static func deadLetterMessage(_ letter: DeadLetter, subject: String) -> OutgoingMessage {
-        var message = letter.outgoingMessage(topic: letter.message.topic)
-        message.headers.append(MessageHeader(name: "X-Original-Subject", value: subject))
-        message.headers.append(MessageHeader(name: "X-Original-Sequence", value: String(letter.message.offset)))
-        return message
     }
 
     /// The connection state and counters; degraded while nats.c reconnects.

@@ -95,3 +95,49 @@ extension KafkaDeadLetterTests {
         await bus.shutdown()
     }
 }
+
+extension KafkaDeadLetterTests {
+    func testOversizedDeadLetterIsWrittenTrimmedAndKeyMovesOnWhenPayloadIsAtTheLimit() async throws {
+        try KafkaTestBroker.requireReachable()
+        let bus = try KafkaEventBus(
+            configuration: KafkaTestBroker.configuration(
+                pool: ActorPoolConfiguration(restartBackoff: .milliseconds(1))))
+        XCTAssertEqual(bus.maxMessageBytes, 1_000_000, "librdkafka's message.max.bytes default")
+        let topic = KafkaTestBroker.uniqueTopic("oversized")
+        let key = "big"
+        // librdkafka counts 36 bytes of record overhead plus key and value: exactly at the limit.
+        let size = bus.maxMessageBytes - 36 - key.utf8.count
+        let attempts = Atomic<Int>(0)
+        let handled = Collector()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { message in
+            if message.payload.count == size {
+                attempts.add(1, ordering: .relaxed)
+                throw HandlerFailure()
+            }
+            handled.add(message)
+        }
+        let letters = Collector()
+        let deadLetters = try await bus.subscribe(topic: topic + ".dlq", group: "g-\(topic)-dlq") { letters.add($0) }
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+        try await bus.publish(OutgoingMessage(topic: topic, key: key, payload: payload))
+        try await bus.publish(OutgoingMessage(topic: topic, key: key, payload: Array("next".utf8)))
+        let arrived = await Collector.waitUntil(timeout: .seconds(20)) { letters.count >= 1 && handled.count >= 1 }
+        XCTAssertTrue(arrived, "dead letters: \(letters.count), handled: \(handled.count)")
+        XCTAssertEqual(handled.messages.first?.payload, Array("next".utf8), "the key's next message")
+        XCTAssertEqual(attempts.load(ordering: .relaxed), 4)
+        let letter = try XCTUnwrap(letters.messages.first)
+        XCTAssertEqual(letter.key, key)
+        XCTAssertEqual(letter.headers[header: "X-Payload-Truncated"], "true")
+        XCTAssertEqual(letter.headers[header: "X-Original-Payload-Size"], String(size))
+        XCTAssertEqual(letter.headers[header: "X-Attempts"], "4")
+        XCTAssertEqual(letter.headers[header: "X-Original-Topic"], topic)
+        XCTAssertLessThan(letter.payload.count, size)
+        XCTAssertGreaterThan(letter.payload.count, size - 1_000, "trimmed by the dead-letter headers only")
+        XCTAssertEqual(letter.payload, Array(payload.prefix(letter.payload.count)))
+        let status = await bus.health().status
+        XCTAssertEqual(status, .healthy)
+        await subscription.close()
+        await deadLetters.close()
+        await bus.shutdown()
+    }
+}

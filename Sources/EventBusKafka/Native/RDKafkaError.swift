@@ -56,3 +56,12 @@ struct RDKafkaError: Error, Sendable, CustomStringConvertible {
         return translated
     }
 }
+
+extension EventBusError {
+    /// Whether librdkafka or the broker refused a record for its size.
+    var isSizeRefusal: Bool {
+        guard let native = underlying as? RDKafkaError else { return false }
+        return native.code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+            || native.code == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE.rawValue
+    }
+}

@@ -121,6 +121,10 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         return String(cString: pointer)
     }
 
+    /// The largest message (headers and payload) the server accepts, from its INFO (`max_payload`,
+    /// 1 MiB by default); 0 while never connected.
+    var maxPayload: Int { Int(natsConnection_GetMaxPayload(connection)) }
+
     /// The connection's current state.
     var state: State {
         switch natsConnection_Status(connection) {

@@ -56,6 +56,15 @@ enum NativeHeaders {
         return (bytes, headerLength)
     }
 
+    /// The bytes `message` takes on the wire, headers and payload, as nats-server counts them
+    /// against `max_payload`; nil when its headers cannot be carried.
+    static func wireSize(of message: OutgoingMessage) -> Int? {
+        var headersOnly = message
+        headersOnly.payload = []
+        guard let wire = try? wireMessage(headersOnly) else { return nil }
+        return wire.bytes.count + message.payload.count
+    }
+
     private static func append(_ header: MessageHeader, to bytes: inout [UInt8]) throws(EventBusError) {
         let start = bytes.count
         bytes.append(contentsOf: header.name.utf8)

@@ -20,6 +20,9 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case deadLettersWithoutReader
     /// Bytes that are not an envelope are dead-lettered with the decode error.
     case deadLettersMalformedEnvelope
+    /// A dead-lettered envelope replayed with `replayDeadLetter` after the handler was fixed is
+    /// handled once, with its event ID, `X-Replay-Of` and no dead-letter headers.
+    case replaysDeadLetter
     /// A slow handler slows the publisher instead of growing memory.
     case boundsInFlightMessages
     /// A topic's subscribers see only that topic.

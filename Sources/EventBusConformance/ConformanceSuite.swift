@@ -104,6 +104,7 @@ public struct ConformanceSuite: Sendable {
         case .redeliversOnClose: return redeliversOnClose
         case .deadLettersWithoutReader: return deadLettersWithoutReader
         case .deadLettersMalformedEnvelope: return deadLettersMalformedEnvelope
+        case .replaysDeadLetter: return replaysDeadLetter
         case .boundsInFlightMessages: return boundsInFlightMessages
         case .isolatesTopics: return isolatesTopics
         case .releasesResources: return releasesResources

@@ -30,14 +30,17 @@ public final class NATSEventBus: EventBus, Service {
     private let streamSubjects: [String]
     private let state = Mutex(State())
     private let logger: Logger
+    private let duplicates: NATSDuplicateReporter
 
     /// Whether `shutdown()` was called.
     var isShutDown: Bool { state.withLock { $0.shutDown } }
 
     private init(
-        configuration: NATSConfiguration, connection: NativeConnection, streamSubjects: [String]
+        configuration: NATSConfiguration, connection: NativeConnection, streamSubjects: [String],
+        duplicates: NATSDuplicateReporter
     ) {
         self.configuration = configuration
+        self.duplicates = duplicates
         self.connection = connection
         self.streamSubjects = streamSubjects
         self.logger = configuration.logger
@@ -51,9 +54,12 @@ public final class NATSEventBus: EventBus, Service {
     /// ``EventBusError/Code/connectionFailed`` when no server answers.
     public static func connect(_ configuration: NATSConfiguration) async throws(EventBusError) -> NATSEventBus {
         try configuration.validate()
+        let duplicates = NATSDuplicateReporter(configuration: configuration)
         let (connection, subjects) = try await NativeThread.run(name: "eventbus.nats.connect") {
             () throws(EventBusError) -> (NativeConnection, [String]) in
-            let connection = try NativeConnection(configuration: configuration, pending: NativePendingPublishes())
+            let connection = try NativeConnection(
+                configuration: configuration,
+                pending: NativePendingPublishes(onDuplicate: { duplicates.record(subject: $0, messageID: $1) }))
             var subjects = try connection.ensureStream(
                 name: configuration.stream.name, subjects: configuration.effectiveStreamSubjects,
                 settings: configuration.stream)
@@ -70,7 +76,8 @@ public final class NATSEventBus: EventBus, Service {
                 subjects: configuration.subjects.deadLetterStreamSubjects, settings: deadLetterSettings)
             return (connection, subjects)
         }
-        let bus = NATSEventBus(configuration: configuration, connection: connection, streamSubjects: subjects)
+        let bus = NATSEventBus(
+            configuration: configuration, connection: connection, streamSubjects: subjects, duplicates: duplicates)
         bus.publisher.start()
         configuration.logger.info(
             "NATS event bus connected",
@@ -98,7 +105,13 @@ public final class NATSEventBus: EventBus, Service {
         return subject
     }
 
-    /// Publishes one message; returns after its PubAck (a duplicate counts: the event is stored).
+    /// Publishes one message; returns after its PubAck.
+    ///
+    /// A PubAck marked duplicate (the stream already holds a message with this `Nats-Msg-Id`
+    /// within its duplicate window) also returns normally, since the event is stored, but
+    /// increments `eventbus_publish_duplicates_total` and logs a warning: a message republished
+    /// with its original event ID, such as a decoded dead letter, is never delivered. Replay dead
+    /// letters with ``EventBus/replayDeadLetter(_:to:)``, which gives them a fresh message ID.
     public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
         try await publish([message])
     }
@@ -314,6 +327,7 @@ public final class NATSEventBus: EventBus, Service {
             "eventbus.nats.disconnects": String(connection.events.disconnectCount),
             "eventbus.subscriptions": String(subscriptions.count),
             "eventbus.publish.in_flight": String(publisher.inFlight),
+            "eventbus.publish.duplicates": String(duplicates.count),
             "eventbus.consume.unacknowledged": String(subscriptions.reduce(0) { $0 + $1.unsettledCount }),
             "eventbus.consume.fetch_errors": String(subscriptions.reduce(0) { $0 + $1.fetchErrorCount }),
             "eventbus.consume.consumers_recreated": String(subscriptions.reduce(0) { $0 + $1.recreatedConsumerCount }),

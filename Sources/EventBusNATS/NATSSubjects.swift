@@ -56,6 +56,18 @@ public struct NATSSubjects: Sendable, Equatable {
         try subject(forTopic: topic) + deadLetterSuffix
     }
 
+    /// The topic a subject of this mapping belongs to: `orders` for `<prefix>.orders`,
+    /// `<prefix>.orders.p.3`, and `orders.dlq` (with the default suffix) for its dead-letter
+    /// subject; nil for a subject outside the prefix.
+    public func topic(ofSubject subject: String) -> String? {
+        guard subject.hasPrefix(prefix + ".") else { return nil }
+        let rest = subject.dropFirst(prefix.count + 1)
+        if rest.hasSuffix(deadLetterSuffix), !rest.dropLast(deadLetterSuffix.count).contains(".") {
+            return String(rest)
+        }
+        return String(rest.prefix { $0 != "." })
+    }
+
     /// The stream subjects used when none are configured: every topic's plain subject and its
     /// partitions, no dead letters.
     public var defaultStreamSubjects: [String] { [prefix + ".*", prefix + ".*.p.*"] }

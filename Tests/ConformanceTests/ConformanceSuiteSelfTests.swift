@@ -55,6 +55,10 @@ final class ConformanceSuiteSelfTests: XCTestCase {
         try await expectFailure(.deadLettersPoisonMessage, when: .swallowHandlerErrors)
     }
 
+    func testReplayScenarioFailsWhenRepeatedEventIDsAreDropped() async throws {
+        try await expectFailure(.replaysDeadLetter, when: .dropRepeatedEventIDs)
+    }
+
     func testBackpressureScenarioFailsWhenPublishDoesNotWait() async throws {
         try await expectFailure(.boundsInFlightMessages, when: .publishWithoutBackpressure)
     }

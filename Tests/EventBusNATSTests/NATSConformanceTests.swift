@@ -89,6 +89,10 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.deadLettersMalformedEnvelope)
     }
 
+    func testHandlesReplayedDeadLetterWhenHandlerWasFixed() async throws {
+        try await run(.replaysDeadLetter)
+    }
+
     func testBoundsInFlightMessagesWhenHandlerIsSlow() async throws {
         try await run(.boundsInFlightMessages)
     }
@@ -159,7 +163,7 @@ final class NATSConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 27, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 28, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

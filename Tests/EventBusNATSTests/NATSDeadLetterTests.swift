@@ -64,4 +64,70 @@ final class NATSDeadLetterTests: XCTestCase {
         await subscription.close()
         await bus.shutdown()
     }
+
+    func testDuplicateCounterRisesAndHealthCountsItWhenSameEventIDIsPublishedTwice() async throws {
+        let metrics = TestMetrics()
+        let bus = try await connect(metrics: metrics)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let message = OutgoingMessage(
+            topic: topic, key: "k", headers: [MessageHeader(name: "X-Event-ID", value: "dup-\(topic)")], payload: [1])
+        try await bus.publish(message)
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, key: "k", headers: [MessageHeader(name: "X-Event-ID", value: "other-\(topic)")],
+                payload: [2]))
+        XCTAssertThrowsError(
+            try metrics.expectCounter("eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)]),
+            "no duplicate yet")
+        try await bus.publish(message)
+        let counter = try metrics.expectCounter(
+            "eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)])
+        XCTAssertEqual(counter.totalValue, 1)
+        let health = await bus.health()
+        XCTAssertEqual(health.details["eventbus.publish.duplicates"], "1")
+        await bus.shutdown()
+    }
+
+    func testReplayIsHandledWhenRepublishingTheDecodedDeadLetterWasDroppedAsDuplicate() async throws {
+        let metrics = TestMetrics()
+        let bus = try await connect(metrics: metrics)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let fixed = Counter()
+        let handled = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "fixable") { message in
+            guard fixed.current > 0 else { throw Boom() }
+            handled.append(message)
+        }
+        let letters = Recorder<ReceivedMessage>()
+        let deadLetters = try await bus.subscribeDeadLetters(topic: topic, group: "replay") { letters.append($0) }
+        let envelope = Envelope(
+            aggregateID: "order-1", eventType: "OrderPlaced", eventVersion: 1, payload: Array(#"{"total":12}"#.utf8))
+        try await bus.publish(envelope, to: topic)
+        try await NATSTestEnvironment.waitUntil("the dead letter") { letters.count >= 1 }
+        fixed.add()
+
+        // The naive fix: decode the dead letter and publish the envelope again. JetStream drops it
+        // as a duplicate of the original event ID; the bus says so.
+        let letter = try XCTUnwrap(letters.all.first)
+        try await bus.publish(try EnvelopeCodec.decode(letter.payload), to: topic)
+        let duplicates = try metrics.expectCounter(
+            "eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)])
+        XCTAssertEqual(duplicates.totalValue, 1)
+
+        try await bus.replayDeadLetter(letter)
+        try await NATSTestEnvironment.waitUntil("the replay", timeout: .seconds(5)) { handled.count >= 1 }
+        let replay = try XCTUnwrap(handled.all.first)
+        XCTAssertEqual(replay.headers[header: "X-Event-ID"], envelope.eventID)
+        XCTAssertEqual(replay.headers[header: "X-Replay-Of"], envelope.eventID)
+        let replayID = try XCTUnwrap(replay.headers[header: "X-Replay-ID"])
+        XCTAssertEqual(replay.headers[header: "Nats-Msg-Id"], replayID)
+        XCTAssertNil(replay.headers[header: "X-Error"])
+        let decoded = try EnvelopeCodec.decode(replay.payload)
+        XCTAssertEqual(decoded.eventID, envelope.eventID)
+        XCTAssertEqual(decoded.payload, envelope.payload)
+        XCTAssertEqual(duplicates.totalValue, 1, "the replay is no duplicate")
+        await deadLetters.close()
+        await subscription.close()
+        await bus.shutdown()
+    }
 }

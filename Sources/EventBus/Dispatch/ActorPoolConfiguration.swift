@@ -19,7 +19,8 @@ public struct ActorPoolConfiguration: Sendable {
     /// Where the pool logs restarts and dead letters.
     public var logger: Logger
     /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`,
-    /// `eventbus_handler_restarts_total` and `eventbus_dead_letter_give_ups_total`.
+    /// `eventbus_handler_restarts_total` and `eventbus_dead_letter_give_ups_total`; the backends
+    /// report their own counters (such as NATS's `eventbus_publish_duplicates_total`) here too.
     /// Default: the process's bootstrapped `MetricsSystem`.
     public var metricsFactory: any MetricsFactory
     /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.

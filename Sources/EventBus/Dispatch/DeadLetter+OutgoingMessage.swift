@@ -19,6 +19,14 @@ extension DeadLetter {
         /// How many of the original message's own headers were left out because even an empty
         /// payload did not make the letter fit; absent when all were kept.
         public static let originalHeadersDropped = "X-Original-Headers-Dropped"
+        /// On a replayed dead letter (``EventBus/replayDeadLetter(_:to:)``): the event ID
+        /// (`X-Event-ID`) of the message replayed, or `<topic>/<partition>/<offset>` of it when it
+        /// had none.
+        public static let replayOf = "X-Replay-Of"
+        /// On a replayed dead letter: a fresh UUIDv7 per replay call, the message ID brokers
+        /// deduplicate the replay on (NATS `Nats-Msg-Id`), so the replay is not dropped as a copy
+        /// of the original while a retried publish of the same replay still is.
+        public static let replayID = "X-Replay-ID"
     }
 
     /// The dead letter as a message for `topic`: original key, payload and headers plus why it failed.

@@ -16,7 +16,8 @@ enum NativeHeaders {
     static let key = "X-Key"
 
     /// The wire form of a message: its headers encoded as NATS sends them (with `Nats-Msg-Id` =
-    /// its event ID, and `X-Key` when the key is not the aggregate ID), then its payload.
+    /// its `X-Replay-ID` when it is a replayed dead letter, else its event ID, unless the message
+    /// brings a `Nats-Msg-Id` of its own; and `X-Key` when the key is not the aggregate ID), then its payload.
     ///
     /// Encoding here instead of through `natsMsgHeader_Set` saves nats.c a hash map and two string
     /// copies per header on every publish. Names and values that the NATS header format cannot
@@ -26,11 +27,13 @@ enum NativeHeaders {
     /// whitespace: RFC 9110 section 5.5). An empty value is carried.
     static func wireMessage(_ message: OutgoingMessage) throws(EventBusError) -> (bytes: [UInt8], headerLength: Int) {
         var eventID: String?
+        var replayID: String?
         var aggregateID: String?
         var hasMessageID = false
         for header in message.headers {
             switch header.name {
             case OutgoingMessage.EnvelopeHeader.eventID: eventID = header.value
+            case DeadLetter.Header.replayID: replayID = header.value
             case OutgoingMessage.EnvelopeHeader.aggregateID: aggregateID = header.value
             case messageID: hasMessageID = true
             case key:
@@ -41,7 +44,7 @@ enum NativeHeaders {
             }
         }
         var extra: [MessageHeader] = []
-        if !hasMessageID, let eventID { extra.append(MessageHeader(name: messageID, value: eventID)) }
+        if !hasMessageID, let id = replayID ?? eventID { extra.append(MessageHeader(name: messageID, value: id)) }
         if let key = message.key, key != aggregateID { extra.append(MessageHeader(name: Self.key, value: key)) }
         guard !message.headers.isEmpty || !extra.isEmpty else { return (message.payload, 0) }
 

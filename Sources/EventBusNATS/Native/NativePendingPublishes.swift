@@ -13,6 +13,12 @@ final class NativePendingPublishes: Sendable {
     }
 
     private let entries = Mutex<[UInt: Entry]>([:])
+    /// Told the subject and `Nats-Msg-Id` of each publish the server acknowledged as a duplicate.
+    let onDuplicate: @Sendable (_ subject: String, _ messageID: String?) -> Void
+
+    init(onDuplicate: @escaping @Sendable (_ subject: String, _ messageID: String?) -> Void = { _, _ in }) {
+        self.onDuplicate = onDuplicate
+    }
 
     private static func key(_ message: OpaquePointer) -> UInt {
         UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(message)))
@@ -60,7 +66,9 @@ final class NativePendingPublishes: Sendable {
 
 /// nats.c's PubAck callback: settles one message and frees it, as the AckHandler contract asks.
 ///
-/// A positive ack (duplicates included: the server already holds the event) completes it; an error
+/// A positive ack (duplicates included: the server already holds the event) completes it, and a
+/// duplicate is reported to ``NativePendingPublishes/onDuplicate`` (the server stored nothing: a
+/// caller that meant a new message, such as a replay keeping the original ID, must hear of it); an error
 /// fails it, retriably unless the server rejected it outright. Missing acks are timed out by
 /// ``NativePublisher``'s sweep, not by nats.c's per-message MaxWait (which allocates a timer entry per
 /// message and later replays a timeout message for every one of them, acknowledged or not).
@@ -74,7 +82,15 @@ func nativePublishAckHandler(
     // Unretained: the connection owns the pending table and outlives its JetStream context.
     let pending = Unmanaged<NativePendingPublishes>.fromOpaque(closure).takeUnretainedValue()
     guard let completion = pending.remove(message) else { return }
-    if ack != nil {
+    if let ack {
+        if ack.pointee.Duplicate {
+            let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+            var value: UnsafePointer<CChar>?
+            let messageID =
+                natsMsgHeader_Get(message, NativeHeaders.messageID, &value) == NATS_OK
+                ? value.map { String(cString: $0) } : nil
+            pending.onDuplicate(subject, messageID)
+        }
         completion.finish(error: nil)
         return
     }

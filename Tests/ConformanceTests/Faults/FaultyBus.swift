@@ -34,6 +34,9 @@ final class FaultyBus: EventBus {
         /// Topic and group names are silently made legal (each other character becomes `-`, cut at
         /// 100 characters) instead of refused.
         case repairIllegalNames
+        /// A message whose `X-Event-ID` was published before is silently dropped, as NATS JetStream
+        /// drops a repeated `Nats-Msg-Id`, even when it is a replay.
+        case dropRepeatedEventIDs
     }
 
     private let inner: any EventBus
@@ -43,6 +46,7 @@ final class FaultyBus: EventBus {
     private let serial = Mutex(false)
     private let isShutDown = Flag()
     private let runningHandlers = Counter()
+    private let publishedEventIDs = Mutex<Set<String>>([])
 
     init(_ inner: any EventBus, fault: Fault) {
         self.inner = inner
@@ -68,6 +72,14 @@ final class FaultyBus: EventBus {
             try await inner.publish(messages.reversed())
         case .ignorePublishAfterShutdown where isShutDown.isSet:
             return
+        case .dropRepeatedEventIDs:
+            let fresh = publishedEventIDs.withLock { seen in
+                messages.filter { message in
+                    guard let id = message.headers[header: OutgoingMessage.EnvelopeHeader.eventID] else { return true }
+                    return seen.insert(id).inserted
+                }
+            }
+            try await inner.publish(fresh)
         case .repairIllegalNames:
             try await inner.publish(
                 messages.map { message in

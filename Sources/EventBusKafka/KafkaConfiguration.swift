@@ -1,5 +1,6 @@
 import EventBus
 import Logging
+import Tracing
 
 /// Everything a ``KafkaEventBus`` needs, validated when built so a typo fails at start-up, not at
 /// the first publish.
@@ -22,6 +23,11 @@ public struct KafkaConfiguration: Sendable {
     public var librdkafkaOptions: [String: String]
     /// Receives the bus's own logs and librdkafka's log lines.
     public var logger: Logger
+    /// The tracer for producer and consumer spans (`Docs/Observability.md`, "Tracing"); it also
+    /// injects and extracts the context in message headers. Default nil: the process's bootstrapped
+    /// `InstrumentationSystem.tracer` and `InstrumentationSystem.instrument`, read once when the bus
+    /// is created. With neither bootstrapped nothing is traced and no header is written.
+    public var tracer: (any Tracer)? = nil
 
     /// Creates a configuration and validates it.
     public init(

@@ -7,7 +7,14 @@ extension KafkaEventBus {
 
     /// Enqueues every message and waits for their delivery reports with one continuation for the
     /// whole call, so batch publishing costs librdkafka's enqueue plus an atomic decrement per message.
+    /// With a tracer, each message is sent inside a producer span whose context goes into its headers.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard let tracing = configuration.pool.tracing else { return try await publishUntraced(messages) }
+        try await tracing.send(messages) { messages throws(EventBusError) in try await publishUntraced(messages) }
+    }
+
+    /// ``publish(_:)-([OutgoingMessage])`` without spans.
+    func publishUntraced(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         guard !messages.isEmpty else { return }
         if isShutDown.load(ordering: .acquiring) {
             throw EventBusError(.shutDown, "the Kafka event bus was shut down")

@@ -40,6 +40,8 @@ public final class KafkaEventBus: EventBus {
     /// first publish or subscribe.
     public init(configuration: KafkaConfiguration) throws(EventBusError) {
         try configuration.validate()
+        var configuration = configuration
+        configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.kafka)
         self.configuration = configuration
         self.logger = configuration.logger
         self.producer = try RDKafkaProducer(

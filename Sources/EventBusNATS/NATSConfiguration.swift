@@ -1,5 +1,6 @@
 import EventBus
 import Logging
+import Tracing
 
 /// Everything ``NATSEventBus`` needs to reach nats-server and lay out its streams and consumers.
 ///
@@ -39,6 +40,11 @@ public struct NATSConfiguration: Sendable {
     public var partitionsPerTopic: Int
     /// Where the bus logs connection changes and failures.
     public var logger: Logger
+    /// The tracer for producer and consumer spans (`Docs/Observability.md`, "Tracing"); it also
+    /// injects and extracts the context in message headers. Default nil: the process's bootstrapped
+    /// `InstrumentationSystem.tracer` and `InstrumentationSystem.instrument`, read once when the bus
+    /// is created. With neither bootstrapped nothing is traced and no header is written.
+    public var tracer: (any Tracer)? = nil
 
     /// Creates a configuration; every argument has a documented default.
     public init(

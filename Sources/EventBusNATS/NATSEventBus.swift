@@ -39,6 +39,8 @@ public final class NATSEventBus: EventBus, Service {
         configuration: NATSConfiguration, connection: NativeConnection, streamSubjects: [String],
         duplicates: NATSDuplicateReporter
     ) {
+        var configuration = configuration
+        configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.nats)
         self.configuration = configuration
         self.duplicates = duplicates
         self.connection = connection
@@ -120,7 +122,14 @@ public final class NATSEventBus: EventBus, Service {
     ///
     /// A message to a dead-letter topic (`<topic>.dlq`) goes to that topic's dead-letter subject, as
     /// the bus's own dead letters do. Throws `invalidArgument` for a topic outside ``EventBusNames``.
+    /// With a tracer, each message is sent inside a producer span whose context goes into its headers.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard let tracing = configuration.pool.tracing else { return try await publishUntraced(messages) }
+        try await tracing.send(messages) { messages throws(EventBusError) in try await publishUntraced(messages) }
+    }
+
+    /// ``publish(_:)-([OutgoingMessage])`` without spans.
+    func publishUntraced(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         let suffix = configuration.deadLetter.subjectSuffix
         var lastTopic: String?
         var hasDeadLetters = false

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Logging
 import Synchronization
+import Tracing
 
 /// A supervised pool of actors that handles messages in order per key and concurrently across keys.
 ///
@@ -413,18 +414,31 @@ public final class ActorPool: Sendable {
     {
         var attempts = 0
         var backoff = configuration.restartBackoff
+        // One consumer span over every attempt; nil (one check per message) when nothing is traced.
+        let span = configuration.tracing?.startProcessSpan(message)
+        defer { span?.end() }
         while true {
             attempts += 1
             do {
-                try await handler(message)
+                if let span {
+                    // The handler's own spans nest under this one.
+                    try await ServiceContext.withValue(span.context) { try await handler(message) }
+                } else {
+                    try await handler(message)
+                }
                 return DispatchOutcome(of: message, result: .handled, attempts: attempts)
             } catch {
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
                 flush(&pending, inbox: inbox)
                 if permanent || restarts >= configuration.maxRestarts {
-                    return await deadLetter(message, error: error, attempts: attempts)
+                    let outcome = await deadLetter(message, error: error, attempts: attempts)
+                    if let span, outcome != nil {
+                        MessageTracing.recordDeadLetter(span, attempts: attempts, error: error)
+                    }
+                    return outcome
                 }
+                if let span { MessageTracing.recordRetry(span, attempt: attempts, error: error) }
                 restartCount.add(1, ordering: .relaxed)
                 restartCounter.increment()
                 configuration.logger.debug(

@@ -25,6 +25,9 @@ public struct ActorPoolConfiguration: Sendable {
     public var metricsFactory: any MetricsFactory
     /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.
     public var metricsDimensions: [(String, String)]
+    /// The bus's tracing, set by the bus from its configuration's `tracer`; nil when nothing is
+    /// traced. ``labelled(topic:group:)`` adds the consumer group.
+    package var tracing: MessageTracing?
 
     /// Creates a configuration with the reference defaults.
     public init(
@@ -72,6 +75,7 @@ public struct ActorPoolConfiguration: Sendable {
     package func labelled(topic: String, group: String) -> ActorPoolConfiguration {
         var configuration = self
         configuration.metricsDimensions += [("topic", topic), ("group", group)]
+        configuration.tracing?.group = group
         return configuration
     }
 }

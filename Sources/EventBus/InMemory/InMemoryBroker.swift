@@ -44,8 +44,11 @@ final class InMemoryBroker: Sendable {
         }
     }
 
-    /// Publishes envelopes to one topic without serializing them.
-    func publish(_ envelopes: [Envelope], to name: String) async throws(EventBusError) {
+    /// Publishes envelopes to one topic without serializing them; `traceHeaders[i]`, when given,
+    /// travels beside envelope `i` (a raw subscriber gets them after the `X-Event-*` headers).
+    func publish(
+        _ envelopes: [Envelope], to name: String, traceHeaders: [[MessageHeader]]? = nil
+    ) async throws(EventBusError) {
         let batch = EnvelopeBatch(envelopes)
         var stored: [StoredMessage] = []
         stored.reserveCapacity(envelopes.count)
@@ -57,6 +60,7 @@ final class InMemoryBroker: Sendable {
                     key: envelopes[index].aggregateID
                 )
             )
+            if let traceHeaders { stored[index].headers = traceHeaders[index] }
         }
         try await topic(name).publish(stored)
     }

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// Settings of an ``InMemoryEventBus``; the defaults suit tests and embedded use.
 ///
@@ -28,6 +29,11 @@ public struct InMemoryConfiguration: Sendable {
     public var shutdownTimeout: Duration
     /// Where the bus logs.
     public var logger: Logger
+    /// The tracer for producer and consumer spans (`Docs/Observability.md`, "Tracing"); it also
+    /// injects and extracts the context in message headers. Default nil: the process's bootstrapped
+    /// `InstrumentationSystem.tracer` and `InstrumentationSystem.instrument`, read once when the bus
+    /// is created. With neither bootstrapped nothing is traced and no header is written.
+    public var tracer: (any Tracer)? = nil
 
     /// Creates a configuration.
     public init(

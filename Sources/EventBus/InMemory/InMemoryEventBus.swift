@@ -19,6 +19,7 @@ import Synchronization
 public final class InMemoryEventBus: EventBus {
     private let broker: InMemoryBroker
     private let logger: Logger
+    private let tracing: MessageTracing?
     private let state = Mutex(State())
 
     private struct State {
@@ -30,6 +31,9 @@ public final class InMemoryEventBus: EventBus {
     /// Creates a bus; throws when the configuration is invalid.
     public init(configuration: InMemoryConfiguration = InMemoryConfiguration()) throws(EventBusError) {
         try configuration.validate()
+        var configuration = configuration
+        configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.inMemory)
+        self.tracing = configuration.pool.tracing
         self.broker = InMemoryBroker(configuration: configuration)
         self.logger = configuration.logger
     }
@@ -45,7 +49,8 @@ public final class InMemoryEventBus: EventBus {
             try EventBusNames.validateTopic(message.topic, deadLetterSuffix: broker.configuration.deadLetterSuffix)
             previous = message.topic
         }
-        try await broker.publish(messages)
+        guard let tracing else { return try await broker.publish(messages) }
+        try await tracing.send(messages) { messages throws(EventBusError) in try await broker.publish(messages) }
     }
 
     /// Carries the envelopes to subscribers without serializing them; each is validated as a
@@ -53,7 +58,10 @@ public final class InMemoryEventBus: EventBus {
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         try checkAcceptingPublishes()
         try EventBusNames.validateTopic(topic, deadLetterSuffix: broker.configuration.deadLetterSuffix)
-        try await broker.publish(envelopes, to: topic)
+        guard let tracing else { return try await broker.publish(envelopes, to: topic) }
+        try await tracing.send(envelopes, topic: topic) { envelopes, traceHeaders throws(EventBusError) in
+            try await broker.publish(envelopes, to: topic, traceHeaders: traceHeaders)
+        }
     }
 
     public func subscribe(

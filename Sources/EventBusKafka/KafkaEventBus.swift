@@ -56,10 +56,10 @@ public final class KafkaEventBus: EventBus {
     /// `degraded`, and `unhealthy` once the brokers have been unreachable for
     /// ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. `eventbus.cause` names why.
     public func health() async -> BusHealth {
-        let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions.count) }
+        let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions) }
         var details = [
             "eventbus.backend": "kafka",
-            "eventbus.subscriptions": String(subscriptions),
+            "eventbus.subscriptions": String(subscriptions.count),
             "eventbus.kafka.outstanding": String(producer.outstanding),
             "eventbus.kafka.librdkafka": Self.librdkafkaVersion,
         ]
@@ -82,10 +82,17 @@ public final class KafkaEventBus: EventBus {
         } catch {
             probe = .failure(error)
         }
+        let stalls = subscriptions.compactMap { subscription in
+            subscription.stallDescription.map { "\(subscription.topic)/\(subscription.group): \($0)" }
+        }
+        if !stalls.isEmpty {
+            details["eventbus.consume.stalled_subscriptions"] = String(stalls.count)
+            details["eventbus.cause"] = "stalled: " + stalls.joined(separator: "; ")
+        }
         switch probe {
         case .success(let brokers):
             details["eventbus.kafka.brokers"] = String(brokers)
-            return BusHealth(status: .healthy, details: details)
+            return BusHealth(status: stalls.isEmpty ? .healthy : .degraded, details: details)
         case .failure(let error):
             let unreachable = producer.unreachable
             let since = unreachable.since ?? .now

@@ -150,6 +150,9 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
         waiter?.resume(returning: error)
     }
 
+    /// Why the subscription is stalled, for health; nil while it makes progress.
+    var stallDescription: String? { runtimeBox.withLock { $0 }?.stallDescription() }
+
     func close() async {
         // Without a runtime the pool could not be built: nothing runs, and start marked it closed.
         await runtimeBox.withLock { $0 }?.close()

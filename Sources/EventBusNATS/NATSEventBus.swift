@@ -342,6 +342,13 @@ public final class NATSEventBus: EventBus, Service {
             "eventbus.consume.consumers_recreated": String(subscriptions.reduce(0) { $0 + $1.recreatedConsumerCount }),
         ]
         let missing = subscriptions.reduce(0) { $0 + $1.missingConsumerCount }
+        let stalls = subscriptions.compactMap { subscription in
+            subscription.stallDescription.map { "\(subscription.topic)/\(subscription.group): \($0)" }
+        }
+        if !stalls.isEmpty {
+            details["eventbus.consume.stalled_subscriptions"] = String(stalls.count)
+            details["eventbus.cause"] = "stalled: " + stalls.joined(separator: "; ")
+        }
         if missing > 0 {
             details["eventbus.consume.missing_consumers"] = String(missing)
             details["eventbus.cause"] =
@@ -350,7 +357,7 @@ public final class NATSEventBus: EventBus, Service {
         if shutDown { details["eventbus.shutdown"] = "true" }
         let status: BusHealth.Status =
             switch connectionState {
-            case .connected where !shutDown: missing > 0 ? .degraded : .healthy
+            case .connected where !shutDown: missing > 0 || !stalls.isEmpty ? .degraded : .healthy
             case .reconnecting, .connecting, .disconnected, .draining: shutDown ? .unhealthy : .degraded
             default: .unhealthy
             }
@@ -401,6 +408,8 @@ protocol NATSMemberSubscription: Subscription, AnyObject {
     func start(onClose: @escaping @Sendable () -> Void) async
     /// Consumers of this subscription that vanished from the server and are not yet created again.
     var missingConsumerCount: Int { get }
+    /// Why the subscription is stalled; nil while it makes progress.
+    var stallDescription: String? { get }
     /// Consumers this subscription created again after they vanished.
     var recreatedConsumerCount: Int { get }
 }

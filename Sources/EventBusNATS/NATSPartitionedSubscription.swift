@@ -530,4 +530,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             reader.announce("leave \(memberID)")
         }
     }
+
+    /// Why the subscription is stalled, for health; nil while it makes progress.
+    var stallDescription: String? { runtime.stallDescription() }
 }

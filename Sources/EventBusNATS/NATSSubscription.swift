@@ -154,4 +154,7 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
         await fetchStopped.wait()
         consumer.releaseAll()
     }
+
+    /// Why the subscription is stalled, for health; nil while it makes progress.
+    var stallDescription: String? { runtime.stallDescription() }
 }

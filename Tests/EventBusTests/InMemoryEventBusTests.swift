@@ -209,3 +209,37 @@ extension InMemoryEventBusTests {
         await bus.shutdown()
     }
 }
+
+extension InMemoryEventBusTests {
+    func testHealthReportsAStalledSubscriptionWhileAHandlerHangsAndRecoversAfter() async throws {
+        var pool = ActorPoolConfiguration()
+        pool.stallTimeout = .milliseconds(300)
+        let bus = try InMemoryEventBus(configuration: InMemoryConfiguration(pool: pool))
+        let release = Recorder(false)
+        let handled = Recorder(0)
+        let subscription = try await bus.subscribe(topic: "hangs", group: "g") { message in
+            if message.key == "stuck" {
+                while !release.value { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+            handled.update { $0 += 1 }
+        }
+        try await bus.publish((0..<3).map { OutgoingMessage(topic: "hangs", key: "stuck", payload: [UInt8($0)]) })
+        try await bus.publish(OutgoingMessage(topic: "hangs", key: "other", payload: [9]))
+        await waitUntil("the other key handled while 'stuck' hangs") { handled.value >= 1 }
+        let early = await bus.health()
+        XCTAssertEqual(early.status, .healthy, "a hang shorter than stallTimeout is not a stall")
+        // Health compares progress between calls: it turns degraded once the hang outlasts stallTimeout.
+        let deadline = ContinuousClock.now + .seconds(10)
+        var health = await bus.health()
+        while health.status == .healthy, ContinuousClock.now < deadline { health = await bus.health() }
+        XCTAssertEqual(health.status, .degraded)
+        XCTAssertEqual(health.details["eventbus.consume.stalled_subscriptions"], "1")
+        XCTAssertTrue(health.details["eventbus.cause"]?.contains("hangs/g") == true, "\(health.details)")
+        release.update { $0 = true }
+        await waitUntil("the stuck key's messages handled") { handled.value >= 4 }
+        let recovered = await bus.health()
+        XCTAssertEqual(recovered.status, .healthy, "\(recovered.details)")
+        await subscription.close()
+        await bus.shutdown()
+    }
+}

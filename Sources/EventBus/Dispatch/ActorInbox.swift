@@ -10,6 +10,8 @@ final class ActorInbox: Sendable {
     private struct State {
         var queued: [ReceivedMessage] = []
         var occupancy = 0
+        /// Messages the actor has finished since the inbox was made.
+        var finished = 0
         var closed = false
         var consumer: UnsafeContinuation<Void, Never>?
         var producers = WaiterList()
@@ -125,6 +127,7 @@ final class ActorInbox: Sendable {
     func release(_ count: Int) {
         let waking = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             state.occupancy -= count
+            state.finished &+= count
             return state.producers.removeAll()
         }
         for producer in waking { producer.resume() }
@@ -177,4 +180,7 @@ final class ActorInbox: Sendable {
 
     /// Messages queued or being handled.
     var occupancy: Int { state.withLock { $0.occupancy } }
+
+    /// Messages queued or being handled, and how many the actor has finished so far.
+    var progress: (occupancy: Int, finished: Int) { state.withLock { ($0.occupancy, $0.finished) } }
 }

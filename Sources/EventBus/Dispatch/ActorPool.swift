@@ -67,6 +67,8 @@ public final class ActorPool: Sendable {
     private let deadLetteredCounter: Counter
     private let restartCounter: Counter
     private let giveUpCounter: Counter
+    /// Per actor, its finished count at the last ``stall(now:)`` that saw it change, and when.
+    private let stallWatch = Mutex<[(finished: Int, since: ContinuousClock.Instant)]>([])
     private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
 
     /// The pool whose handler the current task is running, if any.
@@ -157,6 +159,33 @@ public final class ActorPool: Sendable {
 
     /// Messages queued or being handled, over all actors.
     public var occupancy: Int { inboxes.reduce(0) { $0 + $1.occupancy } }
+
+    /// Actors that hold messages and finished none since a check at least
+    /// ``ActorPoolConfiguration/stallTimeout`` ago, and how long the longest has been stuck; nil
+    /// when none is. Each call compares every actor's count of finished messages with the last
+    /// call's, so stalls are seen across calls (a bus's `health()` makes them).
+    public func stall(now: ContinuousClock.Instant = .now) -> (actors: Int, longest: Duration)? {
+        stallWatch.withLock { watch -> (actors: Int, longest: Duration)? in
+            if watch.isEmpty {
+                watch = Array(repeating: (finished: -1, since: now), count: inboxes.count)
+            }
+            var stalled = 0
+            var longest = Duration.zero
+            for index in inboxes.indices {
+                let progress = inboxes[index].progress
+                if progress.occupancy == 0 || progress.finished != watch[index].finished {
+                    watch[index] = (progress.finished, now)
+                    continue
+                }
+                let stuck = now - watch[index].since
+                if stuck >= configuration.stallTimeout {
+                    stalled += 1
+                    longest = max(longest, stuck)
+                }
+            }
+            return stalled > 0 ? (stalled, longest) : nil
+        }
+    }
 
     /// The actor a key belongs to.
     public func actorIndex(forKey key: String) -> Int {

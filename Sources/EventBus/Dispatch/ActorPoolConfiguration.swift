@@ -25,6 +25,12 @@ public struct ActorPoolConfiguration: Sendable {
     public var metricsFactory: any MetricsFactory
     /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.
     public var metricsDimensions: [(String, String)]
+    /// How long an actor may hold messages without finishing one before the bus's `health()`
+    /// reports the subscription stalled (`degraded`, naming it): a handler that hangs stops its
+    /// key's later messages. Measured between `health()` calls, so a stall shows on the first call
+    /// at least this long after one that saw the actor busy. Default 30 s.
+    public var stallTimeout: Duration
+
     /// The bus's tracing, set by the bus from its configuration's `tracer`; nil when nothing is
     /// traced. ``labelled(topic:group:)`` adds the consumer group.
     package var tracing: MessageTracing?
@@ -38,7 +44,8 @@ public struct ActorPoolConfiguration: Sendable {
         deadLetterRetryInterval: Duration = .milliseconds(100),
         logger: Logger = Logger(label: "eventbus.pool"),
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
-        metricsDimensions: [(String, String)] = []
+        metricsDimensions: [(String, String)] = [],
+        stallTimeout: Duration = .seconds(30)
     ) {
         self.actorCount = actorCount
         self.inboxCapacity = inboxCapacity
@@ -48,6 +55,7 @@ public struct ActorPoolConfiguration: Sendable {
         self.logger = logger
         self.metricsFactory = metricsFactory
         self.metricsDimensions = metricsDimensions
+        self.stallTimeout = stallTimeout
     }
 
     /// Throws when a value is out of range.
@@ -67,6 +75,9 @@ public struct ActorPoolConfiguration: Sendable {
         guard restartBackoff >= .zero, deadLetterRetryInterval >= .zero else {
             throw EventBusError(
                 .invalidConfiguration, "intervals must not be negative", field: "restartBackoff")
+        }
+        guard stallTimeout > .zero else {
+            throw EventBusError(.invalidConfiguration, "stallTimeout must be positive", field: "stallTimeout")
         }
     }
 

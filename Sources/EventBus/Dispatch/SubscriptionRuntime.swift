@@ -94,6 +94,13 @@ package final class SubscriptionRuntime: Sendable {
         self.pool = pool
     }
 
+    /// A description of the subscription's stall for health details ("3 actors hold messages and
+    /// finished none for 42 s"), or nil when it makes progress; see ``ActorPool/stall(now:)``.
+    package func stallDescription(now: ContinuousClock.Instant = .now) -> String? {
+        guard !isClosed, let stall = pool.stall(now: now) else { return nil }
+        return "\(stall.actors) actor(s) hold messages and finished none for \(stall.longest.components.seconds) s"
+    }
+
     /// Whether the subscription has finished closing.
     package var isClosed: Bool {
         machine.withLock { machine in

@@ -118,18 +118,24 @@ public final class InMemoryEventBus: EventBus {
     }
 
     public func health() async -> BusHealth {
-        let (accepting, subscriptions) = state.withLock { ($0.acceptingPublishes, $0.subscriptions.count) }
+        let (accepting, subscriptions) = state.withLock { ($0.acceptingPublishes, Array($0.subscriptions.values)) }
         let topics = broker.allTopics
         let retained = topics.reduce(0) { $0 + $1.statistics.retained }
-        return BusHealth(
-            status: accepting ? .healthy : .unhealthy,
-            details: [
-                "eventbus.backend": "memory",
-                "eventbus.topics": "\(topics.count)",
-                "eventbus.subscriptions": "\(subscriptions)",
-                "eventbus.retained": "\(retained)",
-            ]
-        )
+        var details = [
+            "eventbus.backend": "memory",
+            "eventbus.topics": "\(topics.count)",
+            "eventbus.subscriptions": "\(subscriptions.count)",
+            "eventbus.retained": "\(retained)",
+        ]
+        let stalls = subscriptions.compactMap { subscription in
+            subscription.stallDescription.map { "\(subscription.topic)/\(subscription.group): \($0)" }
+        }
+        if !stalls.isEmpty {
+            details["eventbus.consume.stalled_subscriptions"] = String(stalls.count)
+            details["eventbus.cause"] = "stalled: " + stalls.joined(separator: "; ")
+        }
+        if !accepting { details["eventbus.cause"] = "the bus was shut down" }
+        return BusHealth(status: !accepting ? .unhealthy : stalls.isEmpty ? .healthy : .degraded, details: details)
     }
 
     public func shutdown() async {

@@ -82,4 +82,7 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
     func release() async {
         source.leave(group: group, member: memberID)
     }
+
+    /// Why the subscription is stalled, for health; nil while it makes progress.
+    var stallDescription: String? { runtime.stallDescription() }
 }

@@ -1,13 +1,13 @@
-import EventBus
 import Synchronization
 
-/// Counts the delivery reports of one `publish` call and resumes the caller once, after the last.
+/// Counts the broker's answers to one `publish` call (Kafka delivery reports, JetStream PubAcks)
+/// and resumes the caller once, after the last.
 ///
-/// One object and one continuation per call, however many messages it carries: delivery reports
-/// only decrement an atomic counter, and the report that brings it to zero resumes the caller.
+/// One object and one continuation per call, however many messages it carries: each answer only
+/// decrements an atomic counter, and the one that brings it to zero resumes the caller.
 /// The first failure wins; the caller learns it only after every message has been settled, so it
 /// never returns while a message of its call is still undecided.
-final class PublishCompletion: Sendable {
+package final class PublishCompletion: Sendable {
     private struct State {
         var continuation: UnsafeContinuation<EventBusError?, Never>?
         var error: EventBusError?
@@ -17,19 +17,21 @@ final class PublishCompletion: Sendable {
     private let remaining: Atomic<Int>
     private let state = Mutex(State())
 
-    init(count: Int) {
+    package init(count: Int) {
         remaining = Atomic(count)
     }
 
     /// Settles `count` messages; returns true for the call that settled the last one.
-    func settle(_ count: Int, error: EventBusError? = nil) -> Bool {
+    @discardableResult
+    package func settle(_ count: Int, error: EventBusError? = nil) -> Bool {
         if let error {
             state.withLock { state in
                 if state.error == nil { state.error = error }
             }
         }
         let before = remaining.subtract(count, ordering: .acquiringAndReleasing).oldValue
-        guard before == count else { return false }
+        // The call that crosses zero resumes (an over-count never resumes twice).
+        guard before > 0, before <= count else { return false }
         let (continuation, error) = state.withLock { state in
             state.finished = true
             let continuation = state.continuation
@@ -40,10 +42,16 @@ final class PublishCompletion: Sendable {
         return true
     }
 
+    /// Settles `count` messages (default 1); for callers that do not hold a reference of their own
+    /// to release when the last one is settled.
+    package func finish(count: Int = 1, error: EventBusError?) {
+        settle(count, error: error)
+    }
+
     /// Waits until every message is settled; returns the first failure, if any, or `cancelled`
-    /// as soon as the calling task is cancelled (the delivery reports still settle the call's
+    /// as soon as the calling task is cancelled (the broker's answers still settle the call's
     /// messages afterwards; the caller just stops waiting for them).
-    func wait() async -> EventBusError? {
+    package func wait() async -> EventBusError? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<EventBusError?, Never>) in
                 let finishedError = state.withLock { state -> EventBusError?? in
@@ -64,5 +72,6 @@ final class PublishCompletion: Sendable {
     }
 
     private static let cancelled = EventBusError(
-        .cancelled, "the task was cancelled while waiting for delivery reports; the messages may still be delivered")
+        .cancelled,
+        "the task was cancelled while waiting for the broker's acknowledgements; the messages may still be published")
 }

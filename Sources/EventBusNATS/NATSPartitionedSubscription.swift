@@ -436,14 +436,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         state.requests.removeAll()
         switch state.phase {
         case .owned, .releasing:
-            reader.disown(lane: lane)
-            pool.withdrawRevoked()
-            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
-            ownedLanes.subtract(1, ordering: .relaxed)
-            let missing = state.lastRecreateAttempt
-            state = Lane()
+            let lastAttempt = state.lastRecreateAttempt
+            dropAtOnce(lane: lane, state: &state)
             state.consumerMissing = true
-            state.lastRecreateAttempt = missing
+            state.lastRecreateAttempt = lastAttempt
             return true
         case .claiming:
             state.phase = .claiming(requestOpenUntil: nil)
@@ -474,16 +470,22 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             logger.warning(
                 "lost a partition's pin to another member; dropping what it held",
                 metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
-            reader.disown(lane: lane)
-            pool.withdrawRevoked()
-            reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
-            ownedLanes.subtract(1, ordering: .relaxed)
-            state = Lane()
+            dropAtOnce(lane: lane, state: &state)
             return true
         default:
             break
         }
         return false
+    }
+
+    /// Lets go of an owned lane without waiting and acknowledges nothing more of it (its pin went to
+    /// another member, or its consumer is gone): queued messages leave the pool, held ones are freed.
+    private func dropAtOnce(lane: Int, state: inout Lane) {
+        reader.disown(lane: lane)
+        pool.withdrawRevoked()
+        reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
+        ownedLanes.subtract(1, ordering: .relaxed)
+        state = Lane()
     }
 
     private func note(_ error: EventBusError, lane: Int) {

@@ -102,6 +102,14 @@ enum NativeHeaders {
         byte == 0 || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
     }
 
+    /// The value nats.c finds for header `name` of `natsMessage` (status lines' `Status` and
+    /// `Description` included), or nil.
+    static func value(_ name: String, of natsMessage: OpaquePointer) -> String? {
+        var value: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(natsMessage, name, &value) == NATS_OK, let value else { return nil }
+        return String(cString: value)
+    }
+
     /// Every header of a received message.
     ///
     /// Read in wire order straight from the header block, which nats.c keeps between the reply

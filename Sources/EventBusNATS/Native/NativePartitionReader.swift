@@ -195,8 +195,8 @@ final class NativePartitionReader: @unchecked Sendable {
             } else if let lane = Self.statusLane(of: handle), lane < laneCount {
                 arrivals.append(
                     .status(
-                        lane: lane, code: Self.header(handle, "Status") ?? "",
-                        description: Self.header(handle, "Description") ?? ""))
+                        lane: lane, code: NativeHeaders.value("Status", of: handle) ?? "",
+                        description: NativeHeaders.value("Description", of: handle) ?? ""))
                 releaseNativeMessage(handle)
             } else {
                 releaseNativeMessage(handle)
@@ -293,12 +293,6 @@ final class NativePartitionReader: @unchecked Sendable {
             partition < plain
         else { return plain }
         return partition
-    }
-
-    private static func header(_ handle: OpaquePointer, _ name: String) -> String? {
-        var value: UnsafePointer<CChar>?
-        guard natsMsgHeader_Get(handle, name, &value) == NATS_OK, let value else { return nil }
-        return String(cString: value)
     }
 
     // MARK: Ownership

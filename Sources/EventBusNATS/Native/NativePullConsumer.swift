@@ -240,8 +240,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             }
             return true
         }
-        var value: UnsafePointer<CChar>?
-        let code = natsMsgHeader_Get(handle, "Status", &value) == NATS_OK ? value.map { String(cString: $0) } : nil
+        let code = NativeHeaders.value("Status", of: handle)
         switch code {
         case "404", "408":
             // No messages (no_wait) or expired: the oldest request is over.
@@ -249,7 +248,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         case "409":
             // The server dropped our requests (too many waiting, consumer changed): ask afresh.
             requests.removeAll()
-            if Self.header(handle, "Description")?.lowercased().contains("consumer deleted") == true {
+            if NativeHeaders.value("Description", of: handle)?.lowercased().contains("consumer deleted") == true {
                 missing.store(true, ordering: .relaxed)
             }
         case "503":
@@ -381,12 +380,6 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     var recreatedCount: Int { recreations.load(ordering: .relaxed) }
     /// Whether the consumer is gone from the server and not yet created again.
     var isConsumerMissing: Bool { missing.load(ordering: .relaxed) }
-
-    private static func header(_ handle: OpaquePointer, _ name: String) -> String? {
-        var value: UnsafePointer<CChar>?
-        guard natsMsgHeader_Get(handle, name, &value) == NATS_OK, let value else { return nil }
-        return String(cString: value)
-    }
 
     /// Sends a JetStream acknowledgement (`+ACK`, `+TERM`, `-NAK`, `+WPI`) to a message's reply
     /// subject. nats.c's own ack calls need a subscription it created through JetStream; ours is a

@@ -69,7 +69,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "EventBusKafkaCompare",
-            dependencies: ["EventBus", "EventBusKafka", "CKafka"]
+            dependencies: [
+                "EventBus", "EventBusKafka", "EventBusPressureKit", "CKafka",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         // A consumer-group member in a process of its own, for the tests that kill it with SIGKILL
         // (MemberProcess). Not a product: the test targets depend on it so `swift test` builds it

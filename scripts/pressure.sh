@@ -2,14 +2,20 @@
 # Usage: scripts/pressure.sh [eventbus-pressure arguments...]     e.g. scripts/pressure.sh --backend kafka
 #
 # Runs the pressure tool: scripts/setup.sh, source scripts/env.sh, then
-# `swift run -c release eventbus-pressure "$@"`. When --backend names kafka, nats or all, the brokers are
+# `swift build -c release` and the eventbus-pressure binary with "$@". When --backend names kafka, nats or all, the brokers are
 # started first and stopped afterwards, also after a failure or Ctrl-C (unless EVENTBUS_KEEP_BROKERS=1 or
 # they were already running before).
+#
+# Only the tool's report goes to stdout (the table, or the JSON document with --json, so
+# `scripts/pressure.sh --json | jq` works); set-up, broker and build lines go to stderr.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
 cd "$root"
+
+# fd 3 is the caller's stdout, kept for the report; everything else writes to stderr.
+exec 3>&1 1>&2
 
 say() { printf 'pressure: %s\n' "$*"; }
 
@@ -60,5 +66,7 @@ for broker in "${brokers[@]+"${brokers[@]}"}"; do
 done
 
 status=0
-swift run -c release eventbus-pressure "$@" || status=$?
+swift build -c release --product eventbus-pressure
+bin_path="$(swift build -c release --show-bin-path)"
+"$bin_path/eventbus-pressure" "$@" >&3 || status=$?
 exit "$status"

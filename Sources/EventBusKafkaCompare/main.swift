@@ -2,6 +2,7 @@
 //
 // Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]
 //                               [--consume-only]
+//        eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--json]
 // The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092. Each round runs raw and bus back
 // to back on fresh topics and groups; the table shows every round and the medians, because a
 // shared 2-core machine makes single runs swing widely.
@@ -20,6 +21,10 @@ var messageSize = 256
 var rounds = 3
 /// Skips the concurrent publish variants, so a profile of the run shows the consume path.
 var consumeOnly = false
+/// Paced mode: offered rates (messages per second), seconds per rate, JSON output.
+var pacedRates: [Int] = []
+var pacedSeconds = 10
+var pacedJSON = false
 var brokers =
     (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
 while let argument = arguments.popFirst() {
@@ -29,12 +34,25 @@ while let argument = arguments.popFirst() {
     case "--rounds": rounds = max(1, Int(arguments.popFirst() ?? "") ?? rounds)
     case "--brokers": brokers = arguments.popFirst() ?? brokers
     case "--consume-only": consumeOnly = true
+    case "--rate": pacedRates.append(Int(arguments.popFirst() ?? "") ?? 0)
+    case "--duration": pacedSeconds = Int(arguments.popFirst() ?? "") ?? 0
+    case "--json": pacedJSON = true
     default:
         print(
-            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port] [--consume-only]"
+            "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port] [--consume-only]\n"
+                + "       eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--json]"
         )
         exit(2)
     }
+}
+
+if !pacedRates.isEmpty {
+    guard pacedRates.allSatisfy({ $0 > 0 }), pacedSeconds > 0 else {
+        print("--rate and --duration must be positive")
+        exit(2)
+    }
+    try await runPaced(brokers: brokers, rates: pacedRates, seconds: pacedSeconds, payloadSize: 40, json: pacedJSON)
+    exit(0)
 }
 
 let payload = [UInt8](repeating: UInt8(ascii: "x"), count: messageSize)

@@ -16,6 +16,10 @@ import Synchronization
 // With --end-to-end [--level extreme | --messages N] [--publish-batch 256] [--raw-only] the comparison is of latency instead: raw nats.c publishing
 // the level's messages over 5 subjects with the pressure workload's publish window in flight while
 // 5 pull consumers read them, against `eventbus-pressure --backend nats` at that level.
+//
+// With --rate R [--rate R2 ...] [--duration S] [--json] the runs are paced instead: raw nats.c and
+// the bus each offer R messages a second over 5 subjects for S seconds (default 10), latency from
+// each message's due time (see PacedRunner); the raw consumer fetches --raw-fetch-batch at a time.
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -38,6 +42,19 @@ func rate(_ elapsed: Duration) -> Double {
 }
 
 let clock = ContinuousClock()
+if CommandLine.arguments.contains("--rate") {
+    let arguments = CommandLine.arguments
+    let rates = arguments.indices.filter { arguments[$0] == "--rate" && $0 + 1 < arguments.count }
+        .map { Int(arguments[$0 + 1]) ?? 0 }
+    let seconds = Int(argument("--duration", "10")) ?? 0
+    guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }), seconds > 0 else {
+        print("--rate and --duration must be positive")
+        exit(2)
+    }
+    try await comparePaced(
+        url: url, rates: rates, seconds: seconds, batch: rawFetchBatch, json: arguments.contains("--json"), run: run)
+    exit(0)
+}
 if CommandLine.arguments.contains("--end-to-end") {
     let levelName = argument("--level", "extreme")
     let messages = Int(argument("--messages", "0")) ?? 0

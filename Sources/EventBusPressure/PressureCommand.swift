@@ -41,10 +41,27 @@ struct PressureCommand: AsyncParsableCommand {
                 """))
     var members: Int = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "Offered messages per second for a paced (open-loop) run; repeat for several rates.",
+            discussion: """
+                Instead of the burst levels: messages are offered at this rate over five topics for \
+                --duration seconds, each stamped with the time it was due, and the report gives \
+                latency from due time to handler (p50, p99, p99.9, max), the achieved rate and CPU \
+                per message.
+                """))
+    var rate: [Int] = []
+
+    @Option(help: "Seconds a paced run offers messages (with --rate).")
+    var duration: Int = 10
+
     @Flag(help: "Print the reports as JSON instead of a table.")
     var json = false
 
     func validate() throws {
+        guard rate.allSatisfy({ $0 > 0 }), duration > 0 else {
+            throw ValidationError("--rate and --duration must be positive")
+        }
         guard PressureWorkload.memberRange.contains(members) else {
             let range = PressureWorkload.memberRange
             throw ValidationError(
@@ -61,6 +78,10 @@ struct PressureCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--members \(members) is above what \(target.backend) runs: at most \(target.maxMembers) "
                     + "(one member per partition)")
+        }
+        if !rate.isEmpty {
+            try await runPaced(backends: backends, targets: targets)
+            return
         }
         var reports: [PressureReport] = []
         if !json { print(PressureTable.header) }
@@ -85,6 +106,31 @@ struct PressureCommand: AsyncParsableCommand {
         let failed = reports.filter { !$0.completed || $0.successRate < 100 || $0.orderViolations > 0 }
         if !failed.isEmpty {
             throw ValidationError("\(failed.count) run(s) did not deliver every message in order")
+        }
+    }
+
+    /// Paced runs: every rate on every backend, after the same warm-up as the burst levels.
+    private func runPaced(backends: [String], targets: [PressureTarget]) async throws {
+        var reports: [PacedReport] = []
+        if !json { print(PacedTable.header) }
+        for (name, target) in zip(backends, targets) {
+            try await warmUp(target)
+            for offered in rate {
+                FileHandle.standardError.write(Data("[\(name) paced \(offered)/s for \(duration) s]\n".utf8))
+                let report = try await PacedRunner.run(
+                    PacedRunner.Plan(rate: offered, duration: .seconds(duration)), on: target)
+                reports.append(report)
+                if !json { print(PacedTable.row(report)) }
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+        }
+        let failed = reports.filter { !$0.completed || $0.orderViolations > 0 }
+        if !failed.isEmpty {
+            throw ValidationError("\(failed.count) paced run(s) did not deliver every message in order")
         }
     }
 

@@ -102,7 +102,7 @@ public enum PressureRunner {
     /// group join takes seconds, and they overlap. All members record into one recorder, so it
     /// judges uniqueness and order per group. A dead-letter topic gets one member: it only counts
     /// what the workload made fail, and a rebalance there would add nothing to measure.
-    private static func subscribeAll(
+    static func subscribeAll(
         _ bus: any EventBus,
         topics: [String],
         group: String,

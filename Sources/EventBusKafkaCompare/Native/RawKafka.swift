@@ -9,7 +9,7 @@ enum RawKafka {
     /// Delivery failures counted by the raw producer's callback.
     static let failed = Atomic<Int>(0)
 
-    private static func makeHandle(
+    static func makeHandle(
         _ type: rd_kafka_type_t, _ properties: [String: String], setup: (OpaquePointer) -> Void = { _ in }
     ) -> OpaquePointer {
         let conf = rd_kafka_conf_new()!

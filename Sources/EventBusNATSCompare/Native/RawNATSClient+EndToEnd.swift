@@ -16,8 +16,12 @@ extension RawNATSClient {
     ///
     /// Each payload starts with its publish time, so latency is measured the way the pressure runs
     /// measure the bus: from before the publish call to the message in the consumer's hands.
+    ///
+    /// With `rate` (messages per second) the run is paced instead: message `index` is due at
+    /// `index / rate` seconds after the start, the publisher sleeps until then when early, and the
+    /// payload carries the due time, so a late publisher shows as latency.
     func endToEnd(
-        stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, batch: Int
+        stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, batch: Int, rate: Int? = nil
     ) throws -> EndToEndResult {
         var options = jsOptions()
         jsOptions_Init(&options)
@@ -44,6 +48,11 @@ extension RawNATSClient {
             let subject = subjects[index % subjects.count]
             let id = "\(stream)-\(index)"
             var now = DispatchTime.now().uptimeNanoseconds
+            if let rate {
+                let due = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                if now < due, due - now < 1_000_000_000 { usleep(UInt32((due - now) / 1000)) }
+                now = due
+            }
             withUnsafeBytes(of: &now) { payload.replaceSubrange(0..<8, with: $0) }
             try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: id)
         }

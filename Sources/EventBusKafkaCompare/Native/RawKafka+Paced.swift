@@ -1,0 +1,192 @@
+import CKafka
+import Foundation
+import Histogram
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension RawKafka {
+    /// What a raw paced run measured.
+    struct PacedResult {
+        var handled: Int
+        var offeredSeconds: Double
+        /// Seconds from the first due time to the last message read.
+        var spanSeconds: Double
+        /// Due time to read, in microseconds.
+        var latencies: Histogram<UInt64>
+    }
+
+    /// Nanoseconds on the monotonic clock, the stamp both sides of a raw run read.
+    static func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+
+    /// The paced shape with nothing but librdkafka in between: one consumer (a fresh group on all
+    /// `topics`, `fetch.wait.max.ms` as the bus's pressure target uses) on its own thread, and a
+    /// producer (the comparison's settings: acks all, idempotence, linger 5 ms) offering `rate`
+    /// messages a second over the topics for `seconds`, message `k` due at `k / rate` and stamped
+    /// with its due time in its first 8 bytes. Keys rotate over 1,000 aggregates. Returns once every
+    /// message was read or `drainTimeout` passed after the last was due.
+    static func paced(
+        brokers: String, topics: [String], rate: Int, seconds: Double, payloadSize: Int, fetchWaitMilliseconds: Int,
+        drainTimeout: Double = 60
+    ) -> PacedResult {
+        let count = max(1, Int((Double(rate) * seconds).rounded()))
+        let consumer = makeHandle(
+            RD_KAFKA_CONSUMER,
+            [
+                "bootstrap.servers": brokers, "group.id": "paced-raw-\(monotonicNanoseconds())",
+                "auto.offset.reset": "earliest", "session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
+                "fetch.wait.max.ms": String(fetchWaitMilliseconds),
+            ])
+        defer { rd_kafka_destroy(consumer) }
+        rd_kafka_poll_set_consumer(consumer)
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        rd_kafka_subscribe(consumer, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        // Joined before anything is due, as the bus's subscribe returns only once assigned.
+        let joinDeadline = monotonicNanoseconds() + 30_000_000_000
+        while monotonicNanoseconds() < joinDeadline {
+            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            rd_kafka_assignment(consumer, &assignment)
+            let assigned = assignment?.pointee.cnt ?? 0
+            if let assignment { rd_kafka_topic_partition_list_destroy(assignment) }
+            if assigned >= Int32(topics.count) { break }
+            if let message = rd_kafka_consumer_poll(consumer, 50) { rd_kafka_message_destroy(message) }
+        }
+
+        let producer = makeProducer(brokers: brokers)
+        defer { rd_kafka_destroy(producer) }
+        delivered.store(0, ordering: .relaxed)
+        failed.store(0, ordering: .relaxed)
+        let start = monotonicNanoseconds()
+        let nanosPerMessage = 1e9 / Double(rate)
+        let reader = PacedReader(consumer: consumer, expected: count, start: start, drainTimeout: drainTimeout)
+        let thread = Thread { reader.run() }
+        thread.start()
+
+        var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
+        for index in 0..<count {
+            let due = start + UInt64((Double(index) * nanosPerMessage).rounded())
+            let now = monotonicNanoseconds()
+            if now < due {
+                // Serve delivery reports while waiting; then sleep off the rest.
+                rd_kafka_poll(producer, 0)
+                let rest = due - monotonicNanoseconds()
+                if rest < 1_000_000_000 { usleep(UInt32(rest / 1000)) }
+            }
+            var stamp = due
+            withUnsafeBytes(of: &stamp) { payload.replaceSubrange(0..<8, with: $0) }
+            produceOne(
+                producer, topic: topics[index % topics.count], key: "aggregate-\(index % 1000)", payload: payload)
+        }
+        let offered = Double(monotonicNanoseconds() - start) / 1e9
+        while delivered.load(ordering: .relaxed) + failed.load(ordering: .relaxed) < count {
+            rd_kafka_poll(producer, 10)
+        }
+        reader.producing.store(false, ordering: .relaxed)
+        reader.finished.wait()
+        rd_kafka_consumer_close(consumer)
+        return reader.result.withLock { result in
+            PacedResult(
+                handled: result.count, offeredSeconds: offered, spanSeconds: Double(result.last - start) / 1e9,
+                latencies: result.latencies)
+        }
+    }
+
+    /// Produces one message, waiting out a full queue.
+    private static func produceOne(_ handle: OpaquePointer, topic: String, key: String, payload: [UInt8]) {
+        var key = key
+        topic.withCString { topicName in
+            payload.withUnsafeBytes { value in
+                key.withUTF8 { keyBytes in
+                    var fields = (rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t())
+                    fields.0.vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields.0.u.cstr = topicName
+                    fields.1.vtype = RD_KAFKA_VTYPE_VALUE
+                    fields.1.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    fields.1.u.mem.size = value.count
+                    fields.2.vtype = RD_KAFKA_VTYPE_KEY
+                    fields.2.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                    fields.2.u.mem.size = keyBytes.count
+                    fields.3.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields.3.u.i = RD_KAFKA_MSG_F_COPY
+                    while true {
+                        let failure = withUnsafePointer(to: &fields) {
+                            $0.withMemoryRebound(to: rd_kafka_vu_t.self, capacity: 4) {
+                                rd_kafka_produceva(handle, $0, 4)
+                            }
+                        }
+                        guard let error = failure else { break }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else { fatalError("raw produce failed: \(code)") }
+                        rd_kafka_poll(handle, 1)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The consumer side of a raw paced run, on a thread of its own.
+private final class PacedReader: @unchecked Sendable {
+    // Safe because: `consumer` is used only by `run()` on the reader thread; the thread that made
+    // it touches it again only after `finished` opened, when `run()` has returned. The rest is
+    // immutable or synchronized (Atomic, Mutex, DispatchSemaphore).
+    let consumer: OpaquePointer
+    let expected: Int
+    let start: UInt64
+    let drainTimeout: Double
+    let producing = Atomic<Bool>(true)
+    let finished = DispatchSemaphore(value: 0)
+    let result: Mutex<(count: Int, last: UInt64, latencies: Histogram<UInt64>)>
+
+    init(consumer: OpaquePointer, expected: Int, start: UInt64, drainTimeout: Double) {
+        self.consumer = consumer
+        self.expected = expected
+        self.start = start
+        self.drainTimeout = drainTimeout
+        self.result = Mutex(
+            (0, start, Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)))
+    }
+
+    /// Reads until every expected message arrived, or nothing arrived for `drainTimeout` after
+    /// producing ended.
+    func run() {
+        defer { finished.signal() }
+        var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var received = 0
+        var last = start
+        var idleSince: UInt64?
+        while received < expected {
+            guard let message = rd_kafka_consumer_poll(consumer, 10) else {
+                let now = RawKafka.monotonicNanoseconds()
+                if !producing.load(ordering: .relaxed) {
+                    let since = idleSince ?? now
+                    idleSince = since
+                    if now - since > UInt64(drainTimeout * 1e9) { break }
+                }
+                continue
+            }
+            idleSince = nil
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.len >= 8,
+                let bytes = message.pointee.payload
+            {
+                let now = RawKafka.monotonicNanoseconds()
+                let due = bytes.loadUnaligned(as: UInt64.self)
+                latencies.record(now > due ? (now - due) / 1000 : 0)
+                received += 1
+                last = now
+            }
+            rd_kafka_message_destroy(message)
+        }
+        let (count, end, histogram) = (received, last, latencies)
+        result.withLock { $0 = (count, end, histogram) }
+    }
+}

@@ -1,0 +1,46 @@
+import EventBus
+import EventBusPressureKit
+import Foundation
+import Histogram
+
+/// Paced (open-loop) runs of raw librdkafka and `KafkaEventBus` in the same shape, one after the
+/// other for every rate: five fresh topics of 3 partitions, `rate` messages a second for
+/// `seconds`, latency from each message's due time to its handler (raw: to `rd_kafka_consumer_poll`
+/// returning it). Prints a table, or one JSON array of ``PacedReport``s with `json`.
+func runPaced(brokers: String, rates: [Int], seconds: Int, payloadSize: Int, json: Bool) async throws {
+    let target = try PressureTarget.kafka()
+    var reports: [PacedReport] = []
+    if !json { print(PacedTable.header) }
+    // One small bus run first, as eventbus-pressure does, so both sides start warm.
+    _ = try await PacedRunner.run(PacedRunner.Plan(rate: 1000, duration: .seconds(1)), on: target)
+    for rate in rates {
+        let runID = UInt32.random(in: 0...UInt32.max)
+        let topics = (0..<5).map { "paced-raw-\(runID)-t\($0)" }
+        for topic in topics { RawKafka.createTopic(brokers: brokers, topic: topic, partitions: 3) }
+        let cpuBefore = ProcessResources.cpuSeconds()
+        let raw = RawKafka.paced(
+            brokers: brokers, topics: topics, rate: rate, seconds: Double(seconds), payloadSize: payloadSize,
+            fetchWaitMilliseconds: 10)
+        let cpu = ProcessResources.cpuSeconds() - cpuBefore
+        let published = max(1, rate * seconds)
+        let rawReport = PacedReport(
+            backend: "kafka", client: "librdkafka", offeredRate: rate, durationSeconds: Double(seconds),
+            published: published, handled: raw.handled, duplicates: 0, orderViolations: 0,
+            offeredSeconds: raw.offeredSeconds, achievedRate: Double(raw.handled) / max(raw.spanSeconds, 1e-9),
+            latencyP50Milliseconds: Double(raw.latencies.valueAtPercentile(50)) / 1000,
+            latencyP99Milliseconds: Double(raw.latencies.valueAtPercentile(99)) / 1000,
+            latencyP999Milliseconds: Double(raw.latencies.valueAtPercentile(99.9)) / 1000,
+            latencyMaxMilliseconds: Double(raw.latencies.max) / 1000,
+            cpuMicrosecondsPerMessage: cpu * 1e6 / Double(published), completed: raw.handled >= published)
+        reports.append(rawReport)
+        if !json { print(PacedTable.row(rawReport)) }
+        let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
+        reports.append(busReport)
+        if !json { print(PacedTable.row(busReport)) }
+    }
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+    }
+}

@@ -1,0 +1,49 @@
+import EventBusPressureKit
+import Foundation
+import Histogram
+
+/// Paced (open-loop) runs of raw nats.c and `NATSEventBus` in the same shape, one after the other
+/// for every rate: five subjects, `rate` messages a second for `seconds`, latency from each
+/// message's due time to its handler (raw: to the fetch that returned it; the raw consumer fetches
+/// `batch` at a time and acks each). Prints a table, or one JSON array of ``PacedReport``s.
+func comparePaced(url: String, rates: [Int], seconds: Int, batch: Int, json: Bool, run: String) async throws {
+    let raw = try RawNATSClient(url: url)
+    let target = PressureTarget.nats()
+    var reports: [PacedReport] = []
+    if !json { print(PacedTable.header) }
+    // One small bus run first, as eventbus-pressure does, so both sides start warm.
+    _ = try await PacedRunner.run(PacedRunner.Plan(rate: 1000, duration: .seconds(1)), on: target)
+    for (round, rate) in rates.enumerated() {
+        let stream = "PACEDRAW\(run)R\(round)"
+        let subjects = (0..<5).map { "pacedraw\(run)r\(round).t\($0)" }
+        try raw.addStream(name: stream, subjects: subjects)
+        let published = max(1, rate * seconds)
+        let cpuBefore = ProcessResources.cpuSeconds()
+        let result = try raw.endToEnd(
+            stream: stream, subjects: subjects, count: published, payloadSize: 40, window: 256, batch: batch,
+            rate: rate)
+        let cpu = ProcessResources.cpuSeconds() - cpuBefore
+        raw.deleteStream(name: stream)
+        var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        for latency in result.latencies { histogram.record(latency / 1000) }
+        let rawReport = PacedReport(
+            backend: "nats", client: "nats.c", offeredRate: rate, durationSeconds: Double(seconds),
+            published: published, handled: result.latencies.count, duplicates: 0, orderViolations: 0,
+            offeredSeconds: result.seconds, achievedRate: Double(result.latencies.count) / max(result.seconds, 1e-9),
+            latencyP50Milliseconds: Double(histogram.valueAtPercentile(50)) / 1000,
+            latencyP99Milliseconds: Double(histogram.valueAtPercentile(99)) / 1000,
+            latencyP999Milliseconds: Double(histogram.valueAtPercentile(99.9)) / 1000,
+            latencyMaxMilliseconds: Double(histogram.max) / 1000,
+            cpuMicrosecondsPerMessage: cpu * 1e6 / Double(published), completed: result.latencies.count >= published)
+        reports.append(rawReport)
+        if !json { print(PacedTable.row(rawReport)) }
+        let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
+        reports.append(busReport)
+        if !json { print(PacedTable.row(busReport)) }
+    }
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+    }
+}

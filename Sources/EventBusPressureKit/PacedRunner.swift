@@ -1,0 +1,251 @@
+import EventBus
+import Histogram
+
+/// An open-loop run: messages offered at a fixed rate for a fixed time, whatever the bus does.
+///
+/// The burst levels measure what a backlog costs; by Little's law their latency is set by how much
+/// the workload keeps in flight. A paced run measures what a service feels at a steady rate below
+/// saturation. Message `k` (0-based, over all topics) is due at `start + k / rate`; it is stamped
+/// with that due time, not with the time it was sent, so a publisher that falls behind shows as
+/// latency instead of hiding it (the coordinated-omission trap). A publisher that is late sends
+/// everything already due in one call.
+///
+/// The shape is the burst levels' shape: five topics, aggregates spread over them, each
+/// aggregate's versions in order; the recorder checks order and duplicates the same way.
+public enum PacedRunner {
+    /// What one paced run asks for.
+    public struct Plan: Sendable, Hashable {
+        /// Offered messages per second, over all topics. Must be positive.
+        public var rate: Int
+        /// How long messages are offered. Must be positive.
+        public var duration: Duration
+        /// Topics the messages spread over. Default 5, as in the burst levels.
+        public var topics: Int = 5
+        /// How long to wait for the last messages after offering ended. Default 60 s.
+        public var drainTimeout: Duration = .seconds(60)
+
+        /// Creates a plan of `rate` messages per second for `duration`.
+        public init(rate: Int, duration: Duration) {
+            self.rate = rate
+            self.duration = duration
+        }
+
+        /// Messages offered in all: `rate × duration`, at least one.
+        public var totalMessages: Int {
+            max(1, Int((Double(rate) * duration.seconds).rounded()))
+        }
+    }
+
+    /// Offers `plan`'s messages to `target`'s bus at the planned rate and reports latency from
+    /// each message's due time to its handler. Throws `invalidArgument` for a non-positive rate or
+    /// duration, and what the bus throws from subscribe and publish.
+    public static func run(_ plan: Plan, on target: PressureTarget) async throws -> PacedReport {
+        guard plan.rate > 0, plan.duration > .zero, plan.topics > 0 else {
+            throw EventBusError(.invalidArgument, "a paced run needs a positive rate, duration and topic count")
+        }
+        var workload = PressureWorkload(level: .custom(plan.totalMessages))
+        workload.topics = plan.topics
+        let runID = UUIDv7.generate().suffix(12).lowercased()
+        let topics = (0..<plan.topics).map { target.topicName(String(runID), $0) }
+        let recorder = PressureRecorder(workload: workload)
+        let group = "paced-\(runID)"
+        let bus = try await target.makeBus()
+        let subscriptions: [any Subscription]
+        do {
+            subscriptions = try await PressureRunner.subscribeAll(
+                bus, topics: topics, group: group, workload: workload, target: target, recorder: recorder)
+        } catch {
+            await bus.shutdown()
+            throw error
+        }
+
+        let cpuAtStart = ProcessResources.cpuSeconds()
+        let startWall = EventTimestamp.now().nanosecondsSinceEpoch
+        let startClock = ContinuousClock.now
+        let publishFailure: (any Error)?
+        do {
+            try await offer(
+                workload, plan: plan, topics: topics, bus: bus, startWall: startWall, startClock: startClock)
+            publishFailure = nil
+        } catch {
+            publishFailure = error
+        }
+        let offeredSeconds = (ContinuousClock.now - startClock).seconds
+        let total = workload.totalMessages
+        let deadline = ContinuousClock.now + plan.drainTimeout
+        while recorder.uniqueHandled < total && ContinuousClock.now < deadline && publishFailure == nil {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        let cpuUsed = ProcessResources.cpuSeconds() - cpuAtStart
+        let summary = recorder.summary()
+        for subscription in subscriptions { await subscription.close() }
+        await target.removeGroups(bus, topics, group)
+        await bus.shutdown()
+        if let publishFailure { throw publishFailure }
+
+        let handled = recorder.uniqueHandled
+        let span = Double(max(1, summary.lastHandledNanos - startWall)) / 1e9
+        let latencies = summary.latencies
+        return PacedReport(
+            backend: target.backend,
+            client: "eventbus",
+            offeredRate: plan.rate,
+            durationSeconds: plan.duration.seconds,
+            published: total,
+            handled: handled,
+            duplicates: summary.duplicates,
+            orderViolations: summary.violations,
+            offeredSeconds: offeredSeconds,
+            achievedRate: Double(handled) / span,
+            latencyP50Milliseconds: milliseconds(latencies.valueAtPercentile(50)),
+            latencyP99Milliseconds: milliseconds(latencies.valueAtPercentile(99)),
+            latencyP999Milliseconds: milliseconds(latencies.valueAtPercentile(99.9)),
+            latencyMaxMilliseconds: milliseconds(latencies.max),
+            cpuMicrosecondsPerMessage: cpuUsed * 1e6 / Double(max(1, total)),
+            completed: handled >= total
+        )
+    }
+
+    /// Message `k` of the whole run is version `k / aggregates + 1` of aggregate `k % aggregates`,
+    /// due at `k / rate` seconds after the start, on topic `aggregate % topics`. One task per
+    /// topic sends its messages when due; each sleeps until its next message is due and then sends
+    /// everything due by then in one call.
+    private static func offer(
+        _ workload: PressureWorkload, plan: Plan, topics: [String], bus: any EventBus, startWall: Int64,
+        startClock: ContinuousClock.Instant
+    ) async throws {
+        let aggregates = workload.aggregates
+        let total = workload.totalMessages
+        let nanosPerMessage = 1e9 / Double(plan.rate)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for (topicIndex, topic) in topics.enumerated() {
+                tasks.addTask {
+                    // This topic's message indices, in due order.
+                    var k = (0..<min(aggregates, total)).first { $0 % topics.count == topicIndex } ?? total
+                    var batch: [Envelope] = []
+                    while k < total {
+                        let dueOffset = Int64((Double(k) * nanosPerMessage).rounded())
+                        let due = startClock + .nanoseconds(dueOffset)
+                        if ContinuousClock.now < due {
+                            try await Task.sleep(until: due, tolerance: .zero)
+                        }
+                        let now = ContinuousClock.now
+                        batch.removeAll(keepingCapacity: true)
+                        // Everything of this topic that is due by now.
+                        while k < total {
+                            let offset = Int64((Double(k) * nanosPerMessage).rounded())
+                            guard startClock + .nanoseconds(offset) <= now else { break }
+                            batch.append(
+                                Envelope(
+                                    aggregateID: "agg-\(k % aggregates)",
+                                    eventType: "PacedTested",
+                                    eventVersion: Int64(k / aggregates + 1),
+                                    timestamp: EventTimestamp(nanosecondsSinceEpoch: startWall + offset),
+                                    payload: PressureRunner.payload))
+                            k = next(after: k, topic: topicIndex, topics: topics.count, aggregates: aggregates)
+                        }
+                        if !batch.isEmpty { try await bus.publish(batch, to: topic) }
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// The next message index after `k` whose aggregate lives on `topic`.
+    private static func next(after k: Int, topic: Int, topics: Int, aggregates: Int) -> Int {
+        var candidate = k + 1
+        // At most `topics` steps: aggregates are dealt to topics round-robin.
+        while (candidate % aggregates) % topics != topic { candidate += 1 }
+        return candidate
+    }
+
+    private static func milliseconds(_ microseconds: UInt64) -> Double { Double(microseconds) / 1000 }
+}
+
+/// What one paced run measured, for the bus or for a raw client in the same shape.
+public struct PacedReport: Sendable, Codable, Equatable {
+    /// The backend: memory, kafka, nats.
+    public var backend: String
+    /// Who ran it: `eventbus`, or the raw client (`librdkafka`, `nats.c`).
+    public var client: String
+    /// Offered messages per second.
+    public var offeredRate: Int
+    /// Planned seconds of offering.
+    public var durationSeconds: Double
+    /// Messages offered.
+    public var published: Int
+    /// Distinct messages handled.
+    public var handled: Int
+    /// Handler calls beyond the first for one message.
+    public var duplicates: Int
+    /// Messages handled before an earlier version of their aggregate.
+    public var orderViolations: Int
+    /// Seconds the offering actually took (above the plan when the publisher fell behind).
+    public var offeredSeconds: Double
+    /// Messages handled per second, from the start to the last handled message.
+    public var achievedRate: Double
+    /// Latency from each message's due time to its handler, percentiles and maximum, in milliseconds.
+    public var latencyP50Milliseconds: Double
+    public var latencyP99Milliseconds: Double
+    public var latencyP999Milliseconds: Double
+    public var latencyMaxMilliseconds: Double
+    /// The process's CPU time (user + system) over the run, per offered message, in microseconds.
+    public var cpuMicrosecondsPerMessage: Double
+    /// Whether every message was handled before the drain timeout.
+    public var completed: Bool
+
+    /// Creates a report; the raw clients' tools fill one in the same shape.
+    public init(
+        backend: String, client: String, offeredRate: Int, durationSeconds: Double, published: Int, handled: Int,
+        duplicates: Int, orderViolations: Int, offeredSeconds: Double, achievedRate: Double,
+        latencyP50Milliseconds: Double, latencyP99Milliseconds: Double, latencyP999Milliseconds: Double,
+        latencyMaxMilliseconds: Double, cpuMicrosecondsPerMessage: Double, completed: Bool
+    ) {
+        self.backend = backend
+        self.client = client
+        self.offeredRate = offeredRate
+        self.durationSeconds = durationSeconds
+        self.published = published
+        self.handled = handled
+        self.duplicates = duplicates
+        self.orderViolations = orderViolations
+        self.offeredSeconds = offeredSeconds
+        self.achievedRate = achievedRate
+        self.latencyP50Milliseconds = latencyP50Milliseconds
+        self.latencyP99Milliseconds = latencyP99Milliseconds
+        self.latencyP999Milliseconds = latencyP999Milliseconds
+        self.latencyMaxMilliseconds = latencyMaxMilliseconds
+        self.cpuMicrosecondsPerMessage = cpuMicrosecondsPerMessage
+        self.completed = completed
+    }
+}
+
+/// Formats paced reports as a fixed-width table.
+public enum PacedTable {
+    private static let columns: [(title: String, width: Int)] = [
+        ("backend", 8), ("client", 11), ("rate/s", 8), ("secs", 5), ("handled", 8), ("achieved/s", 11),
+        ("p50 ms", 8), ("p99 ms", 8), ("p99.9 ms", 9), ("max ms", 8), ("dups", 5), ("order", 6), ("cpu us", 7),
+    ]
+
+    /// The header line and a rule under it.
+    public static var header: String {
+        let titles = columns.map { PressureTable.pad($0.title, $0.width) }.joined(separator: " ")
+        return titles + "\n" + String(repeating: "-", count: titles.count)
+    }
+
+    /// One report as one line.
+    public static func row(_ report: PacedReport) -> String {
+        let cells = [
+            report.backend, report.client, "\(report.offeredRate)",
+            PressureTable.format(report.durationSeconds, decimals: 0),
+            "\(report.handled)", PressureTable.format(report.achievedRate, decimals: 0),
+            PressureTable.format(report.latencyP50Milliseconds, decimals: 3),
+            PressureTable.format(report.latencyP99Milliseconds, decimals: 3),
+            PressureTable.format(report.latencyP999Milliseconds, decimals: 3),
+            PressureTable.format(report.latencyMaxMilliseconds, decimals: 3), "\(report.duplicates)",
+            "\(report.orderViolations)", PressureTable.format(report.cpuMicrosecondsPerMessage, decimals: 1),
+        ]
+        return zip(cells, columns).map { PressureTable.pad($0, $1.width) }.joined(separator: " ")
+    }
+}

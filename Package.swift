@@ -4,14 +4,17 @@ import PackageDescription
 let package = Package(
     name: "EventBus",
     platforms: [.macOS(.v15)],
+    // Libraries only. The tools (eventbus-pressure, eventbus-kafka-compare, eventbus-nats-compare)
+    // are executable targets without products: SwiftPM still builds and runs them here by target
+    // name (`swift build --product eventbus-pressure`), but a package that depends on EventBus
+    // resolves only what the products it uses need. Measured with an outside package depending on
+    // the `EventBus` product (scripts/check-dependencies.sh): with the tools as products it pinned
+    // swift-argument-parser, hdrhistogram-swift and swift-numerics too.
     products: [
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventBusConformance", targets: ["EventBusConformance"]),
         .library(name: "EventBusKafka", targets: ["EventBusKafka"]),
         .library(name: "EventBusNATS", targets: ["EventBusNATS"]),
-        .executable(name: "eventbus-pressure", targets: ["EventBusPressure"]),
-        .executable(name: "eventbus-kafka-compare", targets: ["EventBusKafkaCompare"]),
-        .executable(name: "eventbus-nats-compare", targets: ["EventBusNATSCompare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -68,11 +71,12 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "EventBusKafkaCompare",
+            name: "eventbus-kafka-compare",
             dependencies: [
                 "EventBus", "EventBusKafka", "EventBusPressureKit", "CKafka",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            path: "Sources/EventBusKafkaCompare"
         ),
         // A consumer-group member in a process of its own, for the tests that kill it with SIGKILL
         // (MemberProcess). Not a product: the test targets depend on it so `swift test` builds it
@@ -102,11 +106,12 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "EventBusNATSCompare",
+            name: "eventbus-nats-compare",
             dependencies: [
                 "EventBus", "EventBusNATS", "EventBusPressureKit", "CNats",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            path: "Sources/EventBusNATSCompare"
         ),
         .target(
             name: "EventBusConformance",
@@ -123,12 +128,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "EventBusPressure",
+            name: "eventbus-pressure",
             dependencies: [
                 "EventBus",
                 "EventBusPressureKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            path: "Sources/EventBusPressure"
         ),
         .testTarget(
             name: "EventBusTests",

@@ -4,8 +4,9 @@
 # Runs the whole test suite against real brokers, the way CI does (.ci/run):
 #   scripts/setup.sh, source scripts/env.sh, scripts/brokers.sh start, then
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
-# Without arguments it first builds the library targets in debug (into .build-debug) and runs the
-# codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
+# Without arguments it first builds the library targets in debug (into .build-debug), checks that
+# an outside package depending on them resolves only their dependencies (scripts/check-dependencies.sh,
+# about 10 s), and runs the codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
 # 60 s of it the build), then runs everything but the PerformanceRegression suites, restarts the
 # brokers, then runs those suites, so they measure clean brokers rather than the tests before them.
 # A fuzz failure (crash, sanitizer report or broken property) fails the run, after the tests ran too.
@@ -74,6 +75,8 @@ if (($# == 0)); then
         swift build --scratch-path .build-debug --target "$target"
     done
     say "debug build of the libraries took $(seconds_since "$debug_started")"
+    # A package using the libraries must not resolve the tools' dependencies (issue 14).
+    ./scripts/check-dependencies.sh
     # Before the brokers start: it needs none, and it should not keep them waiting.
     ./scripts/fuzz.sh --ci || fuzz_status=$?
 fi

@@ -2,8 +2,9 @@ import EventBus
 import Logging
 import Tracing
 
-/// Everything a ``KafkaEventBus`` needs, validated when built so a typo fails at start-up, not at
-/// the first publish.
+/// Everything a ``KafkaEventBus`` needs. ``KafkaEventBus/connect(_:)`` validates it (``validate()``),
+/// so a typo fails at start-up, not at the first publish; like the other configurations, building
+/// one never throws.
 public struct KafkaConfiguration: Sendable {
     /// `host:port` pairs of brokers to bootstrap from.
     public var bootstrapServers: [String]
@@ -21,7 +22,8 @@ public struct KafkaConfiguration: Sendable {
     public var health: KafkaHealthOptions
     /// librdkafka properties applied last to producer and consumer, for settings not modelled here.
     public var librdkafkaOptions: [String: String]
-    /// Receives the bus's own logs and librdkafka's log lines.
+    /// Receives the bus's own logs, librdkafka's log lines, and the actor pools' logs unless
+    /// ``pool`` has a logger of its own.
     public var logger: Logger
     /// The tracer for producer and consumer spans (`Docs/Observability.md`, "Tracing"); it also
     /// injects and extracts the context in message headers. Default nil: the process's bootstrapped
@@ -29,7 +31,7 @@ public struct KafkaConfiguration: Sendable {
     /// is created. With neither bootstrapped nothing is traced and no header is written.
     public var tracer: (any Tracer)? = nil
 
-    /// Creates a configuration and validates it.
+    /// Creates a configuration; ``KafkaEventBus/connect(_:)`` validates it.
     public init(
         bootstrapServers: [String],
         clientID: String = "eventbus",
@@ -40,7 +42,7 @@ public struct KafkaConfiguration: Sendable {
         health: KafkaHealthOptions = KafkaHealthOptions(),
         librdkafkaOptions: [String: String] = [:],
         logger: Logger = Logger(label: "eventbus.kafka")
-    ) throws(EventBusError) {
+    ) {
         self.bootstrapServers = bootstrapServers
         self.clientID = clientID
         self.producer = producer
@@ -50,6 +52,5 @@ public struct KafkaConfiguration: Sendable {
         self.health = health
         self.librdkafkaOptions = librdkafkaOptions
         self.logger = logger
-        try validate()
     }
 }

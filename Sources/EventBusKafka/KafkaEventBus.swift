@@ -36,11 +36,26 @@ public final class KafkaEventBus: EventBus {
     let isPollerStarted = Atomic<Bool>(false)
     let logger: Logger
 
-    /// Creates the bus and its producer; no connection is made and no thread started until the
-    /// first publish or subscribe.
+    /// Validates `configuration` and creates the bus and its producer: the construction every
+    /// backend shares (`InMemoryEventBus.connect(_:)` and `NATSEventBus.connect(_:)` have the same
+    /// shape), so code that builds `any EventBus` from settings treats all three alike.
+    ///
+    /// librdkafka connects in the background: this returns without waiting for a broker, the first
+    /// publish or subscribe waits for one (bounded by their own timeouts), and ``health()`` says
+    /// whether the brokers answer.
+    ///
+    /// - Throws: ``EventBusError/Code/invalidConfiguration`` naming the field, from
+    ///   ``KafkaConfiguration/validate()`` or when librdkafka refuses a property.
+    public static func connect(_ configuration: KafkaConfiguration) async throws(EventBusError) -> KafkaEventBus {
+        try KafkaEventBus(configuration: configuration)
+    }
+
+    /// Creates the bus and its producer, the synchronous form of ``connect(_:)``; no connection is
+    /// made and no thread started until the first publish or subscribe.
     public init(configuration: KafkaConfiguration) throws(EventBusError) {
         try configuration.validate()
         var configuration = configuration
+        configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.kafka)
         self.configuration = configuration
         self.logger = configuration.logger

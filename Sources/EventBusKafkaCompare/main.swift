@@ -66,7 +66,7 @@ print("librdkafka at run time: \(KafkaEventBus.librdkafkaVersion)")
 
 var logger = Logger(label: "eventbus.compare")
 logger.logLevel = .warning
-let configuration = try KafkaConfiguration(
+let configuration = KafkaConfiguration(
     bootstrapServers: brokers.split(separator: ",").map(String.init),
     consumer: KafkaConsumerOptions(
         sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),

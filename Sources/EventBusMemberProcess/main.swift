@@ -102,7 +102,7 @@ func writeLine(_ text: String, to descriptor: Int32 = 1) {
 func makeBus(_ options: MemberOptions, logger: Logger) async throws -> any EventBus & Service {
     switch options.backend {
     case "kafka":
-        let configuration = try KafkaConfiguration(
+        let configuration = KafkaConfiguration(
             bootstrapServers: options.servers.split(separator: ",").map(String.init),
             consumer: KafkaConsumerOptions(
                 sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),

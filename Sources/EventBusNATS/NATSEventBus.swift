@@ -40,6 +40,7 @@ public final class NATSEventBus: EventBus, Service {
         duplicates: NATSDuplicateReporter
     ) {
         var configuration = configuration
+        configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.nats)
         self.configuration = configuration
         self.duplicates = duplicates

@@ -14,7 +14,7 @@ extension PressureTarget {
         let brokers = environment["EVENTBUS_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
         var logger = Logger(label: "eventbus.pressure.kafka")
         logger.logLevel = environment["EVENTBUS_KAFKA_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        let configuration = try KafkaConfiguration(
+        let configuration = KafkaConfiguration(
             bootstrapServers: brokers.split(separator: ",").map(String.init),
             consumer: KafkaConsumerOptions(
                 sessionTimeout: .seconds(3),

@@ -17,70 +17,89 @@ final class KafkaConfigurationTests: XCTestCase {
     }
 
     func testDefaultsAreValidWhenOnlyBrokersGiven() throws {
-        let configuration = try KafkaConfiguration(bootstrapServers: ["127.0.0.1:9092"])
+        let configuration = KafkaConfiguration(bootstrapServers: ["127.0.0.1:9092"])
+        XCTAssertNoThrow(try configuration.validate())
         XCTAssertEqual(configuration.producer.acks, .all)
         XCTAssertTrue(configuration.producer.idempotent)
         XCTAssertEqual(configuration.topics.partitions, 3)
         XCTAssertEqual(configuration.topics.deadLetterTopic(for: "orders"), "orders.dlq")
     }
 
-    func testBuildFailsWhenNoBrokerGiven() {
-        assertInvalid(field: "bootstrapServers") { _ = try KafkaConfiguration(bootstrapServers: []) }
+    func testValidationFailsWhenNoBrokerGiven() {
+        assertInvalid(field: "bootstrapServers") { try KafkaConfiguration(bootstrapServers: []).validate() }
     }
 
-    func testBuildFailsWhenBrokerIsNotHostAndPort() {
+    func testValidationFailsWhenBrokerIsNotHostAndPort() {
         assertInvalid(field: "bootstrapServers") {
-            _ = try KafkaConfiguration(bootstrapServers: ["localhost"])
+            try KafkaConfiguration(bootstrapServers: ["localhost"]).validate()
         }
         assertInvalid(field: "bootstrapServers") {
-            _ = try KafkaConfiguration(bootstrapServers: ["localhost:99999"])
+            try KafkaConfiguration(bootstrapServers: ["localhost:99999"]).validate()
         }
     }
 
-    func testBuildFailsWhenIdempotentProducerDoesNotWaitForAllReplicas() {
+    func testValidationFailsWhenIdempotentProducerDoesNotWaitForAllReplicas() {
         assertInvalid(field: "producer.acks") {
-            _ = try KafkaConfiguration(
-                bootstrapServers: ["127.0.0.1:9092"], producer: KafkaProducerOptions(acks: .leader))
+            try KafkaConfiguration(
+                bootstrapServers: ["127.0.0.1:9092"], producer: KafkaProducerOptions(acks: .leader)
+            ).validate()
         }
     }
 
-    func testBuildFailsWhenHeartbeatIsNotBelowSessionTimeout() {
+    func testValidationFailsWhenHeartbeatIsNotBelowSessionTimeout() {
         assertInvalid(field: "consumer.heartbeatInterval") {
-            _ = try KafkaConfiguration(
+            try KafkaConfiguration(
                 bootstrapServers: ["127.0.0.1:9092"],
                 consumer: KafkaConsumerOptions(
-                    sessionTimeout: .seconds(3), heartbeatInterval: .seconds(3)))
+                    sessionTimeout: .seconds(3), heartbeatInterval: .seconds(3))
+            ).validate()
         }
     }
 
-    func testBuildFailsWhenTopicOptionsAreOutOfRange() {
+    func testValidationFailsWhenTopicOptionsAreOutOfRange() {
         assertInvalid(field: "topics.partitions") {
-            _ = try KafkaConfiguration(
-                bootstrapServers: ["127.0.0.1:9092"], topics: KafkaTopicOptions(partitions: 0))
+            try KafkaConfiguration(
+                bootstrapServers: ["127.0.0.1:9092"], topics: KafkaTopicOptions(partitions: 0)
+            ).validate()
         }
         assertInvalid(field: "topics.deadLetterSuffix") {
-            _ = try KafkaConfiguration(
-                bootstrapServers: ["127.0.0.1:9092"], topics: KafkaTopicOptions(deadLetterSuffix: ""))
+            try KafkaConfiguration(
+                bootstrapServers: ["127.0.0.1:9092"], topics: KafkaTopicOptions(deadLetterSuffix: "")
+            ).validate()
         }
     }
 
-    func testBuildFailsWhenPassthroughOverridesManualCommits() {
+    func testValidationFailsWhenPassthroughOverridesManualCommits() {
         assertInvalid(field: "librdkafkaOptions") {
-            _ = try KafkaConfiguration(
+            try KafkaConfiguration(
                 bootstrapServers: ["127.0.0.1:9092"],
-                librdkafkaOptions: ["enable.auto.commit": "true"])
+                librdkafkaOptions: ["enable.auto.commit": "true"]
+            ).validate()
         }
     }
 
-    func testBuildFailsWhenPoolSettingsAreInvalid() {
+    func testValidationFailsWhenPoolSettingsAreInvalid() {
         assertInvalid(field: "actorCount") {
-            _ = try KafkaConfiguration(
-                bootstrapServers: ["127.0.0.1:9092"], pool: ActorPoolConfiguration(actorCount: 0))
+            try KafkaConfiguration(
+                bootstrapServers: ["127.0.0.1:9092"], pool: ActorPoolConfiguration(actorCount: 0)
+            ).validate()
+        }
+    }
+
+    /// `connect` is the construction every backend shares; it validates first, so a bad setting
+    /// fails there with the same error as ``KafkaConfiguration/validate()``.
+    func testConnectRefusesAnInvalidConfiguration() async {
+        do {
+            _ = try await KafkaEventBus.connect(KafkaConfiguration(bootstrapServers: ["localhost"]))
+            XCTFail("connect should refuse a broker address without a port")
+        } catch {
+            XCTAssertEqual(error.code, .invalidConfiguration)
+            XCTAssertEqual(error.field, "bootstrapServers")
         }
     }
 
     func testBusCreationFailsWhenLibrdkafkaRejectsAPassthroughValue() throws {
-        let configuration = try KafkaConfiguration(
+        let configuration = KafkaConfiguration(
             bootstrapServers: ["127.0.0.1:9092"], librdkafkaOptions: ["linger.ms": "not-a-number"])
         XCTAssertThrowsError(try KafkaEventBus(configuration: configuration)) { error in
             XCTAssertEqual((error as? EventBusError)?.code, .invalidConfiguration)
@@ -89,7 +108,7 @@ final class KafkaConfigurationTests: XCTestCase {
     }
 
     func testBusCreationFailsWhenLibrdkafkaDoesNotKnowAProperty() throws {
-        let configuration = try KafkaConfiguration(
+        let configuration = KafkaConfiguration(
             bootstrapServers: ["127.0.0.1:9092"], librdkafkaOptions: ["no.such.property": "1"])
         XCTAssertThrowsError(try KafkaEventBus(configuration: configuration)) { error in
             XCTAssertEqual((error as? EventBusError)?.code, .invalidConfiguration)

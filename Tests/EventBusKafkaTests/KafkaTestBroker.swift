@@ -37,7 +37,7 @@ enum KafkaTestBroker {
         var logger = Logger(label: "eventbus.kafka.test")
         logger.logLevel =
             ProcessInfo.processInfo.environment["EVENTBUS_TEST_LOG"] == "1" ? .debug : (quiet ? .critical : .warning)
-        var configuration = try KafkaConfiguration(
+        var configuration = KafkaConfiguration(
             bootstrapServers: (brokers ?? address).split(separator: ",").map(String.init),
             consumer: KafkaConsumerOptions(
                 sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300),

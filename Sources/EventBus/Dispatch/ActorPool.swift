@@ -52,6 +52,7 @@ public final class ActorPool: Sendable {
     }
 
     private let configuration: ActorPoolConfiguration
+    private let logger: Logger
     private let makeHandler: @Sendable () -> MessageHandler
     private let deadLetterSink: DeadLetterSink
     private let reportOutcomes: @Sendable ([DispatchOutcome]) -> Void
@@ -127,6 +128,7 @@ public final class ActorPool: Sendable {
     ) throws(EventBusError) {
         try configuration.validate()
         self.configuration = configuration
+        self.logger = configuration.logger ?? Logger(label: "eventbus.pool")
         self.keylessRouting = keylessRouting
         self.makeHandler = makeHandler
         self.deadLetterSink = deadLetterSink
@@ -470,7 +472,7 @@ public final class ActorPool: Sendable {
                 if let span { MessageTracing.recordRetry(span, attempt: attempts, error: error) }
                 restartCount.add(1, ordering: .relaxed)
                 restartCounter.increment()
-                configuration.logger.debug(
+                logger.debug(
                     "handler failed; restarting actor",
                     metadata: [
                         "eventbus.topic": "\(message.topic)",
@@ -503,7 +505,7 @@ public final class ActorPool: Sendable {
         while true {
             do {
                 try await deadLetterSink(letter)
-                configuration.logger.warning(
+                logger.warning(
                     "message dead-lettered",
                     metadata: [
                         "eventbus.topic": "\(message.topic)",
@@ -516,7 +518,7 @@ public final class ActorPool: Sendable {
                 // The same write would be refused again: retrying would hold the key forever.
                 giveUpCount.add(1, ordering: .relaxed)
                 giveUpCounter.increment()
-                configuration.logger.error(
+                logger.error(
                     "dead-letter write refused for good; message discarded (the source topic still holds it)",
                     metadata: [
                         "eventbus.topic": "\(message.topic)",
@@ -531,7 +533,7 @@ public final class ActorPool: Sendable {
                 return DispatchOutcome(of: message, result: .discarded, attempts: attempts)
             } catch {
                 // The first failure is worth a warning; the retries after it would flood the log.
-                configuration.logger.log(
+                logger.log(
                     level: sinkFailures == 0 ? .warning : .debug,
                     "dead-letter write failed; will retry until it succeeds or the subscription closes",
                     metadata: ["eventbus.topic": "\(message.topic)", "eventbus.error": "\(error)"]

@@ -16,8 +16,11 @@ public struct ActorPoolConfiguration: Sendable {
     /// The pause between attempts to write a dead letter whose sink failed retriably; the
     /// attempts go on until one succeeds or the subscription closes. Default 100 ms.
     public var deadLetterRetryInterval: Duration
-    /// Where the pool logs restarts and dead letters.
-    public var logger: Logger
+    /// Where the pool logs restarts and dead letters. Default nil: a bus gives its pools its own
+    /// configuration's `logger` (so one logger setting covers the bus, its pools and its native
+    /// client); a pool built directly logs to `Logger(label: "eventbus.pool")`. Set it to give the
+    /// pools a logger of their own, such as one at another level.
+    public var logger: Logger?
     /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`,
     /// `eventbus_handler_restarts_total` and `eventbus_dead_letter_give_ups_total`; the backends
     /// report their own counters (such as NATS's `eventbus_publish_duplicates_total`) here too.
@@ -35,6 +38,13 @@ public struct ActorPoolConfiguration: Sendable {
     /// traced. ``labelled(topic:group:)`` adds the consumer group.
     package var tracing: MessageTracing?
 
+    /// This configuration with `logger` as the pools' logger unless one of their own was set.
+    package func inheritingLogger(_ logger: Logger) -> ActorPoolConfiguration {
+        var copy = self
+        if copy.logger == nil { copy.logger = logger }
+        return copy
+    }
+
     /// Creates a configuration with the reference defaults.
     public init(
         actorCount: Int = 256,
@@ -42,7 +52,7 @@ public struct ActorPoolConfiguration: Sendable {
         maxRestarts: Int = 3,
         restartBackoff: Duration = .milliseconds(5),
         deadLetterRetryInterval: Duration = .milliseconds(100),
-        logger: Logger = Logger(label: "eventbus.pool"),
+        logger: Logger? = nil,
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
         metricsDimensions: [(String, String)] = [],
         stallTimeout: Duration = .seconds(30)

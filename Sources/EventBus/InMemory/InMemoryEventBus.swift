@@ -28,10 +28,25 @@ public final class InMemoryEventBus: EventBus {
         var shutdownTask: Task<Void, Never>?
     }
 
-    /// Creates a bus; throws when the configuration is invalid.
+    /// Validates `configuration` and creates the bus: the construction every backend shares
+    /// (``KafkaEventBus``'s and `NATSEventBus`'s `connect(_:)` have the same shape), so code that
+    /// builds `any EventBus` from settings treats all three alike. There is nothing to connect to:
+    /// it returns at once.
+    ///
+    /// - Throws: ``EventBusError/Code/invalidConfiguration`` naming the field, as
+    ///   ``InMemoryConfiguration/validate()``.
+    public static func connect(
+        _ configuration: InMemoryConfiguration = InMemoryConfiguration()
+    ) async throws(EventBusError) -> InMemoryEventBus {
+        try InMemoryEventBus(configuration: configuration)
+    }
+
+    /// Creates a bus, the synchronous form of ``connect(_:)``; throws when the configuration is
+    /// invalid.
     public init(configuration: InMemoryConfiguration = InMemoryConfiguration()) throws(EventBusError) {
         try configuration.validate()
         var configuration = configuration
+        configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.inMemory)
         self.tracing = configuration.pool.tracing
         self.broker = InMemoryBroker(configuration: configuration)

@@ -6,7 +6,8 @@
 #   EVENTBUS_REQUIRE_BROKERS=1 swift test -c release --disable-testable-imports "$@".
 # Without arguments it first builds the library targets in debug (into .build-debug), checks that
 # an outside package depending on them resolves only their dependencies (scripts/check-dependencies.sh,
-# about 10 s), and runs the codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
+# about 10 s), builds the DocC documentation with warnings as errors (scripts/docs.sh), and runs the
+# codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
 # 60 s of it the build), then runs everything but the PerformanceRegression suites, restarts the
 # brokers, then runs those suites, so they measure clean brokers rather than the tests before them.
 # A fuzz failure (crash, sanitizer report or broken property) fails the run, after the tests ran too.
@@ -77,6 +78,14 @@ if (($# == 0)); then
     say "debug build of the libraries took $(seconds_since "$debug_started")"
     # A package using the libraries must not resolve the tools' dependencies (issue 14).
     ./scripts/check-dependencies.sh
+    # DocC for every library module, warnings as errors, on the debug build just made.
+    docs_started="$(now_us)"
+    if ! ./scripts/docs.sh --scratch-path .build-debug >.build-debug/docs.log 2>&1; then
+        cat .build-debug/docs.log
+        say "error: the documentation did not build without warnings (scripts/docs.sh)"
+        exit 1
+    fi
+    say "documentation of the four library modules built in $(seconds_since "$docs_started")"
     # Before the brokers start: it needs none, and it should not keep them waiting.
     ./scripts/fuzz.sh --ci || fuzz_status=$?
 fi

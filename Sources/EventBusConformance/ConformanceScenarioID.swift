@@ -42,7 +42,7 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     /// Keys, header names and values and payloads at their edges (empty, blank, surrounding spaces,
     /// non-ASCII, repeated names, the largest size) arrive exactly as sent or are refused at publish.
     case roundTripsEdgeValues
-    /// Topic and group names outside ``EventBus/EventBusNames`` (the names Kafka or NATS refuse) are refused
+    /// Topic and group names outside `EventBus.EventBusNames` (the names Kafka or NATS refuse) are refused
     /// with `invalidArgument` naming the field, at publish and subscribe.
     case rejectsIllegalNames
     /// Names at the edge of the rules work: 249-character topic, 239 characters of topic and group

@@ -1,6 +1,6 @@
 import EventBus
 
-/// The backend-agnostic scenarios every ``EventBus`` implementation must pass.
+/// The backend-agnostic scenarios every `EventBus` implementation must pass.
 ///
 /// Modelled on Watermill's single pub/sub test suite: a backend hands over a factory of fresh buses
 /// and a ``ConformanceFeatures`` description, and gets back named scenarios to run from its own test
@@ -36,7 +36,9 @@ public struct ConformanceSuite: Sendable {
 
     /// Creates the suite for one backend.
     ///
-    /// - Parameter makeBus: returns a new bus on each call; scenarios shut down what they build.
+    /// - Parameters:
+    ///   - features: what the backend supports; scenarios it cannot run report skipped.
+    ///   - makeBus: returns a new bus on each call; scenarios shut down what they build.
     public init(
         features: ConformanceFeatures = ConformanceFeatures(),
         makeBus: @escaping @Sendable () async throws -> any EventBus

@@ -4,7 +4,7 @@ extension KafkaEventBus {
     /// Joins `group` on `topic` and returns once partitions were assigned; fails with `timeout`
     /// after ``KafkaConsumerOptions/assignmentTimeout`` (for example when the broker is down).
     ///
-    /// Throws `invalidArgument` for a topic or group outside ``EventBusNames`` (checked before any
+    /// Throws `invalidArgument` for a topic or group outside `EventBusNames` (checked before any
     /// broker call: `topic` and its dead-letter topic `<topic><deadLetterSuffix>` are legal Kafka
     /// topic names).
     public func subscribe(

@@ -2,15 +2,15 @@ import EventBus
 import Logging
 import Synchronization
 
-/// The ``EventBus`` over Apache Kafka (or a Kafka-compatible broker such as Tansu), built on
+/// The `EventBus` over Apache Kafka (or a Kafka-compatible broker such as Tansu), built on
 /// librdkafka.
 ///
 /// Publishing goes through one idempotent producer per bus; `publish` returns when the broker
 /// acknowledged every message of the call. Each `subscribe` creates one high-level consumer for its
-/// (topic, group), dispatches through an ``ActorPool`` and commits, per partition, only offsets
+/// (topic, group), dispatches through an `ActorPool` and commits, per partition, only offsets
 /// whose messages — and every message before them — were handled or durably dead-lettered.
 ///
-/// Topic and group names follow ``EventBusNames`` (Apache Kafka's topic rule without `.`, which only
+/// Topic and group names follow `EventBusNames` (Apache Kafka's topic rule without `.`, which only
 /// the dead-letter suffix uses); `publish` and `subscribe` throw `invalidArgument` for others before
 /// any broker call, so a broker that accepts more (Tansu) behaves as Apache Kafka does.
 ///
@@ -44,7 +44,7 @@ public final class KafkaEventBus: EventBus {
     /// publish or subscribe waits for one (bounded by their own timeouts), and ``health()`` says
     /// whether the brokers answer.
     ///
-    /// - Throws: ``EventBusError/Code/invalidConfiguration`` naming the field, from
+    /// - Throws: `EventBusError.Code.invalidConfiguration` naming the field, from
     ///   ``KafkaConfiguration/validate()`` or when librdkafka refuses a property.
     public static func connect(_ configuration: KafkaConfiguration) async throws(EventBusError) -> KafkaEventBus {
         try KafkaEventBus(configuration: configuration)

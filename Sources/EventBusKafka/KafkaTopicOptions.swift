@@ -15,7 +15,7 @@ public struct KafkaTopicOptions: Sendable, Equatable {
     /// Replicas of created topics. Default 1 (a single-broker development cluster).
     public var replicationFactor: Int
     /// Appended to a topic's name to name its dead-letter topic. Default `.dlq`; 1 to 32 ASCII
-    /// letters, digits, `-`, `_` and `.` with at least one `.` (``EventBusNames``), so dead-letter
+    /// letters, digits, `-`, `_` and `.` with at least one `.` (`EventBusNames`), so dead-letter
     /// topics are legal Kafka names that no ordinary topic can take.
     public var deadLetterSuffix: String
     /// How long topic checks and creation may take. Default 10 s.

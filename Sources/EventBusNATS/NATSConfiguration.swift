@@ -36,7 +36,7 @@ public struct NATSConfiguration: Sendable {
     /// same count. More partitions let more members share a group's work, and each one costs the
     /// server a durable consumer per group: measured here, about 1.5-2 µs of nats-server CPU per
     /// message for every partition beyond the first over five busy topics (Docs/Performance.md).
-    /// Default 3, the partition count ``KafkaEventBus`` creates topics with.
+    /// Default 3, the partition count `KafkaEventBus` creates topics with.
     public var partitionsPerTopic: Int
     /// Where the bus logs connection changes and failures.
     public var logger: Logger

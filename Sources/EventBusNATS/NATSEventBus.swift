@@ -3,17 +3,17 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The ``EventBus`` over NATS JetStream: durable, deduplicated publishes and durable pull
+/// The `EventBus` over NATS JetStream: durable, deduplicated publishes and durable pull
 /// consumers with explicit acks.
 ///
 /// Topic `t` is published on subject `<subjectPrefix>.t` into the configured stream (created with
 /// file storage when missing; when present, its subjects must cover the topic or publish and
-/// subscribe fail with ``EventBusError/Code/topicMismatch``). Each message carries
+/// subscribe fail with `EventBusError.Code.topicMismatch`). Each message carries
 /// `Nats-Msg-Id` = its `X-Event-ID`, so a retried publish inside the duplicate window is stored
 /// once. A (topic, group) pair is one durable pull consumer shared by every member of the group.
 /// Messages that fail every attempt go to `<subject>.dlq`, captured by the dead-letter stream.
 ///
-/// Topic and group names follow ``EventBusNames`` (`invalidArgument` otherwise, before any server
+/// Topic and group names follow `EventBusNames` (`invalidArgument` otherwise, before any server
 /// call); with a durable prefix longer than `eventbus`, topic and group together have less room
 /// (``NATSSubjects/laneConsumerNames(prefix:topic:group:partitions:)``).
 public final class NATSEventBus: EventBus, Service {
@@ -53,8 +53,8 @@ public final class NATSEventBus: EventBus, Service {
 
     /// Validates `configuration`, connects, and makes sure the stream and dead-letter stream exist.
     ///
-    /// Throws ``EventBusError/Code/invalidConfiguration`` for bad settings and
-    /// ``EventBusError/Code/connectionFailed`` when no server answers.
+    /// Throws `EventBusError.Code.invalidConfiguration` for bad settings and
+    /// `EventBusError.Code.connectionFailed` when no server answers.
     public static func connect(_ configuration: NATSConfiguration) async throws(EventBusError) -> NATSEventBus {
         try configuration.validate()
         let duplicates = NATSDuplicateReporter(configuration: configuration)
@@ -114,7 +114,7 @@ public final class NATSEventBus: EventBus, Service {
     /// within its duplicate window) also returns normally, since the event is stored, but
     /// increments `eventbus_publish_duplicates_total` and logs a warning: a message republished
     /// with its original event ID, such as a decoded dead letter, is never delivered. Replay dead
-    /// letters with ``EventBus/replayDeadLetter(_:to:)``, which gives them a fresh message ID.
+    /// letters with `EventBus.replayDeadLetter(_:to:)`, which gives them a fresh message ID.
     public func publish(_ message: OutgoingMessage) async throws(EventBusError) {
         try await publish([message])
     }
@@ -122,7 +122,7 @@ public final class NATSEventBus: EventBus, Service {
     /// Publishes messages pipelined through nats.c's async publish; returns after every PubAck.
     ///
     /// A message to a dead-letter topic (`<topic>.dlq`) goes to that topic's dead-letter subject, as
-    /// the bus's own dead letters do. Throws `invalidArgument` for a topic outside ``EventBusNames``.
+    /// the bus's own dead letters do. Throws `invalidArgument` for a topic outside `EventBusNames`.
     /// With a tracer, each message is sent inside a producer span whose context goes into its headers.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         guard let tracing = configuration.pool.tracing else { return try await publishUntraced(messages) }
@@ -275,7 +275,7 @@ public final class NATSEventBus: EventBus, Service {
     /// `X-Original-Subject` and `X-Original-Sequence`. Dead letters are never dead-lettered again:
     /// a message whose handler fails every attempt stays unacknowledged and its actor keeps retrying.
     ///
-    /// Throws `invalidArgument` unless `<topic>.dlq` and `group` follow ``EventBusNames``.
+    /// Throws `invalidArgument` unless `<topic>.dlq` and `group` follow `EventBusNames`.
     public func subscribeDeadLetters(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {

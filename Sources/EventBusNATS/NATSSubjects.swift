@@ -7,7 +7,7 @@ import EventBus
 /// subject transform uses, Go's `hash/fnv` `New32a`); keyless messages go round-robin over the
 /// partitions. `<prefix>.<topic>` itself stays open for publishers that know nothing of partitions
 /// (a Go jxt-core service); consumers read it as one more lane. Dead letters go to
-/// `<prefix>.<topic><suffix>`. Topics follow ``EventBusNames``: one subject token of letters,
+/// `<prefix>.<topic><suffix>`. Topics follow `EventBusNames`: one subject token of letters,
 /// digits, `-` and `_` (dots would nest it under another topic's subject, wildcards would make it a
 /// pattern), so the plain (2 tokens), partition (4) and dead-letter (3) subjects never meet.
 ///
@@ -81,7 +81,7 @@ public struct NATSSubjects: Sendable, Equatable {
 
     /// What `_` inside a topic or group becomes in consumer names, so that `_` only separates.
     ///
-    /// `~` is outside the topic and group alphabet (``EventBusNames``) and legal in consumer names
+    /// `~` is outside the topic and group alphabet (`EventBusNames`) and legal in consumer names
     /// (nats-server refuses only whitespace, `.`, `*`, `>` and path separators).
     public static let escapedUnderscore: Character = "~"
 

@@ -7,7 +7,7 @@ import Tracing
 ///
 /// Each message's key (its aggregate ID) is hashed with ``KeyHash/fnv1a(_:)`` to pick an actor, so
 /// one aggregate is always handled by one actor, one message at a time, in submission order; keyless
-/// messages go round-robin, in runs of 16. Every actor has a bounded inbox: ``submit(_:)`` waits when it is full,
+/// messages go round-robin, in runs of 16. Every actor has a bounded inbox: ``submit(_:)-(ReceivedMessage)`` waits when it is full,
 /// so a fast producer is slowed down instead of growing memory or losing messages.
 ///
 /// Supervision differs from an actor runtime that drops the failing message and carries on with a
@@ -104,6 +104,7 @@ public final class ActorPool: Sendable {
     /// Creates a pool; nothing runs until ``run()``.
     ///
     /// - Parameters:
+    ///   - configuration: actors, inbox capacity, restarts, logger and metrics; validated here.
     ///   - makeHandler: builds a handler with fresh state; called per actor at start and on restart.
     ///   - deadLetterSink: writes a message that failed every attempt. A retriable failure (an
     ///     ``EventBusError`` whose `isRetriable` is true, or any other error) is retried every

@@ -29,7 +29,7 @@ public final class InMemoryEventBus: EventBus {
     }
 
     /// Validates `configuration` and creates the bus: the construction every backend shares
-    /// (``KafkaEventBus``'s and `NATSEventBus`'s `connect(_:)` have the same shape), so code that
+    /// (`KafkaEventBus`'s and `NATSEventBus`'s `connect(_:)` have the same shape), so code that
     /// builds `any EventBus` from settings treats all three alike. There is nothing to connect to:
     /// it returns at once.
     ///

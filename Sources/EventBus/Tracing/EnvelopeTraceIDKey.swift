@@ -4,7 +4,7 @@ import Instrumentation
 ///
 /// Go jxt-core services put their trace into the envelope's `trace_id` (and the `X-Trace-ID`
 /// header) without a W3C `traceparent`. When tracing is on, the bus puts that ID here for the
-/// handler, read with ``ServiceContext/eventBusTraceID``: from the `X-Trace-ID` header, else from
+/// handler, read with `ServiceContext.eventBusTraceID`: from the `X-Trace-ID` header, else from
 /// the envelope the bus already holds (carried in memory, or decoded for keyless routing). The
 /// payload is never decoded for it alone. It is set whether or not a `traceparent` came too; with
 /// one, the handler's span already belongs to that trace.

@@ -9,7 +9,9 @@
 # about 10 s), builds the DocC documentation with warnings as errors (scripts/docs.sh), and runs the
 # codec's short fuzz run (scripts/fuzz.sh --ci, no brokers needed: 91 s from a cold .build-fuzz here,
 # 60 s of it the build), then runs everything but the PerformanceRegression suites, restarts the
-# brokers, then runs those suites, so they measure clean brokers rather than the tests before them.
+# brokers, then runs those suites, so they measure clean brokers rather than the tests before them,
+# and then the allocation counts (scripts/allocations.sh, the Benchmarks package: about 4 min to
+# build cold, 1 min to run).
 # A fuzz failure (crash, sanitizer report or broken property) fails the run, after the tests ran too.
 # Release mode because the PerformanceRegression suites measure speed. `swift test` would otherwise compile
 # every module with -enable-testing, which is not the code users get and does not share build products with
@@ -112,6 +114,10 @@ else
     ./scripts/brokers.sh stop
     ./scripts/brokers.sh start
     swift test -c release --disable-testable-imports --skip-build --filter PerformanceRegression || status=$?
+    # Allocations per message against Benchmarks/Thresholds (a package of its own, built here).
+    allocations_started="$(now_us)"
+    ./scripts/allocations.sh || status=$?
+    say "allocation counts checked in $(seconds_since "$allocations_started")"
 fi
 say "swift test exited with $status after $(seconds_since "$tests_started")"
 if ((fuzz_status != 0)); then

@@ -49,6 +49,21 @@ public protocol EventBus: Sendable {
         handler: @escaping EnvelopeHandler
     ) async throws(EventBusError) -> any Subscription
 
+    /// Creates `topics` on the broker ahead of time, with the bus's configured layout, so that other
+    /// services can publish to them before any subscriber or publisher of this library ran.
+    ///
+    /// Idempotent: a topic that exists with the asked layout is left as it is (no message is touched),
+    /// so a second call succeeds and changes nothing. An existing topic whose layout differs (for
+    /// example fewer partitions than configured) throws ``EventBusError/Code/topicMismatch`` naming
+    /// what differs; provisioning never changes an existing topic. Each topic's dead-letter topic is
+    /// provisioned with it. Names follow ``EventBusNames`` (`invalidArgument` otherwise, before any
+    /// broker call). What is created per backend, with its exact settings: `Docs/Operations.md`,
+    /// "Provisioning".
+    ///
+    /// A default implementation throws ``EventBusError/Code/unsupported``: a backend that has nothing
+    /// to create says so instead of pretending.
+    func provision(topics: [String]) async throws(EventBusError)
+
     /// Reports the bus's condition.
     func health() async -> BusHealth
 

@@ -23,8 +23,12 @@ public struct EventBusError: Error, Sendable, CustomStringConvertible {
         public static let subscribeFailed = Code("subscribeFailed")
         /// An operation did not complete in time.
         public static let timeout = Code("timeout")
-        /// The broker cannot be reached.
+        /// The broker cannot be reached; the message names the cause when the client library
+        /// reported one (unknown host, TLS handshake, refused connection).
         public static let connectionFailed = Code("connectionFailed")
+        /// The broker refused the credentials (SASL on Kafka; user/password, token or
+        /// authorization on NATS); retrying with the same credentials cannot help.
+        public static let authenticationFailed = Code("authenticationFailed")
         /// The bus or subscription was shut down.
         public static let shutDown = Code("shutDown")
         /// A topic is missing or does not match what the configuration expects.

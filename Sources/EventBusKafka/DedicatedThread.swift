@@ -44,6 +44,12 @@ enum DedicatedThread {
         #endif
     }
 
+    /// Blocks the calling thread for `milliseconds`; only for work already running on a dedicated
+    /// thread (a bounded wait for the cluster's metadata to catch up, which nothing signals).
+    static func pause(milliseconds: Int) {
+        usleep(useconds_t(max(0, milliseconds)) * 1000)
+    }
+
     /// Runs blocking `work` on a new thread and returns its result; throws like ``start(_:)``.
     static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws(EventBusError) -> T {
         let result: Result<T, EventBusError> = await withUnsafeContinuation { continuation in

@@ -17,7 +17,7 @@ import Synchronization
 /// this bus accepts also works on Kafka and NATS: `publish` and `subscribe` throw `invalidArgument`
 /// for any other.
 public final class InMemoryEventBus: EventBus {
-    private let broker: InMemoryBroker
+    let broker: InMemoryBroker
     private let logger: Logger
     private let tracing: MessageTracing?
     private let state = Mutex(State())

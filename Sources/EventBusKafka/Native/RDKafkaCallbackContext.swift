@@ -16,6 +16,11 @@ final class RDKafkaCallbackContext: Sendable {
     /// failed health probe, and the last reason given; cleared by a probe that got an answer.
     let unreachable = Mutex<(since: ContinuousClock.Instant?, reason: String?)>((nil, nil))
 
+    /// The latest connection failure the error callback reported with a cause (unknown host, SASL,
+    /// TLS, ApiVersion handshake, other transport failure); cleared when a metadata request is
+    /// answered. Failed broker calls name it in their error.
+    let connectionCause = Mutex<RDKafkaConnectionCause?>(nil)
+
     /// Where a partition without a committed offset starts: true for the oldest message.
     let startFromEarliest: Bool
     /// How long the rebalance may spend resolving start offsets, in milliseconds.

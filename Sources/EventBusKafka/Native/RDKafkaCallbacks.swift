@@ -9,13 +9,21 @@ enum RDKafkaCallbacks {
     static let delivery:
         @convention(c) (
             OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
-        ) -> Void = { _, message, _ in
+        ) -> Void = { handle, message, _ in
             guard let message, let ticket = message.pointee._private else { return }
             let completion = Unmanaged<PublishCompletion>.fromOpaque(ticket)
             let err = message.pointee.err
-            let error: EventBusError? =
+            var error: EventBusError? =
                 err == RD_KAFKA_RESP_ERR_NO_ERROR
                 ? nil : RDKafkaError.translate(err, while: "delivery failed")
+            if let failed = error, [.timeout, .connectionFailed].contains(failed.code), let handle,
+                let opaque = rd_kafka_opaque(handle),
+                let cause = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+                    .connectionCause.withLock({ $0 })
+            {
+                // A message that timed out while no broker could be used: say why none could.
+                error = cause.explain(failed, librdkafkaVersion: RDKafkaConfig.runtimeVersion)
+            }
             if completion.takeUnretainedValue().settle(1, error: error) {
                 // Balances the passRetained in KafkaEventBus.publish.
                 completion.release()
@@ -45,12 +53,16 @@ enum RDKafkaCallbacks {
         }
 
     /// Client-level error (librdkafka reports them here instead of logging them once this is set):
-    /// logged, and `all brokers down` marks the brokers unreachable for health.
+    /// logged, a connection failure's cause kept for the next failed call's error
+    /// (``RDKafkaConnectionCause``), and `all brokers down` marks the brokers unreachable for health.
     static let error: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void =
         { handle, err, reason, _ in
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
             let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
             let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(err)))
+            if let cause = RDKafkaConnectionCause.classify(code: err, text: text) {
+                context.connectionCause.withLock { $0 = cause }
+            }
             if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue {
                 context.unreachable.withLock { state in
                     if state.since == nil { state.since = .now }

@@ -5,20 +5,26 @@ extension RDKafkaProducer {
     /// Whether `topic` exists, from a metadata request over all topics (asking for one topic by
     /// name could make the broker auto-create it). Blocking: call it on a dedicated thread.
     func topicExists(_ topic: String, timeoutMilliseconds: Int32) throws(EventBusError) -> Bool {
-        try withHandle { handle throws(EventBusError) -> Bool in
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMilliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                throw RDKafkaError.translate(err, while: "could not read cluster metadata")
-            }
+        try topicLayout(topic, timeoutMilliseconds: timeoutMilliseconds) != nil
+    }
+
+    /// The partition count and replication factor of `topic` (the replicas of its first partition),
+    /// or nil when the cluster does not know it; from a metadata request over all topics, so the
+    /// broker never auto-creates it. Blocking: call it on a dedicated thread.
+    func topicLayout(_ topic: String, timeoutMilliseconds: Int32) throws(EventBusError) -> RDKafkaTopicLayout? {
+        try withHandle { handle throws(EventBusError) -> RDKafkaTopicLayout? in
+            let metadata = try requestMetadata(
+                handle, allTopics: true, topic: nil, timeoutMilliseconds: timeoutMilliseconds,
+                while: "could not read cluster metadata")
             defer { rd_kafka_metadata_destroy(metadata) }
             for index in 0..<Int(metadata.pointee.topic_cnt) {
                 let entry = metadata.pointee.topics[index]
-                if String(cString: entry.topic) == topic {
-                    return entry.err == RD_KAFKA_RESP_ERR_NO_ERROR
-                }
+                guard String(cString: entry.topic) == topic else { continue }
+                guard entry.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+                let replicas = entry.partition_cnt > 0 ? Int(entry.partitions[0].replica_cnt) : 0
+                return RDKafkaTopicLayout(partitions: Int(entry.partition_cnt), replicationFactor: replicas)
             }
-            return false
+            return nil
         }
     }
 
@@ -52,7 +58,7 @@ extension RDKafkaProducer {
             defer { rd_kafka_event_destroy(event) }
             let eventError = rd_kafka_event_error(event)
             if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw RDKafkaError.translate(eventError, while: "could not create topic '\(topic)'")
+                throw connectionError(eventError, while: "could not create topic '\(topic)'")
             }
             guard let result = rd_kafka_event_CreateTopics_result(event) else { return }
             var count = 0
@@ -72,12 +78,10 @@ extension RDKafkaProducer {
         try withHandle { handle throws(EventBusError) in
             guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { return }
             defer { rd_kafka_topic_destroy(topicHandle) }
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMilliseconds)
-            if let metadata { rd_kafka_metadata_destroy(metadata) }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw RDKafkaError.translate(err, while: "could not read metadata of '\(topic)'")
-            }
+            let metadata = try requestMetadata(
+                handle, allTopics: false, topic: topicHandle, timeoutMilliseconds: timeoutMilliseconds,
+                while: "could not read metadata of '\(topic)'")
+            rd_kafka_metadata_destroy(metadata)
         }
     }
 }

@@ -83,12 +83,10 @@ final class RDKafkaProducer: @unchecked Sendable {
         let callbacks = context.takeUnretainedValue()
         do {
             let count = try withHandle { handle throws(EventBusError) -> Int in
-                var metadata: UnsafePointer<rd_kafka_metadata>?
                 // all_topics 0 and no topic: the smallest metadata request, answered with the brokers.
-                let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                    throw RDKafkaError.translate(err, while: "no broker answered a metadata request")
-                }
+                let metadata = try requestMetadata(
+                    handle, allTopics: false, topic: nil, timeoutMilliseconds: timeoutMilliseconds,
+                    while: "no broker answered a metadata request")
                 defer { rd_kafka_metadata_destroy(metadata) }
                 return Int(metadata.pointee.broker_cnt)
             }
@@ -101,6 +99,51 @@ final class RDKafkaProducer: @unchecked Sendable {
             }
             throw error
         }
+    }
+
+    /// Sends a metadata request (over all topics, or for `topic`) and returns the answer, which the
+    /// caller destroys. Blocking: call it on a dedicated thread.
+    ///
+    /// Asks in growing slices (250 ms, doubling, up to what is left of `timeoutMilliseconds`) so that
+    /// a connection failure whose cause librdkafka reported meanwhile (``RDKafkaConnectionCause``:
+    /// a failed ApiVersion, SASL or TLS handshake, an unknown host) ends the wait at the next slice
+    /// instead of after the whole timeout; the error names that cause.
+    func requestMetadata(
+        _ handle: OpaquePointer, allTopics: Bool, topic: OpaquePointer?, timeoutMilliseconds: Int32,
+        while operation: String
+    ) throws(EventBusError) -> UnsafePointer<rd_kafka_metadata> {
+        let callbacks = context.takeUnretainedValue()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(1, timeoutMilliseconds)))
+        var slice: Int64 = 250
+        while true {
+            let left = deadline - ContinuousClock.now
+            let leftMilliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
+            let wait = Int32(clamping: max(1, min(slice, leftMilliseconds)))
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, allTopics ? 1 : 0, topic, &metadata, wait)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                callbacks.connectionCause.withLock { $0 = nil }
+                return metadata
+            }
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            let known = callbacks.connectionCause.withLock { $0 }
+            let finished = ContinuousClock.now >= deadline
+            let retryable = err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
+            if finished || !retryable || (known != nil && known?.kind != .other) {
+                throw connectionError(err, while: operation)
+            }
+            slice *= 2
+        }
+    }
+
+    /// The error for a broker call that failed with `err`, naming the connection failure's cause when
+    /// librdkafka reported one (``RDKafkaConnectionCause/explain(_:librdkafkaVersion:)``).
+    func connectionError(_ err: rd_kafka_resp_err_t, while operation: String) -> EventBusError {
+        let error = RDKafkaError.translate(err, while: operation)
+        guard [.connectionFailed, .timeout].contains(error.code),
+            let cause = context.takeUnretainedValue().connectionCause.withLock({ $0 })
+        else { return error }
+        return cause.explain(error, librdkafkaVersion: RDKafkaConfig.runtimeVersion)
     }
 
     /// Serves delivery reports and log lines for up to `timeoutMilliseconds`; returns events served.

@@ -29,7 +29,7 @@ public final class NATSEventBus: EventBus, Service {
     private let publisher: NativePublisher
     private let streamSubjects: [String]
     private let state = Mutex(State())
-    private let logger: Logger
+    let logger: Logger
     private let duplicates: NATSDuplicateReporter
 
     /// Whether `shutdown()` was called.
@@ -63,20 +63,7 @@ public final class NATSEventBus: EventBus, Service {
             let connection = try NativeConnection(
                 configuration: configuration,
                 pending: NativePendingPublishes(onDuplicate: { duplicates.record(subject: $0, messageID: $1) }))
-            var subjects = try connection.ensureStream(
-                name: configuration.stream.name, subjects: configuration.effectiveStreamSubjects,
-                settings: configuration.stream)
-            let defaults = configuration.subjects.defaultStreamSubjects
-            if configuration.stream.subjects.isEmpty, subjects.contains(defaults[0]), !subjects.contains(defaults[1]) {
-                // A stream made before topics had partitions: let it capture the partition subjects.
-                subjects = try connection.addStreamSubjects(
-                    configuration.subjects.defaultStreamSubjects, to: configuration.stream.name)
-            }
-            var deadLetterSettings = configuration.stream
-            deadLetterSettings.name = configuration.effectiveDeadLetterStreamName
-            _ = try connection.ensureStream(
-                name: configuration.effectiveDeadLetterStreamName,
-                subjects: configuration.subjects.deadLetterStreamSubjects, settings: deadLetterSettings)
+            let subjects = try ensureStreams(connection: connection, configuration: configuration).subjects
             return (connection, subjects)
         }
         let bus = NATSEventBus(
@@ -86,6 +73,28 @@ public final class NATSEventBus: EventBus, Service {
             "NATS event bus connected",
             metadata: ["eventbus.stream": "\(configuration.stream.name)", "eventbus.subjects": "\(subjects)"])
         return bus
+    }
+
+    /// Creates the stream and the dead-letter stream when missing (an existing one is left as it is)
+    /// and returns the subjects of each. Blocks.
+    static func ensureStreams(
+        connection: NativeConnection, configuration: NATSConfiguration
+    ) throws(EventBusError) -> (subjects: [String], deadLetterSubjects: [String]) {
+        var subjects = try connection.ensureStream(
+            name: configuration.stream.name, subjects: configuration.effectiveStreamSubjects,
+            settings: configuration.stream)
+        let defaults = configuration.subjects.defaultStreamSubjects
+        if configuration.stream.subjects.isEmpty, subjects.contains(defaults[0]), !subjects.contains(defaults[1]) {
+            // A stream made before topics had partitions: let it capture the partition subjects.
+            subjects = try connection.addStreamSubjects(
+                configuration.subjects.defaultStreamSubjects, to: configuration.stream.name)
+        }
+        var deadLetterSettings = configuration.stream
+        deadLetterSettings.name = configuration.effectiveDeadLetterStreamName
+        let deadLetterSubjects = try connection.ensureStream(
+            name: configuration.effectiveDeadLetterStreamName,
+            subjects: configuration.subjects.deadLetterStreamSubjects, settings: deadLetterSettings)
+        return (subjects, deadLetterSubjects)
     }
 
     /// The subject of `topic`, checked once against the stream's subjects.
@@ -208,16 +217,9 @@ public final class NATSEventBus: EventBus, Service {
         let configuration = self.configuration
         let connection = self.connection
         let subjects = configuration.subjects
-        let prefix = configuration.consumer.durablePrefix
-        let durable = try NATSSubjects.durableName(prefix: prefix, topic: topic, group: group)
-        let consumers = try NATSSubjects.laneConsumerNames(
-            prefix: prefix, topic: topic, group: group, partitions: subjects.partitions)
-        var filters: [String] = []
-        for partition in 0..<subjects.partitions {
-            filters.append(try subjects.subject(forTopic: topic, partition: partition))
-        }
-        filters.append(subject)
-        let lanes = Array(zip(consumers, filters)).map { (consumer: $0.0, filter: $0.1) }
+        let durable = try NATSSubjects.durableName(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: group)
+        let lanes = try laneConsumers(topic: topic, group: group)
         let stream = configuration.stream.name
         let membershipSubject = "_EVENTBUS.MEMBERS.\(stream).\(durable)"
         let reader = try await NativeThread.run(name: "eventbus.nats.subscribe") {
@@ -243,6 +245,20 @@ public final class NATSEventBus: EventBus, Service {
             topic: topic, group: group, reader: reader, pool: pool, settings: configuration.consumer, logger: logger)
         try await admit(subscription, durable: durable, partitions: subjects.partitions)
         return subscription
+    }
+
+    /// The durable consumers of (`topic`, `group`) with their filter subjects, in lane order: one per
+    /// partition (`<prefix>.<topic>.p.<n>`), then the plain subject (`<prefix>.<topic>`).
+    func laneConsumers(topic: String, group: String) throws(EventBusError) -> [(consumer: String, filter: String)] {
+        let subjects = configuration.subjects
+        let consumers = try NATSSubjects.laneConsumerNames(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: group, partitions: subjects.partitions)
+        var filters: [String] = []
+        for partition in 0..<subjects.partitions {
+            filters.append(try subjects.subject(forTopic: topic, partition: partition))
+        }
+        filters.append(try subjects.subject(forTopic: topic))
+        return Array(zip(consumers, filters)).map { (consumer: $0.0, filter: $0.1) }
     }
 
     /// Registers a new subscription for health and shutdown, starts it and logs it; throws

@@ -60,3 +60,29 @@ extension NativeConnection {
             .nativeError, "cannot create stream '\(name)' for \(subjects)", status: status, jsError: jsError)
     }
 }
+
+extension NativeConnection {
+    /// The settings of existing stream `name` that provisioning compares with the configuration, as
+    /// the JetStream API spells them (`storage` file|memory, `retention` limits|interest|workqueue,
+    /// `num_replicas`). Blocks.
+    func streamSettings(_ name: String) throws(EventBusError) -> (storage: String, retention: String, replicas: Int) {
+        let info = try jetStreamRequest("$JS.API.STREAM.INFO.\(name)", body: "")
+        let config = info["config"] as? [String: Any] ?? [:]
+        return (
+            config["storage"] as? String ?? "file", config["retention"] as? String ?? "limits",
+            config["num_replicas"] as? Int ?? 1
+        )
+    }
+
+    /// Whether durable consumer `name` of stream `stream` exists. Blocks.
+    func consumerExists(stream: String, name: String) throws(EventBusError) -> Bool {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var jsError = jsErrCode(0)
+        let status = js_GetConsumerInfo(&info, jetStream, stream, name, nil, &jsError)
+        defer { if let info { jsConsumerInfo_Destroy(info) } }
+        if status == NATS_OK { return true }
+        if status == NATS_NOT_FOUND || jsError == JSConsumerNotFoundErr { return false }
+        throw NativeError.make(
+            .nativeError, "cannot read consumer '\(name)' of stream '\(stream)'", status: status, jsError: jsError)
+    }
+}

@@ -17,8 +17,10 @@ final class NATSTestServer: Sendable {
 
     var url: String { "nats://127.0.0.1:\(port)" }
 
-    /// Starts nats-server on a free port; skips the test when the binary is missing.
-    init() throws {
+    /// Starts nats-server on a free port with `arguments` added to its command line (for example
+    /// `--user u --pass p`); skips the test when the binary is missing.
+    init(arguments: [String] = []) throws {
+        self.arguments = arguments
         let binary = Self.binaryPath()
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             let message = "no nats-server at \(binary) (run scripts/setup.sh or set EVENTBUS_NATS_SERVER)"
@@ -36,6 +38,7 @@ final class NATSTestServer: Sendable {
     }
 
     private let binary: String
+    private let arguments: [String]
 
     /// `EVENTBUS_NATS_SERVER` (scripts/env.sh sets it), else the `.runtime/bin/nats-server` (2.15.1) that
     /// scripts/setup.sh installs and scripts/brokers.sh runs; never Debian's 2.9.10 from `PATH`.
@@ -52,7 +55,7 @@ final class NATSTestServer: Sendable {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDirectory.path]
+        process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDirectory.path] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -88,9 +88,8 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection = connectionPointer else {
             natsOptions_Destroy(options)
             Unmanaged<NativeConnectionEvents>.fromOpaque(eventsPointer).release()  // no callback will run
-            throw NativeError.make(
-                .connectionFailed, "cannot connect to \(configuration.servers.joined(separator: ","))",
-                status: status)
+            throw NativeConnectFailure.error(
+                status: status, text: NativeError.lastErrorText(status), servers: configuration.servers)
         }
         self.connection = connection
         var jsOptions = jsOptions()

@@ -21,6 +21,11 @@ final class RDKafkaCallbackContext: Sendable {
     /// answered. Failed broker calls name it in their error.
     let connectionCause = Mutex<RDKafkaConnectionCause?>(nil)
 
+    /// ``connectionCause`` if it was reported recently enough to explain a failure now.
+    var recentConnectionCause: RDKafkaConnectionCause? {
+        connectionCause.withLock { $0 }.flatMap { $0.isRecent ? $0 : nil }
+    }
+
     /// Where a partition without a committed offset starts: true for the oldest message.
     let startFromEarliest: Bool
     /// How long the rebalance may spend resolving start offsets, in milliseconds.

@@ -19,7 +19,7 @@ enum RDKafkaCallbacks {
             if let failed = error, [.timeout, .connectionFailed].contains(failed.code), let handle,
                 let opaque = rd_kafka_opaque(handle),
                 let cause = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
-                    .connectionCause.withLock({ $0 })
+                    .recentConnectionCause
             {
                 // A message that timed out while no broker could be used: say why none could.
                 error = cause.explain(failed, librdkafkaVersion: RDKafkaConfig.runtimeVersion)

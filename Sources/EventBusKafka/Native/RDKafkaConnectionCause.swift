@@ -17,6 +17,17 @@ struct RDKafkaConnectionCause: Sendable, Equatable {
     let kind: Kind
     /// librdkafka's text, such as `127.0.0.1:9092/bootstrap: Failed to resolve 'x:9092': ...`.
     let text: String
+    /// When the error callback reported it.
+    var reportedAt = ContinuousClock.now
+
+    /// How long a reported cause explains later failures. librdkafka reports a failure again at
+    /// each reconnect (backoff at most `reconnect.backoff.max.ms`, 10 s by default) but suppresses
+    /// identical ones for a while, so a persisting cause is re-reported well within a minute; an
+    /// older one no longer describes the connection.
+    static let freshness: Duration = .seconds(60)
+
+    /// Whether it was reported within ``freshness``.
+    var isRecent: Bool { ContinuousClock.now - reportedAt < Self.freshness }
 
     /// The oldest librdkafka that talks to Tansu: 2.0.2 (Debian bookworm's) cannot parse Tansu's
     /// ApiVersions v3 answer (`Read underflow`), later releases can (`Docs/Kafka.md`, "librdkafka

@@ -126,7 +126,7 @@ final class RDKafkaProducer: @unchecked Sendable {
                 return metadata
             }
             if let metadata { rd_kafka_metadata_destroy(metadata) }
-            let known = callbacks.connectionCause.withLock { $0 }
+            let known = callbacks.recentConnectionCause
             let finished = ContinuousClock.now >= deadline
             let retryable = err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
             if finished || !retryable || (known != nil && known?.kind != .other) {
@@ -141,7 +141,7 @@ final class RDKafkaProducer: @unchecked Sendable {
     func connectionError(_ err: rd_kafka_resp_err_t, while operation: String) -> EventBusError {
         let error = RDKafkaError.translate(err, while: operation)
         guard [.connectionFailed, .timeout].contains(error.code),
-            let cause = context.takeUnretainedValue().connectionCause.withLock({ $0 })
+            let cause = context.takeUnretainedValue().recentConnectionCause
         else { return error }
         return cause.explain(error, librdkafkaVersion: RDKafkaConfig.runtimeVersion)
     }

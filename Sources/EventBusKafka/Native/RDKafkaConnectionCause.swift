@@ -100,9 +100,9 @@ struct RDKafkaConnectionCause: Sendable, Equatable {
         let needed = "\(minimumVersion.major).\(minimumVersion.minor)"
         if isOlder(librdkafkaVersion, than: minimumVersion) {
             return "the ApiVersion handshake with the broker failed (\(text)): librdkafka \(librdkafkaVersion) is "
-                + "loaded, and Kafka-compatible brokers such as Tansu need librdkafka \(needed) or newer "
-                + "(\(librdkafkaVersion) cannot parse their ApiVersions v3 answer); put a newer librdkafka.so.1 "
-                + "first on the loader path (scripts/env.sh puts .runtime/lib, librdkafka 2.16, first)"
+                + "loaded, and brokers that answer ApiVersions v3 as Tansu does need librdkafka \(needed) or newer "
+                + "(\(librdkafkaVersion) cannot parse that answer; Apache Kafka works with both); put a newer "
+                + "librdkafka.so.1 first on the loader path (scripts/env.sh puts .runtime/lib, librdkafka 2.16, first)"
         }
         return "the ApiVersion handshake with the broker failed (\(text)) with librdkafka \(librdkafkaVersion) "
             + "(\(needed) or newer is needed for Tansu, so this one should do): the broker may be older than "

@@ -29,7 +29,8 @@ extension KafkaEventBus {
     ///   - topics: names following ``EventBusNames``; a dead-letter topic name is provisioned alone.
     ///   - partitions: at least 1.
     ///   - replicationFactor: at least 1, at most the number of brokers.
-    /// - Throws: `invalidArgument` for a bad name or count (before any broker call); `topicMismatch`
+    /// - Throws: `invalidArgument` for a bad name or count (before any broker call, or from the broker:
+    ///   a replication factor above the broker count, a refused policy); `topicMismatch`
     ///   as above; `connectionFailed`, `authenticationFailed`, `unsupported` or `timeout` (each
     ///   call bounded by ``KafkaTopicOptions/operationTimeout``) when the cluster cannot be used;
     ///   `shutDown` after `shutdown()`.

@@ -37,7 +37,8 @@ struct RDKafkaError: Error, Sendable, CustomStringConvertible {
             RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
             return EventBusError(.topicMismatch, message, underlying: native)
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
-            RD_KAFKA_RESP_ERR__INVALID_ARG:
+            RD_KAFKA_RESP_ERR__INVALID_ARG, RD_KAFKA_RESP_ERR_INVALID_PARTITIONS,
+            RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR, RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
             return EventBusError(.invalidArgument, message, underlying: native)
         case RD_KAFKA_RESP_ERR__PURGE_QUEUE, RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
             RD_KAFKA_RESP_ERR__DESTROY:

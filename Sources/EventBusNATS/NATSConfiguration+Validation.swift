@@ -40,6 +40,10 @@ extension NATSConfiguration {
         }
         guard reconnect.wait >= .zero else { throw fail("reconnect.wait", "must not be negative") }
         guard reconnect.bufferSize >= 0 else { throw fail("reconnect.bufferSize", "must not be negative") }
+        guard health.probeTimeout >= .milliseconds(1) else {
+            throw fail("health.probeTimeout", "must be at least 1 ms")
+        }
+        guard health.unhealthyAfter >= .zero else { throw fail("health.unhealthyAfter", "must not be negative") }
         try validateSubjectParts(fail)
         try validateStream(fail)
         guard consumer.ackWait >= .milliseconds(100) else {

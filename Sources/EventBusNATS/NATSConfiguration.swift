@@ -26,6 +26,8 @@ public struct NATSConfiguration: Sendable {
     public var deadLetter: DeadLetterSettings
     /// Publishing limits.
     public var publish: PublishSettings
+    /// How `health()` judges the connection to the server.
+    public var health: HealthSettings
     /// The dispatcher every subscription hands messages to.
     public var pool: ActorPoolConfiguration
     /// Subjects are `<subjectPrefix>.<topic>` and `<subjectPrefix>.<topic>.p.<partition>`.
@@ -59,7 +61,8 @@ public struct NATSConfiguration: Sendable {
         pool: ActorPoolConfiguration = ActorPoolConfiguration(),
         subjectPrefix: String = "eventbus",
         partitionsPerTopic: Int = 3,
-        logger: Logger = Logger(label: "eventbus.nats")
+        logger: Logger = Logger(label: "eventbus.nats"),
+        health: HealthSettings = HealthSettings()
     ) {
         self.servers = servers
         self.name = name
@@ -73,5 +76,6 @@ public struct NATSConfiguration: Sendable {
         self.subjectPrefix = subjectPrefix
         self.partitionsPerTopic = partitionsPerTopic
         self.logger = logger
+        self.health = health
     }
 }

@@ -343,11 +343,20 @@ public final class NATSEventBus: EventBus, Service {
         return subscription
     }
 
-    /// The connection state and counters; degraded while nats.c reconnects.
+    /// Reports the connection, subscriptions and counters (`Docs/Observability.md`, "Health").
+    ///
+    /// `healthy` needs nats.c to report the connection connected **and** the server to answer a
+    /// `PING` within ``NATSConfiguration/HealthSettings/probeTimeout``. While it is disconnected,
+    /// reconnecting or silent, `degraded`; `unhealthy` once it has been so for
+    /// ``NATSConfiguration/HealthSettings/unhealthyAfter``, after nats.c closed the connection
+    /// (reconnect attempts exhausted) or after `shutdown()`. A stalled subscription or a partition
+    /// consumer missing on the server is `degraded`. `eventbus.cause` names why.
     public func health() async -> BusHealth {
-        let connectionState = connection.state
         let (subscriptions, shutDown) = state.withLock { (Array($0.subscriptions.values), $0.shutDown) }
+        let (connectivity, verdict) = shutDown ? ([:], nil) : await connectivity()
+        let connectionState = connection.state
         var details: [String: String] = [
+            "eventbus.backend": "nats",
             "eventbus.nats.connection": connectionState.rawValue,
             "eventbus.nats.reconnects": String(connection.events.reconnectCount),
             "eventbus.nats.disconnects": String(connection.events.disconnectCount),
@@ -358,6 +367,7 @@ public final class NATSEventBus: EventBus, Service {
             "eventbus.consume.fetch_errors": String(subscriptions.reduce(0) { $0 + $1.fetchErrorCount }),
             "eventbus.consume.consumers_recreated": String(subscriptions.reduce(0) { $0 + $1.recreatedConsumerCount }),
         ]
+        details.merge(connectivity) { _, probed in probed }
         let missing = subscriptions.reduce(0) { $0 + $1.missingConsumerCount }
         let stalls = subscriptions.compactMap { subscription in
             subscription.stallDescription.map { "\(subscription.topic)/\(subscription.group): \($0)" }
@@ -371,14 +381,50 @@ public final class NATSEventBus: EventBus, Service {
             details["eventbus.cause"] =
                 "\(missing) partition consumer(s) vanished from the server and are not yet created again"
         }
-        if shutDown { details["eventbus.shutdown"] = "true" }
-        let status: BusHealth.Status =
-            switch connectionState {
-            case .connected where !shutDown: missing > 0 || !stalls.isEmpty ? .degraded : .healthy
-            case .reconnecting, .connecting, .disconnected, .draining: shutDown ? .unhealthy : .degraded
-            default: .unhealthy
-            }
+        var status: BusHealth.Status = missing > 0 || !stalls.isEmpty ? .degraded : .healthy
+        if let verdict {
+            // The connection is the root cause: it comes first, the consumers' symptoms after it.
+            details["eventbus.cause"] = [verdict.cause, details["eventbus.cause"]].compactMap { $0 }
+                .joined(separator: "; ")
+            status = verdict.status
+        }
+        if shutDown {
+            details["eventbus.shutdown"] = "true"
+            details["eventbus.cause"] = "the bus was shut down"
+            status = .unhealthy
+        }
         return BusHealth(status: status, details: details)
+    }
+
+    /// The connection's part of health: its details, and a status (`degraded` or `unhealthy`)
+    /// with the cause when it is not serving. Probes the server with one bounded round trip while
+    /// nats.c reports the connection connected.
+    private func connectivity() async -> ([String: String], (status: BusHealth.Status, cause: String)?) {
+        let connection = self.connection
+        let events = connection.events
+        let settings = configuration.health
+        var details: [String: String] = [:]
+        switch connection.state {
+        case .closed:
+            return (details, (.unhealthy, "nats.c closed the connection (reconnect attempts exhausted or closed)"))
+        case .connected:
+            do {
+                let roundTrip = try await NativeThread.run(name: "eventbus.nats.health") {
+                    () throws(EventBusError) -> Duration in try connection.roundTrip(timeout: settings.probeTimeout)
+                }
+                events.markReachable()
+                details["eventbus.nats.rtt_us"] = String(roundTrip.nanoseconds / 1_000)
+            } catch {
+                events.markUnreachable("the server did not answer a PING: \(error.message)")
+            }
+        case let other:
+            events.markUnreachable("the connection is \(other.rawValue)")
+        }
+        guard let outage = events.unreachable else { return (details, nil) }
+        let elapsed = ContinuousClock.now - outage.since
+        details["eventbus.nats.unreachable_ms"] = String(elapsed.milliseconds)
+        let status: BusHealth.Status = elapsed >= settings.unhealthyAfter ? .unhealthy : .degraded
+        return (details, (status, "NATS server unreachable for \(elapsed.milliseconds) ms: \(outage.reason)"))
     }
 
     /// Forgets a subscription the caller closed, so health stops counting it.

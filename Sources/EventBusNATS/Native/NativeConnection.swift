@@ -136,6 +136,20 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         }
     }
 
+    /// Makes one round trip to the server (`PING`, answered by `PONG`) waiting at most `timeout`,
+    /// and returns how long it took; throws `timeout` when no `PONG` came (a paused or wedged
+    /// server keeps the TCP connection, so nats.c still reports it connected) and
+    /// `connectionFailed` while disconnected. Blocks: call from a dedicated thread.
+    func roundTrip(timeout: Duration) throws(EventBusError) -> Duration {
+        let start = ContinuousClock.now
+        let status = natsConnection_FlushTimeout(connection, max(1, timeout.milliseconds))
+        guard status == NATS_OK else {
+            throw NativeError.make(
+                .timeout, "no PONG from the server within \(timeout.milliseconds) ms", status: status)
+        }
+        return ContinuousClock.now - start
+    }
+
     /// Waits up to `timeout` for every outstanding asynchronous publish to be acknowledged. Blocks.
     func waitForPublishes(timeout: Duration) {
         var options = jsPubOptions()

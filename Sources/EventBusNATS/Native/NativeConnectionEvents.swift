@@ -10,6 +10,9 @@ final class NativeConnectionEvents: Sendable {
     private let disconnects = Atomic<Int>(0)
     private let reconnects = Atomic<Int>(0)
     private let connectedOnce = Atomic<Bool>(false)
+    /// Since when the server has been unreachable (nil: reachable), and why; for health's
+    /// `unhealthyAfter` bound.
+    private let outage = Mutex<(since: ContinuousClock.Instant, reason: String)?>(nil)
 
     /// Held so the PubAck callback's unretained pointer stays valid until the connection closed.
     private let pending: NativePendingPublishes
@@ -32,13 +35,29 @@ final class NativeConnectionEvents: Sendable {
                 reconnects.add(1, ordering: .relaxed)
                 logger.info("NATS connection re-established")
             }
+            markReachable()
         case .disconnected:
             disconnects.add(1, ordering: .relaxed)
+            markUnreachable("the connection to the server was lost; nats.c is reconnecting")
             logger.info("NATS connection lost; reconnecting")
         case .closed:
             logger.debug("NATS connection closed")
         }
     }
+
+    /// Notes that the server did not answer (or the connection is down): the outage starts now
+    /// unless one is already running; `reason` replaces the last one.
+    func markUnreachable(_ reason: String, at now: ContinuousClock.Instant = .now) {
+        outage.withLock { outage in outage = (outage?.since ?? now, reason) }
+    }
+
+    /// Notes that the server answered: any outage is over.
+    func markReachable() {
+        outage.withLock { $0 = nil }
+    }
+
+    /// The running outage: since when and why; nil while the server answers.
+    var unreachable: (since: ContinuousClock.Instant, reason: String)? { outage.withLock { $0 } }
 
     var disconnectCount: Int { disconnects.load(ordering: .relaxed) }
     var reconnectCount: Int { reconnects.load(ordering: .relaxed) }

@@ -190,7 +190,7 @@ public final class MemberProcess: Sendable {
     }
 }
 
-/// The C `kill`, which the method of the same name hides inside ``MemberProcess``.
-private func sendSignal(_ signal: Int32, to pid: Int32) {
+/// The C `kill`, which the methods of the same name hide inside ``MemberProcess`` and ``BrokerProcess``.
+func sendSignal(_ signal: Int32, to pid: Int32) {
     _ = kill(pid, signal)
 }

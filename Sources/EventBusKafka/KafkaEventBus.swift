@@ -66,10 +66,11 @@ public final class KafkaEventBus: EventBus {
     /// The librdkafka version loaded at run time; Tansu needs 2.1 or newer.
     public static var librdkafkaVersion: String { RDKafkaConfig.runtimeVersion }
 
-    /// Reports broker connectivity: a metadata request (bounded by
-    /// ``KafkaHealthOptions/probeTimeout``) must be answered for `healthy`; while none is,
-    /// `degraded`, and `unhealthy` once the brokers have been unreachable for
-    /// ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. `eventbus.cause` names why.
+    /// Reports broker connectivity and subscriptions (`Docs/Observability.md`, "Health"): a
+    /// metadata request (bounded by ``KafkaHealthOptions/probeTimeout``) must be answered for
+    /// `healthy`; while none is, `degraded`, and `unhealthy` once the brokers have been unreachable
+    /// for ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. A stalled subscription is
+    /// `degraded`. `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions) }
         var details = [
@@ -116,7 +117,11 @@ public final class KafkaEventBus: EventBus {
             let milliseconds: Int64 =
                 elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             details["eventbus.kafka.unreachable_ms"] = String(milliseconds)
-            details["eventbus.cause"] = "no Kafka broker answered: \(unreachable.reason ?? error.message)"
+            // The brokers are the root cause: named first, a stall's cause after them.
+            details["eventbus.cause"] = [
+                "no Kafka broker answered: \(unreachable.reason ?? error.message)", details["eventbus.cause"],
+            ]
+            .compactMap { $0 }.joined(separator: "; ")
             let status: BusHealth.Status = elapsed >= configuration.health.unhealthyAfter ? .unhealthy : .degraded
             return BusHealth(status: status, details: details)
         }

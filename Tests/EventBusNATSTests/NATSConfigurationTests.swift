@@ -36,6 +36,16 @@ final class NATSConfigurationTests: XCTestCase {
         assertInvalid(configuration, field: "stream.subjects")
     }
 
+    func testValidateThrowsWhenHealthBoundsAreOutOfRange() {
+        var configuration = NATSConfiguration()
+        configuration.health.probeTimeout = .microseconds(500)
+        assertInvalid(configuration, field: "health.probeTimeout")
+        configuration.health = NATSConfiguration.HealthSettings(unhealthyAfter: .seconds(-1))
+        assertInvalid(configuration, field: "health.unhealthyAfter")
+        configuration.health = NATSConfiguration.HealthSettings(probeTimeout: .milliseconds(1), unhealthyAfter: .zero)
+        XCTAssertNoThrow(try configuration.validate())
+    }
+
     func testValidateThrowsWhenFetchBatchIsOutOfRange() {
         var configuration = NATSConfiguration()
         configuration.consumer.fetchBatch = 0

@@ -45,8 +45,10 @@ public enum HealthScenarios {
         guard before.health.status == .healthy else {
             throw fail("not healthy before the outage: \(before.health.details)")
         }
-        try outage()
+        // Counted from before the outage step: a broker that is stopping closes its connections
+        // before the step returns, and the bus may see that first.
         let start = ContinuousClock.now
+        try outage()
         let degraded = await poll(bus, timeout: probeTimeout + slack) { $0.status != .healthy }
         guard degraded.health.status == .degraded else {
             throw fail(

@@ -5,7 +5,7 @@ import EventBus
 /// naming what it saw; each waits by polling `health()` against a deadline, never by sleeping for a
 /// fixed time.
 public enum HealthScenarios {
-    /// What ``followsOutage(of:probeTimeout:unhealthyAfter:slack:outage:recovery:)`` saw.
+    /// What ``followsOutage(of:probeTimeout:unhealthyAfter:slack:recoveryTimeout:outage:recovery:file:line:)`` saw.
     public struct OutageTimeline: Sendable {
         /// The first verdict that was not `healthy`, and when, counted from the outage.
         public var firstDegraded: (health: BusHealth, after: Duration)

@@ -9,7 +9,7 @@ extension NATSConfiguration {
     /// reconnecting) or the probe fails, the bus is `degraded`; once the server has been
     /// unreachable for ``unhealthyAfter`` (counted from nats.c's disconnect callback or the first
     /// failed probe, whichever came first), `unhealthy`. The same rules and defaults as
-    /// ``KafkaHealthOptions`` on the Kafka backend.
+    /// `KafkaHealthOptions` on the Kafka backend.
     public struct HealthSettings: Sendable, Equatable {
         /// How long one health check waits for the server's `PONG`. Default 2 s; must be positive.
         public var probeTimeout: Duration

@@ -27,18 +27,18 @@ MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 //     let observability = try OTel.bootstrap()   // InstrumentationSystem, W3C propagation, OTLP export
 //     // ... build the bus, then run `observability` and the bus in one ServiceGroup.
 
-// 2. Build a bus.
+// 2. Build a bus: every backend has the same `connect(_:)`, which validates the configuration.
 let environment = ProcessInfo.processInfo.environment
 let backend = environment["EVENTBUS_EXAMPLE_BACKEND"] ?? "memory"
 let bus: any EventBus
 switch backend {
 case "kafka":
-    var configuration = try KafkaConfiguration(
+    var configuration = KafkaConfiguration(
         bootstrapServers: [environment["EVENTBUS_KAFKA_BROKERS"] ?? "127.0.0.1:9092"])
     // Tansu answers a second JoinGroup only after half the session timeout: keep it short here.
     configuration.consumer.sessionTimeout = .seconds(3)
     configuration.consumer.heartbeatInterval = .milliseconds(300)
-    bus = try KafkaEventBus(configuration: configuration)
+    bus = try await KafkaEventBus.connect(configuration)
 case "nats":
     var configuration = NATSConfiguration(servers: [environment["EVENTBUS_NATS_URL"] ?? "nats://127.0.0.1:4222"])
     // A stream of the example's own, so it leaves other users of the server alone.
@@ -46,7 +46,7 @@ case "nats":
     configuration.subjectPrefix = "example"
     bus = try await NATSEventBus.connect(configuration)
 case "memory":
-    bus = try InMemoryEventBus(configuration: InMemoryConfiguration())
+    bus = try await InMemoryEventBus.connect(InMemoryConfiguration())
 default:
     print("EVENTBUS_EXAMPLE_BACKEND must be memory, kafka or nats, not '\(backend)'")
     exit(2)

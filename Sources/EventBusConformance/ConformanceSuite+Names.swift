@@ -2,7 +2,7 @@ import EventBus
 
 extension ConformanceSuite {
     /// Topic names Apache Kafka refuses (`org.apache.kafka.common.internals.Topic`: characters
-    /// `[a-zA-Z0-9._-]`, at most 249, not `.` or `..`) plus the ones ``EventBusNames`` refuses for
+    /// `[a-zA-Z0-9._-]`, at most 249, not `.` or `..`) plus the ones `EventBusNames` refuses for
     /// NATS's sake (a dot outside the dead-letter suffix) or Kafka's metric names (`_dlq`).
     static let illegalTopics: [String] = [
         "orders events", "orders/v1", "ordérs", String(repeating: "a", count: 250), ".", "..", "orders\n",
@@ -50,7 +50,7 @@ extension ConformanceSuite {
         return .passed(notes: ["\(refused) calls with illegal names refused, bus still serving"])
     }
 
-    /// Names at the edge of ``EventBusNames`` work: a 249-character topic takes a publish; a topic
+    /// Names at the edge of `EventBusNames` work: a 249-character topic takes a publish; a topic
     /// and a group holding `-` and `_`, 239 characters together, receive their message; a message
     /// published to a dead-letter topic (`<topic>.dlq`) reaches that topic's subscribers.
     static func acceptsEdgeNames(_ context: ScenarioContext) async throws -> ConformanceOutcome {

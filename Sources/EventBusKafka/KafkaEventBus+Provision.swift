@@ -26,7 +26,7 @@ extension KafkaEventBus {
     /// topics, which does not auto-create them.
     ///
     /// - Parameters:
-    ///   - topics: names following ``EventBusNames``; a dead-letter topic name is provisioned alone.
+    ///   - topics: names following `EventBusNames`; a dead-letter topic name is provisioned alone.
     ///   - partitions: at least 1.
     ///   - replicationFactor: at least 1, at most the number of brokers.
     /// - Throws: `invalidArgument` for a bad name or count (before any broker call, or from the broker:

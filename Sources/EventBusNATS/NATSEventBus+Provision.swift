@@ -33,7 +33,7 @@ extension NATSEventBus {
     /// partitions (default subjects, without `<prefix>.*.p.*`) gains the partition subjects, as at
     /// `connect`.
     ///
-    /// - Throws: `invalidArgument` for a topic or group outside ``EventBusNames`` or too long for a
+    /// - Throws: `invalidArgument` for a topic or group outside `EventBusNames` or too long for a
     ///   consumer name (before any server call); `topicMismatch` as above; `unsupported` for
     ///   groups on a nats-server older than 2.14; `connectionFailed` or `timeout` when the server
     ///   cannot be used; `shutDown` after `shutdown()`.

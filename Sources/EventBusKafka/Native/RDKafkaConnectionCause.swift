@@ -7,7 +7,7 @@ import EventBus
 /// only ends with `Local: Broker transport failure` or a timeout; the reason (an unknown host, a
 /// failed SASL or TLS handshake, an ApiVersion reply it cannot parse) arrives separately, through the
 /// error callback. The callback keeps the latest one here, and the calls that failed put it into
-/// their ``EventBusError``.
+/// their `EventBusError`.
 struct RDKafkaConnectionCause: Sendable, Equatable {
     /// The kinds a caller can act on; `other` is any remaining transport failure (refused, reset).
     enum Kind: Sendable, Equatable {

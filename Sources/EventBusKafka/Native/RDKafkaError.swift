@@ -1,7 +1,7 @@
 import CKafka
 import EventBus
 
-/// A librdkafka error code with its text, kept as the `underlying` cause of an ``EventBusError``.
+/// A librdkafka error code with its text, kept as the `underlying` cause of an `EventBusError`.
 struct RDKafkaError: Error, Sendable, CustomStringConvertible {
     /// The `rd_kafka_resp_err_t` value.
     let code: Int32
@@ -18,7 +18,7 @@ struct RDKafkaError: Error, Sendable, CustomStringConvertible {
         text = String(cString: rd_kafka_err2str(err))
     }
 
-    /// The one place where librdkafka error codes become ``EventBusError``s.
+    /// The one place where librdkafka error codes become `EventBusError`s.
     static func translate(_ err: rd_kafka_resp_err_t, while operation: String) -> EventBusError {
         let native = RDKafkaError(err)
         let message = "\(operation): \(native.text)"

@@ -1,7 +1,7 @@
 import CNats
 import EventBus
 
-/// Translates nats.c statuses and JetStream error codes into ``EventBusError``; the one place that
+/// Translates nats.c statuses and JetStream error codes into `EventBusError`; the one place that
 /// decides which native failures are worth retrying.
 enum NativeError {
     /// Statuses that a later attempt may not see: connection trouble, timeouts, missing responders

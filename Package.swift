@@ -136,6 +136,8 @@ let package = Package(
                 "EventBus",
                 "EventBusPressureKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/EventBusPressure"
         ),

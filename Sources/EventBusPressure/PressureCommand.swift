@@ -2,6 +2,8 @@ import ArgumentParser
 import EventBus
 import EventBusPressureKit
 import Foundation
+import InMemoryTracing
+import Instrumentation
 
 /// `eventbus-pressure`: the reference report's four pressure levels, per backend, as a table.
 @main
@@ -55,10 +57,24 @@ struct PressureCommand: AsyncParsableCommand {
     @Option(help: "Seconds a paced run offers messages (with --rate).")
     var duration: Int = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "Tracer to bootstrap before the buses are built: none or in-memory.",
+            discussion: """
+                in-memory bootstraps swift-distributed-tracing's InMemoryTracer process-wide, so every \
+                message gets a producer and a consumer span with its context in the headers; the \
+                spans are kept in memory. Compare the cpu us column with and without it for the \
+                cost of tracing per message.
+                """))
+    var tracer: String = "none"
+
     @Flag(help: "Print the reports as JSON instead of a table.")
     var json = false
 
     func validate() throws {
+        guard ["none", "in-memory"].contains(tracer) else {
+            throw ValidationError("--tracer must be none or in-memory, got \(tracer)")
+        }
         guard rate.allSatisfy({ $0 > 0 }), duration > 0 else {
             throw ValidationError("--rate and --duration must be positive")
         }
@@ -70,6 +86,10 @@ struct PressureCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if tracer == "in-memory" {
+            // Read by every bus when it is built (its configuration's tracer is nil).
+            InstrumentationSystem.bootstrap(InMemoryTracer(recordInjections: false, recordExtractions: false))
+        }
         let backends = backend == "all" ? BackendRegistry.names : [backend]
         // Every backend is checked before the first runs, so `--backend all` fails at once rather
         // than after the in-memory levels.

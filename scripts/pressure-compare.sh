@@ -7,7 +7,8 @@
 # that slow drift (brokers filling up, other load) hits both alike. Each run's JSON report goes to
 # DIR (default .compare/runs-<time>), and the summary prints, per level, the median throughput of each
 # side, the change, and a bootstrap 95 % interval of the ratio of medians (5,000 resamples), because
-# on two shared cores single runs spread by +-20 %.
+# on two shared cores single runs spread by +-20 %; and the median process CPU per message, which
+# other load on the machine moves far less than throughput.
 #
 # The brokers must already run (scripts/brokers.sh start); python3 summarises.
 set -euo pipefail
@@ -73,8 +74,8 @@ def load(side):
 
 before, after = load("before"), load("after")
 random.seed(1)
-print("| backend | level | runs | before msg/s | after msg/s | change | 95 % interval | before p99 ms | after p99 ms | dups | order |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| backend | level | runs | before msg/s | after msg/s | change | 95 % interval | before p99 ms | after p99 ms | before / after CPU µs/msg | dups | order |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for key in sorted(before, key=lambda k: (k[0], ["low", "medium", "high", "extreme"].index(k[1]) if k[1] in ["low", "medium", "high", "extreme"] else 9)):
     if key not in after:
         continue
@@ -85,9 +86,11 @@ for key in sorted(before, key=lambda k: (k[0], ["low", "medium", "high", "extrem
         for _ in range(5000))
     p99b = statistics.median(r["latencyP99Milliseconds"] for r in before[key])
     p99a = statistics.median(r["latencyP99Milliseconds"] for r in after[key])
+    cpub = statistics.median(r["cpuMicrosecondsPerMessage"] for r in before[key])
+    cpua = statistics.median(r["cpuMicrosecondsPerMessage"] for r in after[key])
     dups = sum(r["duplicates"] for r in before[key] + after[key])
     order = sum(r["orderViolations"] for r in before[key] + after[key])
     change = statistics.median(a) / statistics.median(b) - 1
     print(f"| {key[0]} | {key[1]} | {len(b)}/{len(a)} | {statistics.median(b):,.0f} | {statistics.median(a):,.0f} "
-          f"| {change:+.1%} | {ratios[125]:+.0%} .. {ratios[4874]:+.0%} | {p99b:.1f} | {p99a:.1f} | {dups} | {order} |")
+          f"| {change:+.1%} | {ratios[125]:+.0%} .. {ratios[4874]:+.0%} | {p99b:.1f} | {p99a:.1f} | {cpub:.2f} / {cpua:.2f} | {dups} | {order} |")
 EOF

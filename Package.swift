@@ -118,7 +118,11 @@ let package = Package(
         ),
         .target(
             name: "EventBusConformance",
-            dependencies: ["EventBus"]
+            dependencies: [
+                "EventBus",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "EventBusPressureKit",

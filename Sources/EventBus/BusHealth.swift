@@ -20,4 +20,13 @@ public struct BusHealth: Sendable, Equatable {
         self.status = status
         self.details = details
     }
+
+    /// Adds `cause` to `details["eventbus.cause"]`, after any cause already there.
+    package static func appendCause(_ cause: String, to details: inout [String: String]) {
+        if let existing = details["eventbus.cause"], !existing.isEmpty {
+            details["eventbus.cause"] = existing + "; " + cause
+        } else {
+            details["eventbus.cause"] = cause
+        }
+    }
 }

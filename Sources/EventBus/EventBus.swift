@@ -64,7 +64,24 @@ public protocol EventBus: Sendable {
     /// to create says so instead of pretending.
     func provision(topics: [String]) async throws(EventBusError)
 
+    /// Reads how far consumer group `group` is behind on `topic`: per partition and in total, in
+    /// messages not yet acknowledged by the group (``ConsumerLag`` says what each backend counts).
+    ///
+    /// The group needs no subscription in this process; a group that never consumed counts from
+    /// where it would start. Asks the broker (Kafka: an offset fetch and a watermark query per
+    /// partition; NATS: a consumer-info request per lane), so call it for monitoring, not per
+    /// message.
+    ///
+    /// Throws `invalidArgument` for names outside ``EventBusNames``, `topicMismatch` for a topic
+    /// the backend does not know, `shutDown` after `shutdown()`, and the backend's connection or
+    /// timeout errors when the broker does not answer in time.
+    func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag
+
     /// Reports the bus's condition.
+    ///
+    /// With ``ActorPoolConfiguration/maxConsumerLag`` set, it also reads the lag of every
+    /// subscribed (topic, group) and reports `degraded` when one exceeds the bound
+    /// (`Docs/Observability.md`, "Health").
     func health() async -> BusHealth
 
     /// Stops accepting publishes, lets handled work drain, closes every subscription and releases

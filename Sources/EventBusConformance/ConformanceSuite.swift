@@ -33,17 +33,22 @@ public struct ConformanceSuite: Sendable {
     /// What the backend supports.
     public let features: ConformanceFeatures
     private let makeBus: @Sendable () async throws -> any EventBus
+    private let observed: ObservedBusFactory?
 
     /// Creates the suite for one backend.
     ///
     /// - Parameters:
     ///   - features: what the backend supports; scenarios it cannot run report skipped.
+    ///   - observed: builds buses with chosen metrics and health settings; without it the metrics
+    ///     and lag scenarios are skipped.
     ///   - makeBus: returns a new bus on each call; scenarios shut down what they build.
     public init(
         features: ConformanceFeatures = ConformanceFeatures(),
+        observed: ObservedBusFactory? = nil,
         makeBus: @escaping @Sendable () async throws -> any EventBus
     ) {
         self.features = features
+        self.observed = observed
         self.makeBus = makeBus
     }
 
@@ -56,8 +61,10 @@ public struct ConformanceSuite: Sendable {
     public func scenario(_ id: ConformanceScenarioID) -> ConformanceScenario {
         let features = self.features
         let makeBus = self.makeBus
+        let observed = self.observed
         return ConformanceScenario(id: id, skipReason: skipReason(id)) {
-            let context = ScenarioContext(name: id.rawValue, features: features, makeBus: makeBus)
+            let context = ScenarioContext(
+                name: id.rawValue, features: features, makeBus: makeBus, observed: observed)
             do {
                 let outcome = try await Self.body(of: id)(context)
                 if let hung = await context.shutdownAll() { throw hung }
@@ -80,6 +87,8 @@ public struct ConformanceSuite: Sendable {
             return "the backend does not redeliver a closed member's messages within its group"
         case .boundsInFlightMessages where features.backpressure == nil:
             return "no backpressure profile given"
+        case .reportsMetrics where observed == nil, .reportsConsumerLag where observed == nil:
+            return "no observed-bus factory given"
         case .survivesBrokerRestart where features.restartBroker == nil || !features.persistent:
             return "the backend is not persistent or cannot restart its broker"
         case .keepsOrderWhenMemberJoins, .keepsOrderWhenMemberCloses, .keepsOrderWhenMemberShutsDown,
@@ -124,6 +133,8 @@ public struct ConformanceSuite: Sendable {
         case .keepsOrderWhenMemberShutsDown: return keepsOrderWhenMemberShutsDown
         case .keepsOrderWhenFailingMemberLeaves: return keepsOrderWhenFailingMemberLeaves
         case .keepsOrderWhileMembersChurn: return keepsOrderWhileMembersChurn
+        case .reportsMetrics: return reportsMetrics
+        case .reportsConsumerLag: return reportsConsumerLag
         }
     }
 }

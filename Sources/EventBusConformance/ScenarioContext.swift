@@ -6,19 +6,31 @@ final class ScenarioContext: Sendable {
     let name: String
     let features: ConformanceFeatures
     private let makeBus: @Sendable () async throws -> any EventBus
+    /// Builds buses with chosen observability settings, when the backend gave a factory.
+    let observed: ObservedBusFactory?
     private let suffix: String
     private let buses = Mutex<[any EventBus]>([])
 
-    init(name: String, features: ConformanceFeatures, makeBus: @escaping @Sendable () async throws -> any EventBus) {
+    init(
+        name: String, features: ConformanceFeatures, makeBus: @escaping @Sendable () async throws -> any EventBus,
+        observed: ObservedBusFactory? = nil
+    ) {
         self.name = name
         self.features = features
         self.makeBus = makeBus
+        self.observed = observed
         self.suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 
     /// A new bus from the suite's factory, shut down when the scenario ends.
     func bus() async throws -> any EventBus {
         try await adopt(makeBus())
+    }
+
+    /// A new bus from the observed-bus factory with `options`, shut down when the scenario ends.
+    func observedBus(_ options: ObservedBusFactory.Options) async throws -> any EventBus {
+        guard let observed else { throw ConformanceFailure(message: "no observed-bus factory given") }
+        return try await adopt(observed.makeBus(options))
     }
 
     /// Registers a bus built elsewhere so it is shut down when the scenario ends.

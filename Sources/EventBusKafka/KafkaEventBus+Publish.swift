@@ -9,6 +9,12 @@ extension KafkaEventBus {
     /// whole call, so batch publishing costs librdkafka's enqueue plus an atomic decrement per message.
     /// With a tracer, each message is sent inside a producer span whose context goes into its headers.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard let publishMetrics, !messages.isEmpty else { return try await publishMeasured(messages) }
+        try await publishMetrics.measure(messages) { () throws(EventBusError) in try await publishMeasured(messages) }
+    }
+
+    /// ``publish(_:)-([OutgoingMessage])`` without metrics.
+    private func publishMeasured(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         guard let tracing = configuration.pool.tracing else { return try await publishUntraced(messages) }
         try await tracing.send(messages) { messages throws(EventBusError) in try await publishUntraced(messages) }
     }

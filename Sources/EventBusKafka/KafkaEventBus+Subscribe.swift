@@ -50,6 +50,10 @@ extension KafkaEventBus {
                     throw EventBusError(.shutDown, "the Kafka event bus is gone")
                 }
                 try await self.writeDeadLetter(letter)
+            },
+            lag: { [weak self] () throws(EventBusError) -> ConsumerLag in
+                guard let self else { throw EventBusError(.shutDown, "the Kafka event bus is gone") }
+                return try await self.consumerLag(topic: topic, group: group)
             })
         return subscription
     }

@@ -35,6 +35,8 @@ public final class KafkaEventBus: EventBus {
     /// Mirrors `State.pollerStarted` for the same reason.
     let isPollerStarted = Atomic<Bool>(false)
     let logger: Logger
+    /// The publish side of ``BusMetrics``; nil when metrics are off.
+    let publishMetrics: PublishMetrics?
 
     /// Validates `configuration` and creates the bus and its producer: the construction every
     /// backend shares (`InMemoryEventBus.connect(_:)` and `NATSEventBus.connect(_:)` have the same
@@ -57,6 +59,8 @@ public final class KafkaEventBus: EventBus {
         var configuration = configuration
         configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.kafka)
+        configuration.pool.backend = MessagingSystem.kafka
+        self.publishMetrics = PublishMetrics.make(configuration.pool, backend: MessagingSystem.kafka)
         self.configuration = configuration
         self.logger = configuration.logger
         self.producer = try RDKafkaProducer(
@@ -70,7 +74,8 @@ public final class KafkaEventBus: EventBus {
     /// metadata request (bounded by ``KafkaHealthOptions/probeTimeout``) must be answered for
     /// `healthy`; while none is, `degraded`, and `unhealthy` once the brokers have been unreachable
     /// for ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. A stalled subscription is
-    /// `degraded`. `eventbus.cause` names why.
+    /// `degraded`; so is, with ``ActorPoolConfiguration/maxConsumerLag`` set and the brokers
+    /// reachable, a subscribed (topic, group) lagging more. `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions) }
         var details = [
@@ -108,7 +113,13 @@ public final class KafkaEventBus: EventBus {
         switch probe {
         case .success(let brokers):
             details["eventbus.kafka.brokers"] = String(brokers)
-            return BusHealth(status: stalls.isEmpty ? .healthy : .degraded, details: details)
+            let members = subscriptions.map {
+                LagHealth.Member(topic: $0.topic, group: $0.group, metrics: $0.metrics)
+            }
+            let lagging = await LagHealth.check(
+                bound: configuration.pool.maxConsumerLag, members: members, details: &details
+            ) { topic, group throws(EventBusError) in try await consumerLag(topic: topic, group: group) }
+            return BusHealth(status: stalls.isEmpty && !lagging ? .healthy : .degraded, details: details)
         case .failure(let error):
             let unreachable = producer.unreachable
             let since = unreachable.since ?? .now
@@ -191,6 +202,45 @@ public final class KafkaEventBus: EventBus {
                 producer.poll(timeoutMilliseconds: 50)
             }
         }
+    }
+
+    /// Reads `group`'s lag on `topic` (see ``ConsumerLag``): per partition, the high watermark
+    /// minus the group's committed offset; a partition the group never committed counts from where
+    /// ``KafkaConsumerOptions/autoOffsetReset`` would start it (the low watermark for `.earliest`,
+    /// the default). Each broker request is bounded by ``KafkaTopicOptions/operationTimeout``.
+    public func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag {
+        try EventBusNames.validateSubscription(
+            topic: topic, group: group, deadLetterSuffix: configuration.topics.deadLetterSuffix)
+        if isShutDown.load(ordering: .acquiring) {
+            throw EventBusError(.shutDown, "the Kafka event bus was shut down")
+        }
+        try startPollerIfNeeded()
+        let producer = self.producer
+        let earliest = configuration.consumer.autoOffsetReset == .earliest
+        let timeout = Int32(KafkaConfiguration.milliseconds(configuration.topics.operationTimeout)) ?? 10_000
+        // What this process's own members of the group learnt from their fetches (see
+        // RDKafkaProducer.consumerLag on why), read on the blocking thread with the rest.
+        let members = state.withLock { $0.subscriptions.filter { $0.topic == topic && $0.group == group } }
+        let result = try await DedicatedThread.run { () -> Result<[ConsumerLag.Partition], EventBusError> in
+            let known = { (partitions: Int32) -> [Int64?] in
+                var known = [Int64?](repeating: nil, count: Int(max(0, partitions)))
+                for member in members {
+                    for (index, high) in member.consumer.cachedHighWatermarks(partitions: partitions).enumerated() {
+                        if let high { known[index] = max(known[index] ?? high, high) }
+                    }
+                }
+                return known
+            }
+            do throws(EventBusError) {
+                return .success(
+                    try producer.consumerLag(
+                        topic: topic, group: group, startFromEarliest: earliest, timeoutMilliseconds: timeout,
+                        knownHighWatermarks: known))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return ConsumerLag(topic: topic, group: group, partitions: try result.get())
     }
 
     func forget(_ subscription: KafkaSubscription) {

@@ -74,10 +74,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
         self.group = group
         self.options = configuration.consumer
         self.logger = configuration.logger
-        self.revocationTimeouts = Counter(
-            label: "eventbus_revocation_timeouts_total",
-            dimensions: configuration.pool.metricsDimensions + [("topic", topic), ("group", group)],
-            factory: configuration.pool.metricsFactory)
+        self.revocationTimeouts = SubscriptionMetrics.counter(
+            BusMetrics.revocationTimeouts, configuration.pool.labelled(topic: topic, group: group))
         self.onClosed = onClosed
         self.consumer = try RDKafkaConsumer(
             topic: topic, properties: configuration.consumerProperties(group: group),
@@ -92,7 +90,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
     func start(
         poolConfiguration: ActorPoolConfiguration, keylessRouting: ActorPool.KeylessRouting,
         handler: @escaping MessageHandler,
-        deadLetterSink: @escaping DeadLetterSink
+        deadLetterSink: @escaping DeadLetterSink,
+        lag: @escaping @Sendable () async throws(EventBusError) -> ConsumerLag
     ) async throws(EventBusError) {
         let pool: ActorPool
         do {
@@ -114,7 +113,8 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
         consumer.callbackContext.rebalanceHandler.withLock { handler in
             handler = { [weak self] event in self?.rebalanced(event) }
         }
-        await runtime.start(intake: self, onClosed: { [weak self] in if let self { self.onClosed(self) } })
+        await runtime.start(
+            intake: self, lag: lag, onClosed: { [weak self] in if let self { self.onClosed(self) } })
         do {
             try DedicatedThread.start { [self] in pollLoop() }
             try consumer.subscribe()
@@ -152,6 +152,9 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
 
     /// Why the subscription is stalled, for health; nil while it makes progress.
     var stallDescription: String? { runtimeBox.withLock { $0 }?.stallDescription() }
+
+    /// The subscription's metrics; nil when they are off or the pool was never built.
+    var metrics: SubscriptionMetrics? { runtimeBox.withLock { $0 }?.pool.metrics }
 
     func close() async {
         // Without a runtime the pool could not be built: nothing runs, and start marked it closed.

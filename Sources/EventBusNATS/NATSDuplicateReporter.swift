@@ -6,8 +6,9 @@ import Synchronization
 /// Makes publishes that JetStream dropped as duplicates visible: the server answers them with a
 /// positive PubAck (`"duplicate": true`), so `publish` succeeds although nothing new was stored.
 ///
-/// Each one increments `eventbus_publish_duplicates_total` with the bus's metrics dimensions
-/// (``ActorPoolConfiguration/metricsDimensions``) plus `topic`, and is logged at warning level with
+/// Each one increments `eventbus_publish_duplicates_total` (``BusMetrics/publishDuplicates``) with
+/// the bus's metrics dimensions (``ActorPoolConfiguration/metricsDimensions``) plus `backend` and
+/// `topic`, and is logged at warning level with
 /// its subject and `Nats-Msg-Id`. JetStream drops a publish whose `Nats-Msg-Id` (the event ID,
 /// or a replay's `X-Replay-ID`) it stored within the stream's duplicate window.
 final class NATSDuplicateReporter: Sendable {
@@ -21,7 +22,7 @@ final class NATSDuplicateReporter: Sendable {
     init(configuration: NATSConfiguration) {
         subjects = configuration.subjects
         factory = configuration.pool.metricsFactory
-        dimensions = configuration.pool.metricsDimensions
+        dimensions = configuration.pool.metricsDimensions + [("backend", MessagingSystem.nats)]
         logger = configuration.logger
     }
 
@@ -37,7 +38,7 @@ final class NATSDuplicateReporter: Sendable {
             // Topics are few; a bus that publishes to very many forgets the older counters' handles.
             if counters.count >= 1024 { counters.removeAll() }
             let created = Counter(
-                label: "eventbus_publish_duplicates_total", dimensions: dimensions + [("topic", topic)],
+                label: BusMetrics.publishDuplicates, dimensions: dimensions + [("topic", topic)],
                 factory: factory)
             counters[topic] = created
             return created

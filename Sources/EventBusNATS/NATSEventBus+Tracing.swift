@@ -8,6 +8,13 @@ extension NATSEventBus {
     /// without a `traceID` gets the trace ID of that span's W3C `traceparent`, when the instrument
     /// writes one, so services that read only the envelope (Go jxt-core) see the trace.
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
+        guard let publishMetrics, !envelopes.isEmpty else { return try await publishMeasured(envelopes, to: topic) }
+        try await publishMetrics.measure([(topic, envelopes.count)]) { () throws(EventBusError) in
+            try await publishMeasured(envelopes, to: topic)
+        }
+    }
+
+    private func publishMeasured(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         guard let tracing = configuration.pool.tracing else {
             return try await publishUntraced(MessageTracing.messages(envelopes, traceHeaders: nil, topic: topic))
         }

@@ -31,6 +31,8 @@ public final class NATSEventBus: EventBus, Service {
     private let state = Mutex(State())
     let logger: Logger
     private let duplicates: NATSDuplicateReporter
+    /// The publish side of ``BusMetrics``; nil when metrics are off.
+    let publishMetrics: PublishMetrics?
 
     /// Whether `shutdown()` was called.
     var isShutDown: Bool { state.withLock { $0.shutDown } }
@@ -42,6 +44,8 @@ public final class NATSEventBus: EventBus, Service {
         var configuration = configuration
         configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.nats)
+        configuration.pool.backend = MessagingSystem.nats
+        self.publishMetrics = PublishMetrics.make(configuration.pool, backend: MessagingSystem.nats)
         self.configuration = configuration
         self.duplicates = duplicates
         self.connection = connection
@@ -134,6 +138,12 @@ public final class NATSEventBus: EventBus, Service {
     /// the bus's own dead letters do. Throws `invalidArgument` for a topic outside `EventBusNames`.
     /// With a tracer, each message is sent inside a producer span whose context goes into its headers.
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard let publishMetrics, !messages.isEmpty else { return try await publishMeasured(messages) }
+        try await publishMetrics.measure(messages) { () throws(EventBusError) in try await publishMeasured(messages) }
+    }
+
+    /// ``publish(_:)-([OutgoingMessage])`` without metrics.
+    private func publishMeasured(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         guard let tracing = configuration.pool.tracing else { return try await publishUntraced(messages) }
         try await tracing.send(messages) { messages throws(EventBusError) in try await publishUntraced(messages) }
     }
@@ -272,9 +282,15 @@ public final class NATSEventBus: EventBus, Service {
             return true
         }
         guard accepted else { throw EventBusError(.shutDown, "the NATS bus was shut down") }
-        await subscription.start { [weak self, weak subscription] in
-            if let self, let subscription { self.forget(subscription) }
-        }
+        let (topic, group) = (subscription.topic, subscription.group)
+        await subscription.start(
+            lag: { [weak self] () throws(EventBusError) -> ConsumerLag in
+                guard let self else { throw EventBusError(.shutDown, "the NATS bus is gone") }
+                return try await self.consumerLag(topic: topic, group: group)
+            },
+            onClose: { [weak self, weak subscription] in
+                if let self, let subscription { self.forget(subscription) }
+            })
         var metadata: Logger.Metadata = [
             "eventbus.topic": "\(subscription.topic)", "eventbus.group": "\(subscription.group)",
             "eventbus.durable": "\(durable)",
@@ -350,7 +366,9 @@ public final class NATSEventBus: EventBus, Service {
     /// reconnecting or silent, `degraded`; `unhealthy` once it has been so for
     /// ``NATSConfiguration/HealthSettings/unhealthyAfter``, after nats.c closed the connection
     /// (reconnect attempts exhausted) or after `shutdown()`. A stalled subscription or a partition
-    /// consumer missing on the server is `degraded`. `eventbus.cause` names why.
+    /// consumer missing on the server is `degraded`; so is, while the server answers and with
+    /// ``ActorPoolConfiguration/maxConsumerLag`` set, a subscribed (topic, group) lagging more.
+    /// `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (subscriptions, shutDown) = state.withLock { (Array($0.subscriptions.values), $0.shutDown) }
         let (connectivity, verdict) = shutDown ? ([:], nil) : await connectivity()
@@ -381,7 +399,16 @@ public final class NATSEventBus: EventBus, Service {
             details["eventbus.cause"] =
                 "\(missing) partition consumer(s) vanished from the server and are not yet created again"
         }
-        var status: BusHealth.Status = missing > 0 || !stalls.isEmpty ? .degraded : .healthy
+        var lagging = false
+        if verdict == nil, !shutDown {
+            let members = subscriptions.map {
+                LagHealth.Member(topic: $0.topic, group: $0.group, metrics: $0.metrics)
+            }
+            lagging = await LagHealth.check(
+                bound: configuration.pool.maxConsumerLag, members: members, details: &details
+            ) { topic, group throws(EventBusError) in try await consumerLag(topic: topic, group: group) }
+        }
+        var status: BusHealth.Status = missing > 0 || !stalls.isEmpty || lagging ? .degraded : .healthy
         if let verdict {
             // The connection is the root cause: it comes first, the consumers' symptoms after it.
             details["eventbus.cause"] = [verdict.cause, details["eventbus.cause"]].compactMap { $0 }
@@ -427,6 +454,57 @@ public final class NATSEventBus: EventBus, Service {
         return (details, (status, "NATS server unreachable for \(elapsed.milliseconds) ms: \(outage.reason)"))
     }
 
+    /// Reads `group`'s lag on `topic` (see ``ConsumerLag``): per lane consumer (one per partition,
+    /// then one for the topic's plain subject, numbered after the partitions),
+    /// `num_pending + num_ack_pending` from its consumer info; a consumer not created yet counts
+    /// every message the stream holds on its filter subject. `<topic>.dlq` reads the group's
+    /// dead-letter consumer as partition 0. Each request is bounded by
+    /// ``NATSConfiguration/PublishSettings/ackTimeout``.
+    public func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag {
+        let suffix = configuration.deadLetter.subjectSuffix
+        try EventBusNames.validateSubscription(topic: topic, group: group, deadLetterSuffix: suffix)
+        if isShutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
+        let prefix = configuration.consumer.durablePrefix
+        var lanes: [(consumer: String, filter: String)] = []
+        let stream: String
+        if let base = EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: suffix) {
+            stream = configuration.effectiveDeadLetterStreamName
+            lanes.append(
+                (
+                    try NATSSubjects.deadLetterDurableName(prefix: prefix, topic: base, group: group),
+                    try configuration.subjects.deadLetterSubject(forTopic: base)
+                ))
+        } else {
+            stream = configuration.stream.name
+            let subjects = configuration.subjects
+            let consumers = try NATSSubjects.laneConsumerNames(
+                prefix: prefix, topic: topic, group: group, partitions: subjects.partitions)
+            var filters: [String] = []
+            for partition in 0..<subjects.partitions {
+                filters.append(try subjects.subject(forTopic: topic, partition: partition))
+            }
+            filters.append(try checkedSubject(topic))
+            lanes = Array(zip(consumers, filters)).map { (consumer: $0.0, filter: $0.1) }
+        }
+        let connection = self.connection
+        let timeout = configuration.publish.ackTimeout
+        let readLanes = lanes
+        let lags = try await NativeThread.run(name: "eventbus.nats.lag") {
+            () throws(EventBusError) -> [ConsumerLag.Partition] in
+            var lags: [ConsumerLag.Partition] = []
+            for (index, lane) in readLanes.enumerated() {
+                var backlog = try connection.consumerBacklog(stream: stream, name: lane.consumer, timeout: timeout)
+                if backlog == nil {
+                    // Not created yet: it would start at the stream's first message on its subject.
+                    backlog = try connection.storedMessages(stream: stream, filter: lane.filter, timeout: timeout)
+                }
+                lags.append(ConsumerLag.Partition(partition: Int32(index), lag: backlog ?? 0))
+            }
+            return lags
+        }
+        return ConsumerLag(topic: topic, group: group, partitions: lags)
+    }
+
     /// Forgets a subscription the caller closed, so health stops counting it.
     func forget(_ subscription: any NATSMemberSubscription) {
         state.withLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }
@@ -467,8 +545,13 @@ protocol NATSMemberSubscription: Subscription, AnyObject {
     var fetchErrorCount: Int { get }
     /// Messages fetched and not yet acknowledged.
     var unsettledCount: Int { get }
-    /// Starts fetching; `onClose` runs once the subscription closed.
-    func start(onClose: @escaping @Sendable () -> Void) async
+    /// Starts fetching; `lag` reads the subscription's lag for its gauges; `onClose` runs once the
+    /// subscription closed.
+    func start(
+        lag: @escaping @Sendable () async throws(EventBusError) -> ConsumerLag, onClose: @escaping @Sendable () -> Void
+    ) async
+    /// The subscription's metrics; nil when they are off.
+    var metrics: SubscriptionMetrics? { get }
     /// Consumers of this subscription that vanished from the server and are not yet created again.
     var missingConsumerCount: Int { get }
     /// Why the subscription is stalled; nil while it makes progress.

@@ -65,6 +65,8 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private let reader: NativePartitionReader
     private let runtime: SubscriptionRuntime
     private var pool: ActorPool { runtime.pool }
+    /// The subscription's metrics; nil when they are off.
+    var metrics: SubscriptionMetrics? { runtime.pool.metrics }
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
     private let memberID: String
@@ -89,8 +91,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     /// Starts the pool, announces this member, and starts the fetch thread; returns once the
     /// thread has sent its first claims.
-    func start(onClose: @escaping @Sendable () -> Void) async {
-        await runtime.start(intake: self, onClosed: onClose)
+    func start(
+        lag: @escaping @Sendable () async throws(EventBusError) -> ConsumerLag, onClose: @escaping @Sendable () -> Void
+    ) async {
+        await runtime.start(intake: self, lag: lag, onClosed: onClose)
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             NativeThread.start(name: "eventbus.nats.member.\(topic)") {
                 self.fetchLoop(started: continuation)

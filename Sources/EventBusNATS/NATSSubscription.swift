@@ -21,6 +21,8 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
     private let consumer: NativePullConsumer
     private let runtime: SubscriptionRuntime
     private var pool: ActorPool { runtime.pool }
+    /// The subscription's metrics; nil when they are off.
+    var metrics: SubscriptionMetrics? { runtime.pool.metrics }
     private let settings: NATSConfiguration.ConsumerSettings
     private let logger: Logger
     /// Opens when the fetch thread has stopped.
@@ -46,8 +48,10 @@ final class NATSSubscription: Subscription, SubscriptionIntake {
     /// Returning only once the request is out puts this member in the server's queue of waiting
     /// requests before anything published afterwards arrives: the server deals messages round-robin
     /// over that queue, so a member whose first request came late would get none of a short burst.
-    func start(onClose: @escaping @Sendable () -> Void) async {
-        await runtime.start(intake: self, onClosed: onClose)
+    func start(
+        lag: @escaping @Sendable () async throws(EventBusError) -> ConsumerLag, onClose: @escaping @Sendable () -> Void
+    ) async {
+        await runtime.start(intake: self, lag: lag, onClosed: onClose)
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             NativeThread.start(name: "eventbus.nats.fetch.\(topic)") {
                 self.fetchLoop(firstRequestSent: continuation)

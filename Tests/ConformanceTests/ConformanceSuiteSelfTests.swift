@@ -24,6 +24,11 @@ final class ConformanceSuiteSelfTests: XCTestCase {
                     messageCount: 5000
                 )
             ),
+            observed: ObservedBusFactory(backend: "in_memory") { options in
+                var configuration = InMemoryConfiguration()
+                options.apply(to: &configuration.pool)
+                return FaultyBus(try InMemoryEventBus(configuration: configuration), fault: fault)
+            },
             makeBus: { FaultyBus(try InMemoryEventBus(), fault: fault) }
         )
         do {
@@ -57,6 +62,18 @@ final class ConformanceSuiteSelfTests: XCTestCase {
 
     func testReplayScenarioFailsWhenRepeatedEventIDsAreDropped() async throws {
         try await expectFailure(.replaysDeadLetter, when: .dropRepeatedEventIDs)
+    }
+
+    func testMetricsScenarioFailsWhenHandlerErrorsAreSwallowed() async throws {
+        try await expectFailure(.reportsMetrics, when: .swallowHandlerErrors)
+    }
+
+    func testLagScenarioFailsWhenLagIsReportedAsZero() async throws {
+        try await expectFailure(.reportsConsumerLag, when: .reportNoLag)
+    }
+
+    func testLagScenarioFailsWhenHealthIgnoresLag() async throws {
+        try await expectFailure(.reportsConsumerLag, when: .alwaysHealthy)
     }
 
     func testBackpressureScenarioFailsWhenPublishDoesNotWait() async throws {

@@ -29,6 +29,11 @@ final class InMemoryConformanceTests: XCTestCase {
                 makeBus: { try InMemoryEventBus(configuration: boundedConfiguration) }
             )
         ),
+        observed: ObservedBusFactory(backend: "in_memory") { options in
+            var configuration = InMemoryConfiguration()
+            options.apply(to: &configuration.pool)
+            return try InMemoryEventBus(configuration: configuration)
+        },
         makeBus: { try InMemoryEventBus(configuration: InMemoryConfiguration()) }
     )
 
@@ -144,9 +149,17 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.keepsOrderWhileMembersChurn)
     }
 
+    func testReportsDocumentedMetricsWhenMessagesArePublishedRetriedAndDeadLettered() async throws {
+        try await run(.reportsMetrics)
+    }
+
+    func testReportsLagAndDegradedHealthWhenTheGroupFallsBehind() async throws {
+        try await run(.reportsConsumerLag)
+    }
+
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 28, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 30, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -40,6 +40,9 @@ final class KafkaConformanceTests: XCTestCase {
             // librdkafka's message.max.bytes default.
             maxMessageBytes: 1_000_000
         ),
+        observed: ObservedBusFactory(backend: "kafka") { options in
+            try KafkaEventBus(configuration: configuration { options.apply(to: &$0.pool) })
+        },
         makeBus: { try KafkaEventBus(configuration: configuration()) }
     )
 
@@ -159,9 +162,17 @@ final class KafkaConformanceTests: XCTestCase {
         try await run(.keepsOrderWhileMembersChurn)
     }
 
+    func testReportsDocumentedMetricsWhenMessagesArePublishedRetriedAndDeadLettered() async throws {
+        try await run(.reportsMetrics)
+    }
+
+    func testReportsLagAndDegradedHealthWhenTheGroupFallsBehind() async throws {
+        try await run(.reportsConsumerLag)
+    }
+
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 28, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 30, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -19,7 +19,8 @@ final class KafkaMetricsTests: XCTestCase {
         await subscription.close()
         await bus.shutdown()
         let counter = try metrics.expectCounter(
-            "eventbus_messages_handled_total", [("topic", topic), ("group", "g-\(topic)")])
+            "eventbus_messages_processed_total",
+            [("backend", "kafka"), ("topic", topic), ("group", "g-\(topic)"), ("outcome", "handled")])
         XCTAssertEqual(counter.totalValue, 3)
     }
 
@@ -51,7 +52,8 @@ final class KafkaMetricsTests: XCTestCase {
         XCTAssertTrue(blocked)
         let joined = try await second.subscribe(topic: topic, group: group) { _ in }
         let counted = await Collector.waitUntil(timeout: .seconds(30)) {
-            ((try? metrics.expectCounter("eventbus_revocation_timeouts_total", [("topic", topic), ("group", group)]))?
+            ((try? metrics.expectCounter(
+                "eventbus_revocation_timeouts_total", [("backend", "kafka"), ("topic", topic), ("group", group)]))?
                 .totalValue ?? 0) >= 1
         }
         release.store(true, ordering: .relaxed)

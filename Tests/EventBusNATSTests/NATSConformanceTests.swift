@@ -45,6 +45,11 @@ final class NATSConformanceTests: XCTestCase {
                 carriesSurroundingWhitespace: false,
                 maxMessageBytes: 1_048_576
             ),
+            observed: ObservedBusFactory(backend: "nats") { options in
+                var observed = configuration(url: url)
+                options.apply(to: &observed.pool)
+                return try await NATSEventBus.connect(observed)
+            },
             makeBus: { try await NATSEventBus.connect(configuration(url: url)) }
         )
     }
@@ -161,9 +166,17 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.keepsOrderWhileMembersChurn)
     }
 
+    func testReportsDocumentedMetricsWhenMessagesArePublishedRetriedAndDeadLettered() async throws {
+        try await run(.reportsMetrics)
+    }
+
+    func testReportsLagAndDegradedHealthWhenTheGroupFallsBehind() async throws {
+        try await run(.reportsConsumerLag)
+    }
+
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 28, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 30, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -77,11 +77,12 @@ final class NATSDeadLetterTests: XCTestCase {
                 topic: topic, key: "k", headers: [MessageHeader(name: "X-Event-ID", value: "other-\(topic)")],
                 payload: [2]))
         XCTAssertThrowsError(
-            try metrics.expectCounter("eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)]),
+            try metrics.expectCounter(
+                "eventbus_publish_duplicates_total", [("service", "tests"), ("backend", "nats"), ("topic", topic)]),
             "no duplicate yet")
         try await bus.publish(message)
         let counter = try metrics.expectCounter(
-            "eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)])
+            "eventbus_publish_duplicates_total", [("service", "tests"), ("backend", "nats"), ("topic", topic)])
         XCTAssertEqual(counter.totalValue, 1)
         let health = await bus.health()
         XCTAssertEqual(health.details["eventbus.publish.duplicates"], "1")
@@ -111,7 +112,7 @@ final class NATSDeadLetterTests: XCTestCase {
         let letter = try XCTUnwrap(letters.all.first)
         try await bus.publish(try EnvelopeCodec.decode(letter.payload), to: topic)
         let duplicates = try metrics.expectCounter(
-            "eventbus_publish_duplicates_total", [("service", "tests"), ("topic", topic)])
+            "eventbus_publish_duplicates_total", [("service", "tests"), ("backend", "nats"), ("topic", topic)])
         XCTAssertEqual(duplicates.totalValue, 1)
 
         try await bus.replayDeadLetter(letter)

@@ -17,7 +17,8 @@ final class NATSMetricsTests: XCTestCase {
         await subscription.close()
         await bus.shutdown()
         let counter = try metrics.expectCounter(
-            "eventbus_messages_handled_total", [("topic", topic), ("group", "metrics")])
+            "eventbus_messages_processed_total",
+            [("backend", "nats"), ("topic", topic), ("group", "metrics"), ("outcome", "handled")])
         XCTAssertEqual(counter.totalValue, 3)
     }
 }

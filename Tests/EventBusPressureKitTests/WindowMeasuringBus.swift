@@ -55,6 +55,10 @@ final class WindowMeasuringBus: EventBus {
         try await inner.makeEnvelopeSubscription(topic: topic, group: group, handler: handler)
     }
 
+    func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag {
+        try await inner.consumerLag(topic: topic, group: group)
+    }
+
     func health() async -> BusHealth { await inner.health() }
     func shutdown() async { await inner.shutdown() }
 }

@@ -262,10 +262,25 @@ final class ActorPoolTests: XCTestCase {
         await waitUntil("4 outcomes") { outcomes.value.count == 4 }
         pool.finish()
         await runner.value
-        let dimensions = [("topic", "orders")]
-        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_handled_total", dimensions).totalValue, 3)
-        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_dead_lettered_total", dimensions).totalValue, 1)
-        XCTAssertEqual(try metrics.expectCounter("eventbus_handler_restarts_total", dimensions).totalValue, 3)
+        func processed(_ outcome: String) throws -> Int64 {
+            try metrics.expectCounter(BusMetrics.messagesProcessed, [("topic", "orders"), ("outcome", outcome)])
+                .totalValue
+        }
+        XCTAssertEqual(try processed("handled"), 3)
+        XCTAssertEqual(try processed("dead_lettered"), 1)
+        XCTAssertEqual(try processed("retried"), 3)
+        XCTAssertEqual(try processed("discarded"), 0)
+        let calls = try metrics.expectTimer(BusMetrics.processDuration, [("topic", "orders"), ("outcome", "success")])
+        let failures = try metrics.expectTimer(
+            BusMetrics.processDuration, [("topic", "orders"), ("outcome", "failure")])
+        XCTAssertEqual(calls.values.count, 3, "one timing per successful handler call")
+        XCTAssertEqual(failures.values.count, 4, "one timing per failed call: the first and 3 restarts")
+    }
+
+    /// The default factory is swift-metrics' no-op one (the tests bootstrap no metrics system).
+    func testMakesNoMetricHandleWhenTheFactoryIsTheNoOpOne() throws {
+        let pool = try makePool(ActorPoolConfiguration(), outcomes: Recorder([])) { _ in }
+        XCTAssertNil(pool.metrics, "the no-op factory must leave the per-message path without metrics")
     }
 
     func testInvalidConfigurationThrowsWhenActorCountIsZero() {

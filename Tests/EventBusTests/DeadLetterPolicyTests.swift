@@ -98,9 +98,12 @@ final class DeadLetterPolicyTests: XCTestCase {
         XCTAssertEqual(writes.value, 1, "a refusal for good is not retried")
         XCTAssertEqual(pool.statistics.deadLetterGiveUps, 1)
         XCTAssertEqual(pool.statistics.deadLettered, 0)
-        let dimensions = [("topic", "orders")]
-        XCTAssertEqual(try metrics.expectCounter("eventbus_dead_letter_give_ups_total", dimensions).totalValue, 1)
-        XCTAssertEqual(try metrics.expectCounter("eventbus_messages_dead_lettered_total", dimensions).totalValue, 0)
+        func processed(_ outcome: String) throws -> Int64 {
+            try metrics.expectCounter(BusMetrics.messagesProcessed, [("topic", "orders"), ("outcome", outcome)])
+                .totalValue
+        }
+        XCTAssertEqual(try processed("discarded"), 1)
+        XCTAssertEqual(try processed("dead_lettered"), 0)
     }
 
     func testRetriableSinkFailureIsRetriedUntilPoolStopsThenLeftWithoutOutcome() async throws {

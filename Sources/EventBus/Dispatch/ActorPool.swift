@@ -1,4 +1,3 @@
-import CoreMetrics
 import Logging
 import Synchronization
 import Tracing
@@ -64,10 +63,9 @@ public final class ActorPool: Sendable {
     private let deadLetteredCount = Atomic<Int>(0)
     private let restartCount = Atomic<Int>(0)
     private let giveUpCount = Atomic<Int>(0)
-    private let handledCounter: Counter
-    private let deadLetteredCounter: Counter
-    private let restartCounter: Counter
-    private let giveUpCounter: Counter
+    /// The subscription's metrics (``BusMetrics``); nil when the factory is the no-op one, so an
+    /// unmeasured pool pays one nil check per message.
+    package let metrics: SubscriptionMetrics?
     /// Per actor, its finished count at the last ``stall(now:)`` that saw it change, and when.
     private let stallWatch = Mutex<[(finished: Int, since: ContinuousClock.Instant)]>([])
     private let startup = Mutex<(started: Int, waiters: [UnsafeContinuation<Void, Never>])>((0, []))
@@ -111,8 +109,8 @@ public final class ActorPool: Sendable {
     ///     ``ActorPoolConfiguration/deadLetterRetryInterval`` until the write succeeds or the pool
     ///     stops (the subscription closes; the message then gets no outcome and is redelivered). A
     ///     non-retriable ``EventBusError`` ends it at once: the message is reported
-    ///     ``DispatchOutcome/Result/discarded``, counted in `eventbus_dead_letter_give_ups_total` and
-    ///     logged at error level. A sink that can make a letter fit the broker's limits must do so
+    ///     ``DispatchOutcome/Result/discarded``, counted in `eventbus_messages_processed_total`
+    ///     with `outcome` `discarded` and logged at error level. A sink that can make a letter fit the broker's limits must do so
     ///     itself (``DeadLetter/fitted(_:limit:size:)``): a size refusal is not retriable.
     ///   - onOutcomes: told, from the actor's task (or from ``withdrawRevoked()``'s caller), what
     ///     became of each message. Keep it short.
@@ -135,16 +133,7 @@ public final class ActorPool: Sendable {
         self.deadLetterSink = deadLetterSink
         self.reportOutcomes = onOutcomes
         self.isCurrent = isCurrent
-        let factory = configuration.metricsFactory
-        let dimensions = configuration.metricsDimensions
-        self.handledCounter = Counter(
-            label: "eventbus_messages_handled_total", dimensions: dimensions, factory: factory)
-        self.deadLetteredCounter = Counter(
-            label: "eventbus_messages_dead_lettered_total", dimensions: dimensions, factory: factory)
-        self.restartCounter = Counter(
-            label: "eventbus_handler_restarts_total", dimensions: dimensions, factory: factory)
-        self.giveUpCounter = Counter(
-            label: "eventbus_dead_letter_give_ups_total", dimensions: dimensions, factory: factory)
+        self.metrics = SubscriptionMetrics.make(configuration)
         self.inboxes = (0..<configuration.actorCount).map { _ in
             ActorInbox(capacity: configuration.inboxCapacity)
         }
@@ -162,6 +151,19 @@ public final class ActorPool: Sendable {
 
     /// Messages queued or being handled, over all actors.
     public var occupancy: Int { inboxes.reduce(0) { $0 + $1.occupancy } }
+
+    /// The most messages one actor holds, queued or being handled.
+    public var deepestInbox: Int { inboxes.reduce(0) { max($0, $1.occupancy) } }
+
+    /// How often the subscription samples its gauges (``ActorPoolConfiguration/metricsSampleInterval``).
+    package var metricsSampleInterval: Duration { configuration.metricsSampleInterval }
+
+    /// Samples the in-flight and inbox-depth gauges; nothing when metrics are off.
+    package func sampleGauges() {
+        guard let metrics else { return }
+        metrics.inFlight.record(occupancy)
+        metrics.inboxDepth.record(deepestInbox)
+    }
 
     /// Actors that hold messages and finished none since a check at least
     /// ``ActorPoolConfiguration/stallTimeout`` ago, and how long the longest has been stuck; nil
@@ -420,11 +422,11 @@ public final class ActorPool: Sendable {
         let handled = outcomes.count - deadLettered - neither
         if handled > 0 {
             handledCount.add(handled, ordering: .relaxed)
-            handledCounter.increment(by: handled)
+            metrics?.handled.increment(by: handled)
         }
         if deadLettered > 0 {
             deadLetteredCount.add(deadLettered, ordering: .relaxed)
-            deadLetteredCounter.increment(by: deadLettered)
+            metrics?.deadLettered.increment(by: deadLettered)
         }
         reportOutcomes(outcomes)
         inbox.release(outcomes.count)
@@ -449,8 +451,11 @@ public final class ActorPool: Sendable {
         // One consumer span over every attempt; nil (one check per message) when nothing is traced.
         let span = configuration.tracing?.startProcessSpan(message)
         defer { span?.end() }
+        let metrics = self.metrics
         while true {
             attempts += 1
+            // Read the clock only when measured: nothing per message otherwise.
+            let started = metrics == nil ? nil : ContinuousClock.now
             do {
                 if let span {
                     // The handler's own spans nest under this one.
@@ -458,8 +463,10 @@ public final class ActorPool: Sendable {
                 } else {
                     try await handler(message)
                 }
+                if let metrics, let started { metrics.recordCall(.now - started, succeeded: true) }
                 return DispatchOutcome(of: message, result: .handled, attempts: attempts)
             } catch {
+                if let metrics, let started { metrics.recordCall(.now - started, succeeded: false) }
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
                 flush(&pending, inbox: inbox)
@@ -472,7 +479,7 @@ public final class ActorPool: Sendable {
                 }
                 if let span { MessageTracing.recordRetry(span, attempt: attempts, error: error) }
                 restartCount.add(1, ordering: .relaxed)
-                restartCounter.increment()
+                metrics?.retried.increment()
                 logger.debug(
                     "handler failed; restarting actor",
                     metadata: [
@@ -518,7 +525,7 @@ public final class ActorPool: Sendable {
             } catch let failure as EventBusError where !failure.isRetriable {
                 // The same write would be refused again: retrying would hold the key forever.
                 giveUpCount.add(1, ordering: .relaxed)
-                giveUpCounter.increment()
+                metrics?.discarded.increment()
                 logger.error(
                     "dead-letter write refused for good; message discarded (the source topic still holds it)",
                     metadata: [

@@ -21,13 +21,25 @@ public struct ActorPoolConfiguration: Sendable {
     /// client); a pool built directly logs to `Logger(label: "eventbus.pool")`. Set it to give the
     /// pools a logger of their own, such as one at another level.
     public var logger: Logger?
-    /// Where the pool reports `eventbus_messages_handled_total`, `eventbus_messages_dead_lettered_total`,
-    /// `eventbus_handler_restarts_total` and `eventbus_dead_letter_give_ups_total`; the backends
-    /// report their own counters (such as NATS's `eventbus_publish_duplicates_total`) here too.
-    /// Default: the process's bootstrapped `MetricsSystem`.
+    /// Where the bus reports every metric of ``BusMetrics`` (publish and consume side, the
+    /// backends' own counters too; `Docs/Observability.md`, "Metrics"). Default: the process's
+    /// bootstrapped `MetricsSystem`; with swift-metrics' default no-op factory nothing is measured
+    /// and no handle is made.
     public var metricsFactory: any MetricsFactory
-    /// Dimensions added to every metric, such as `[("topic", "orders"), ("group", "billing")]`.
+    /// Dimensions put first on every metric, such as `[("service", "billing")]`; the bus adds
+    /// `backend`, `topic`, `group` and the rest (``BusMetrics``). Default none.
     public var metricsDimensions: [(String, String)]
+    /// How often each subscription samples its gauges (``BusMetrics/messagesInFlight``,
+    /// ``BusMetrics/inboxDepth``, ``BusMetrics/consumerLag``) while a metrics factory other than
+    /// the no-op one is set. Reading lag asks the broker (Kafka: an offset fetch plus a watermark
+    /// query per partition; NATS: a consumer-info request per lane), so this bounds that cost.
+    /// Default 10 s; must be positive.
+    public var metricsSampleInterval: Duration
+    /// The consumer lag (``ConsumerLag/total``, in messages) above which `health()` reports
+    /// `degraded` for a subscription's (topic, group), naming them and the lag. Each `health()`
+    /// call then reads the lag of every subscribed (topic, group) once. Default nil: lag is not
+    /// checked. Must be at least 0.
+    public var maxConsumerLag: Int64?
     /// How long an actor may hold messages without finishing one before the bus's `health()`
     /// reports the subscription stalled (`degraded`, naming it): a handler that hangs stops its
     /// key's later messages. Measured between `health()` calls, so a stall shows on the first call
@@ -45,6 +57,10 @@ public struct ActorPoolConfiguration: Sendable {
         return copy
     }
 
+    /// The backend's `messaging.system` name, set by the bus (the `backend` metrics dimension);
+    /// nil for a pool outside a bus.
+    package var backend: String?
+
     /// Creates a configuration with the reference defaults.
     public init(
         actorCount: Int = 256,
@@ -55,7 +71,9 @@ public struct ActorPoolConfiguration: Sendable {
         logger: Logger? = nil,
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
         metricsDimensions: [(String, String)] = [],
-        stallTimeout: Duration = .seconds(30)
+        stallTimeout: Duration = .seconds(30),
+        metricsSampleInterval: Duration = .seconds(10),
+        maxConsumerLag: Int64? = nil
     ) {
         self.actorCount = actorCount
         self.inboxCapacity = inboxCapacity
@@ -66,6 +84,8 @@ public struct ActorPoolConfiguration: Sendable {
         self.metricsFactory = metricsFactory
         self.metricsDimensions = metricsDimensions
         self.stallTimeout = stallTimeout
+        self.metricsSampleInterval = metricsSampleInterval
+        self.maxConsumerLag = maxConsumerLag
     }
 
     /// Throws when a value is out of range.
@@ -89,12 +109,20 @@ public struct ActorPoolConfiguration: Sendable {
         guard stallTimeout > .zero else {
             throw EventBusError(.invalidConfiguration, "stallTimeout must be positive", field: "stallTimeout")
         }
+        guard metricsSampleInterval > .zero else {
+            throw EventBusError(
+                .invalidConfiguration, "metricsSampleInterval must be positive", field: "metricsSampleInterval")
+        }
+        if let maxConsumerLag, maxConsumerLag < 0 {
+            throw EventBusError(.invalidConfiguration, "maxConsumerLag must not be negative", field: "maxConsumerLag")
+        }
     }
 
-    /// This configuration with `topic` and `group` added to the metrics dimensions: every backend
-    /// labels a subscription's pool metrics this way.
+    /// This configuration with `backend` (when set), `topic` and `group` added to the metrics
+    /// dimensions: every backend labels a subscription's pool metrics this way.
     package func labelled(topic: String, group: String) -> ActorPoolConfiguration {
         var configuration = self
+        if let backend { configuration.metricsDimensions.append(("backend", backend)) }
         configuration.metricsDimensions += [("topic", topic), ("group", group)]
         configuration.tracing?.group = group
         return configuration

@@ -112,17 +112,29 @@ package final class SubscriptionRuntime: Sendable {
     /// Starts the pool, and `feed` beside it when given (a delivery loop that runs as a task, for
     /// backends without a thread of their own), and returns once the pool's actors run. When the
     /// subscription has released, `onClosed` runs once, before any `close()` returns.
+    ///
+    /// While the pool's metrics are on (``ActorPool/metrics``), a sampler records the in-flight
+    /// and inbox-depth gauges and, through `lag`, the consumer-lag gauges every
+    /// ``ActorPoolConfiguration/metricsSampleInterval``, until the close begins; a failed lag
+    /// reading leaves the gauges as they were.
     package func start(
         intake: any SubscriptionIntake, feed: (@Sendable () async -> Void)? = nil,
+        lag: (@Sendable () async throws(EventBusError) -> ConsumerLag)? = nil,
         onClosed: @escaping @Sendable () -> Void = {}
     ) async {
         machine.withLock { $0.started() }
         let pool = self.pool
         Task {
+            // Not awaited at close: a lag reading in progress (bounded by the backend's request
+            // timeout) must not hold the close up; it ends after that reading.
+            let sampler = pool.metrics.map { metrics in
+                Task { await Self.sample(pool: pool, metrics: metrics, lag: lag) }
+            }
             await withDiscardingTaskGroup { group in
                 group.addTask { await pool.run() }
                 if let feed { group.addTask { await feed() } }
                 await self.waitForCloseRequest()
+                sampler?.cancel()
                 intake.stopIntake()
                 pool.stop()
             }
@@ -144,6 +156,17 @@ package final class SubscriptionRuntime: Sendable {
         if pool.isCallingFromHandler { return }
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             if !machine.withLock({ $0.waitForClosed(continuation) }) { continuation.resume() }
+        }
+    }
+
+    private static func sample(
+        pool: ActorPool, metrics: SubscriptionMetrics,
+        lag: (@Sendable () async throws(EventBusError) -> ConsumerLag)?
+    ) async {
+        while !Task.isCancelled {
+            pool.sampleGauges()
+            if let lag, let reading = try? await lag(), !Task.isCancelled { metrics.record(reading) }
+            try? await Task.sleep(for: pool.metricsSampleInterval)
         }
     }
 

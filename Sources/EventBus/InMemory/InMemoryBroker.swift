@@ -72,6 +72,11 @@ final class InMemoryBroker: Sendable {
         )
     }
 
+    /// The topic named `name` if it was used already (published to or subscribed); nil otherwise.
+    func existingTopic(_ name: String) -> InMemoryTopic? {
+        topics.withLock { $0[name] }
+    }
+
     /// All topics, for draining and health.
     var allTopics: [InMemoryTopic] { topics.withLock { Array($0.values) } }
 

@@ -20,6 +20,8 @@ public final class InMemoryEventBus: EventBus {
     let broker: InMemoryBroker
     private let logger: Logger
     private let tracing: MessageTracing?
+    private let publishMetrics: PublishMetrics?
+    private let maxConsumerLag: Int64?
     private let state = Mutex(State())
 
     private struct State {
@@ -48,7 +50,10 @@ public final class InMemoryEventBus: EventBus {
         var configuration = configuration
         configuration.pool = configuration.pool.inheritingLogger(configuration.logger)
         configuration.pool.tracing = MessageTracing.resolve(configuration.tracer, system: MessagingSystem.inMemory)
+        configuration.pool.backend = MessagingSystem.inMemory
         self.tracing = configuration.pool.tracing
+        self.publishMetrics = PublishMetrics.make(configuration.pool, backend: MessagingSystem.inMemory)
+        self.maxConsumerLag = configuration.pool.maxConsumerLag
         self.broker = InMemoryBroker(configuration: configuration)
         self.logger = configuration.logger
     }
@@ -58,6 +63,11 @@ public final class InMemoryEventBus: EventBus {
     }
 
     public func publish(_ messages: [OutgoingMessage]) async throws(EventBusError) {
+        guard let publishMetrics, !messages.isEmpty else { return try await publishMeasured(messages) }
+        try await publishMetrics.measure(messages) { () throws(EventBusError) in try await publishMeasured(messages) }
+    }
+
+    private func publishMeasured(_ messages: [OutgoingMessage]) async throws(EventBusError) {
         try checkAcceptingPublishes()
         var previous: String?
         for message in messages where message.topic != previous {
@@ -71,6 +81,13 @@ public final class InMemoryEventBus: EventBus {
     /// Carries the envelopes to subscribers without serializing them; each is validated as a
     /// broker backend would, and raw subscribers still receive the JSON bytes and `X-Event-*` headers.
     public func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
+        guard let publishMetrics, !envelopes.isEmpty else { return try await publishMeasured(envelopes, to: topic) }
+        try await publishMetrics.measure([(topic, envelopes.count)]) { () throws(EventBusError) in
+            try await publishMeasured(envelopes, to: topic)
+        }
+    }
+
+    private func publishMeasured(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) {
         try checkAcceptingPublishes()
         try EventBusNames.validateTopic(topic, deadLetterSuffix: broker.configuration.deadLetterSuffix)
         guard let tracing else { return try await broker.publish(envelopes, to: topic) }
@@ -132,6 +149,18 @@ public final class InMemoryEventBus: EventBus {
         }
     }
 
+    /// Retained minus acknowledged messages per partition (see ``ConsumerLag``); throws
+    /// `topicMismatch` for a topic nothing was published or subscribed to yet.
+    public func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag {
+        try EventBusNames.validateSubscription(
+            topic: topic, group: group, deadLetterSuffix: broker.configuration.deadLetterSuffix)
+        try checkAcceptingPublishes()
+        guard let source = broker.existingTopic(topic) else {
+            throw EventBusError(.topicMismatch, "topic '\(topic)' does not exist on this in-memory bus", field: "topic")
+        }
+        return ConsumerLag(topic: topic, group: group, partitions: source.lag(group: group))
+    }
+
     public func health() async -> BusHealth {
         let (accepting, subscriptions) = state.withLock { ($0.acceptingPublishes, Array($0.subscriptions.values)) }
         let topics = broker.allTopics
@@ -149,8 +178,18 @@ public final class InMemoryEventBus: EventBus {
             details["eventbus.consume.stalled_subscriptions"] = String(stalls.count)
             details["eventbus.cause"] = "stalled: " + stalls.joined(separator: "; ")
         }
+        var lagging = false
+        if accepting {
+            let members = subscriptions.map {
+                LagHealth.Member(topic: $0.topic, group: $0.group, metrics: $0.metrics)
+            }
+            lagging = await LagHealth.check(bound: maxConsumerLag, members: members, details: &details) {
+                topic, group throws(EventBusError) in try await consumerLag(topic: topic, group: group)
+            }
+        }
         if !accepting { details["eventbus.cause"] = "the bus was shut down" }
-        return BusHealth(status: !accepting ? .unhealthy : stalls.isEmpty ? .healthy : .degraded, details: details)
+        let status: BusHealth.Status = !accepting ? .unhealthy : stalls.isEmpty && !lagging ? .healthy : .degraded
+        return BusHealth(status: status, details: details)
     }
 
     public func shutdown() async {

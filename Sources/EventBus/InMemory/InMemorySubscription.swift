@@ -51,8 +51,15 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
 
     /// Starts the pool and the delivery loop; returns once the pool's actors are running.
     func start() async {
-        await runtime.start(intake: self, feed: { await self.deliver() })
+        let source = self.source
+        let group = self.group
+        await runtime.start(
+            intake: self, feed: { await self.deliver() },
+            lag: { ConsumerLag(topic: source.name, group: group, partitions: source.lag(group: group)) })
     }
+
+    /// The subscription's metrics; nil when they are off.
+    var metrics: SubscriptionMetrics? { runtime.pool.metrics }
 
     private func deliver() async {
         while true {

@@ -377,6 +377,18 @@ final class InMemoryTopic: Sendable {
         for publisher in publishers { publisher.resume() }
     }
 
+    /// Per partition, retained messages `group` has no outcome for (end offset minus the group's
+    /// committed offset); a group that never joined would start at the oldest retained message, so
+    /// it lags by every retained one.
+    func lag(group name: String) -> [ConsumerLag.Partition] {
+        state.withLock { state in
+            state.partitions.enumerated().map { partition, log in
+                let committed = state.groups[name]?.cursors[partition].committed ?? log.baseOffset
+                return ConsumerLag.Partition(partition: Int32(partition), lag: log.endOffset - committed)
+            }
+        }
+    }
+
     /// Retained messages and members, for health reports.
     var statistics: (retained: Int, members: Int) {
         state.withLock { state in

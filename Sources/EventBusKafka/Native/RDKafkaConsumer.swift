@@ -11,7 +11,9 @@ import Logging
 /// Owns one high-level consumer's `rd_kafka_t` and its consumer queue.
 ///
 /// Safe because: every call is made from the owning subscription's poll thread, except `deinit`,
-/// which runs after that thread has finished; librdkafka's handle is thread-safe regardless.
+/// which runs after that thread has finished, and ``cachedHighWatermarks(partitions:)``, which
+/// reads no Swift state but `handle` (immutable), enters `guardian` (so `close` waits for it before
+/// destroying the handle) and calls a librdkafka function documented as thread-safe.
 final class RDKafkaConsumer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: OpaquePointer
@@ -19,6 +21,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private let topic: String
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?]
     private var closed = false
+    private let guardian = HandleGuard()
     /// Fetched batches still alive; `close` destroys the handle only after they are gone.
     let liveBatches = RDKafkaBatchCount()
     /// Fetches whose content may stay in librdkafka's buffers at once; beyond this the poll thread
@@ -134,6 +137,20 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// The high watermark of each of `partitions` as librdkafka last learnt it from a fetch
+    /// response (no broker request); nil where it knows none. Callable from any thread; empty
+    /// once the consumer is closing.
+    func cachedHighWatermarks(partitions: Int32) -> [Int64?] {
+        guard guardian.enter() else { return [] }
+        defer { guardian.leave() }
+        return (0..<max(0, partitions)).map { partition -> Int64? in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high)
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+        }
+    }
+
     /// Stops fetching from `partitions` (backpressure); messages already fetched stay valid.
     func pause(_ partitions: [Int32]) {
         withPartitionList(partitions) { rd_kafka_pause_partitions(handle, $0) }
@@ -164,6 +181,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
     func close() {
         guard !closed else { return }
         closed = true
+        _ = guardian.close()
         let err = rd_kafka_consumer_close(handle)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             callbackContext.logger.warning(

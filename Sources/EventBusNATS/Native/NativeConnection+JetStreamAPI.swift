@@ -16,24 +16,32 @@ extension NativeConnection {
     func jetStreamRequest(_ subject: String, body: String, timeout: Duration = .seconds(5)) throws(EventBusError)
         -> [String: Any]
     {
-        var reply: OpaquePointer?
-        let status = natsConnection_RequestString(&reply, connection, subject, body, max(1, timeout.milliseconds))
-        guard status == NATS_OK, let reply else {
-            throw NativeError.make(.subscribeFailed, "JetStream request \(subject) failed", status: status)
-        }
-        defer { natsMsg_Destroy(reply) }
-        let length = Int(natsMsg_GetDataLength(reply))
-        let data = natsMsg_GetData(reply).map { Data(bytes: $0, count: length) } ?? Data()
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw EventBusError(
-                .subscribeFailed, "JetStream answered \(subject) with something that is not a JSON object")
-        }
+        let object = try jetStreamAnswer(subject, body: body, timeout: timeout, failure: .subscribeFailed)
         if let error = object["error"] as? [String: Any] {
             let description = error["description"] as? String ?? "unknown error"
             let code = error["err_code"] as? Int ?? 0
             throw EventBusError(
                 .subscribeFailed, "JetStream refused \(subject): \(description) (JetStream error \(code))",
                 isRetriable: (error["code"] as? Int).map { $0 >= 500 } ?? false)
+        }
+        return object
+    }
+
+    /// Sends `body` to `subject` and returns the decoded JSON answer as it is, API errors included;
+    /// throws `failure` when no answer came or it is not a JSON object. Blocks.
+    func jetStreamAnswer(
+        _ subject: String, body: String, timeout: Duration = .seconds(5), failure: EventBusError.Code
+    ) throws(EventBusError) -> [String: Any] {
+        var reply: OpaquePointer?
+        let status = natsConnection_RequestString(&reply, connection, subject, body, max(1, timeout.milliseconds))
+        guard status == NATS_OK, let reply else {
+            throw NativeError.make(failure, "JetStream request \(subject) failed", status: status)
+        }
+        defer { natsMsg_Destroy(reply) }
+        let length = Int(natsMsg_GetDataLength(reply))
+        let data = natsMsg_GetData(reply).map { Data(bytes: $0, count: length) } ?? Data()
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw EventBusError(failure, "JetStream answered \(subject) with something that is not a JSON object")
         }
         return object
     }

@@ -37,6 +37,10 @@ final class FaultyBus: EventBus {
         /// A message whose `X-Event-ID` was published before is silently dropped, as NATS JetStream
         /// drops a repeated `Nats-Msg-Id`, even when it is a replay.
         case dropRepeatedEventIDs
+        /// `consumerLag` reads every partition as caught up.
+        case reportNoLag
+        /// `health()` says `healthy` whatever the bus found.
+        case alwaysHealthy
     }
 
     private let inner: any EventBus
@@ -158,7 +162,19 @@ final class FaultyBus: EventBus {
         }
     }
 
-    func health() async -> BusHealth { await inner.health() }
+    func consumerLag(topic: String, group: String) async throws(EventBusError) -> ConsumerLag {
+        let lag = try await inner.consumerLag(topic: topic, group: group)
+        guard case .reportNoLag = fault else { return lag }
+        return ConsumerLag(
+            topic: topic, group: group,
+            partitions: lag.partitions.map { ConsumerLag.Partition(partition: $0.partition, lag: 0) })
+    }
+
+    func health() async -> BusHealth {
+        var health = await inner.health()
+        if case .alwaysHealthy = fault { health.status = .healthy }
+        return health
+    }
 
     func shutdown() async {
         isShutDown.set()

@@ -11,8 +11,8 @@ public struct DispatchOutcome: Sendable, Equatable {
         case deadLettered
         /// Every attempt failed and its dead letter could not be written for a reason retrying
         /// cannot fix (the sink threw an ``EventBusError`` that is not retriable). Acknowledged
-        /// like a dead letter, so its key moves on; counted in `eventbus_dead_letter_give_ups_total`
-        /// and logged at error level with its position, where the source topic still holds it
+        /// like a dead letter, so its key moves on; counted in `eventbus_messages_processed_total`
+        /// with `outcome` `discarded` and logged at error level with its position, where the source topic still holds it
         /// for as long as its retention keeps it.
         case discarded
         /// Taken back before a handler finished with it, because its partition was revoked from

@@ -343,6 +343,104 @@ final class ActorPoolTests: XCTestCase {
         XCTAssertEqual(pool.statistics.handled, 3, "withdrawn messages do not count as handled")
     }
 
+    /// The race behind a NATS membership test's order violations: an actor works through a batch
+    /// taken before some withdrawal (of another partition), its own partition stops being current,
+    /// and the actor takes its next batch before the withdrawal for that partition reaches its
+    /// inbox. It skips the rest of the old batch (the revision changed, the messages are not
+    /// current), so it must skip the new batch's messages of that partition too, not handle them
+    /// after later versions were skipped.
+    func testLaterMessagesOfRevokedPartitionAreWithdrawnWhenActorTookThemBeforeTheirWithdrawal() async throws {
+        let revoked = Recorder<Set<Int32>>([])
+        let handled = Recorder<[Int64]>([])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let entered = Recorder(false)
+        let release = Recorder(false)
+        let pool = try ActorPool(
+            configuration: ActorPoolConfiguration(actorCount: 1),
+            makeHandler: {
+                { message in
+                    entered.update { $0 = true }
+                    while message.offset == 0 && !release.value { try await Task.sleep(for: .milliseconds(1)) }
+                    handled.update { $0.append(message.offset) }
+                }
+            },
+            deadLetterSink: { _ in },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } },
+            isCurrent: { message in !revoked.value.contains(message.partition) }
+        )
+        let runner = Task { await pool.run() }
+        func partitioned(_ partition: Int32, _ offset: Int64) -> ReceivedMessage {
+            ReceivedMessage(topic: "t", key: "k", payload: [], partition: partition, offset: offset)
+        }
+        // One batch of partition 1: the actor takes all three and blocks in the first.
+        try await pool.submit([partitioned(1, 0), partitioned(1, 1), partitioned(1, 2)])
+        await waitUntil("the first handler runs") { entered.value }
+        // Partition 2 is revoked: every inbox's revision moves on, nothing of partition 1 is touched.
+        revoked.update { $0 = [2] }
+        XCTAssertEqual(pool.withdrawRevoked(), 0)
+        // Partition 1's next message is queued, then partition 1 stops being current; its
+        // withdrawal has not reached the inbox when the actor takes the queued message.
+        try await pool.submit([partitioned(1, 3)])
+        revoked.update { $0 = [1, 2] }
+        release.update { $0 = true }
+        await waitUntil("all four outcomes") { outcomes.value.count == 4 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(handled.value, [0], "after offsets 1 and 2 were withdrawn, offset 3 must not be handled")
+        XCTAssertEqual(
+            outcomes.value.filter { $0.result == .withdrawn }.map(\.offset), [1, 2, 3],
+            "every message after the first withdrawn one of that partition's ownership is withdrawn")
+    }
+
+    /// A message of a partition offered after `withdrawRevoked()` took that partition's queued
+    /// messages out of the inbox is withdrawn as well, so a key never has a later message handled
+    /// after an earlier one was withdrawn, even when a backend offers a revoked message late.
+    func testLateOfferOfRevokedPartitionIsWithdrawnWhenItsEarlierMessagesWere() async throws {
+        let revoked = Recorder<Set<Int32>>([])
+        let handled = Recorder<[Int64]>([])
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let entered = Recorder(false)
+        let release = Recorder(false)
+        let pool = try ActorPool(
+            configuration: ActorPoolConfiguration(actorCount: 1),
+            makeHandler: {
+                { message in
+                    entered.update { $0 = true }
+                    while message.offset == 0 && !release.value { try await Task.sleep(for: .milliseconds(1)) }
+                    handled.update { $0.append(message.offset) }
+                }
+            },
+            deadLetterSink: { _ in },
+            onOutcomes: { batch in outcomes.update { $0.append(contentsOf: batch) } },
+            isCurrent: { message in !revoked.value.contains(message.partition) }
+        )
+        let runner = Task { await pool.run() }
+        func partitioned(_ partition: Int32, _ offset: Int64, tag: UInt64 = 1) -> ReceivedMessage {
+            var message = ReceivedMessage(topic: "t", key: "k", payload: [], partition: partition, offset: offset)
+            message.deliveryTag = tag
+            return message
+        }
+        try await pool.submit([partitioned(1, 0)])
+        await waitUntil("the first handler runs") { entered.value }
+        try await pool.submit([partitioned(1, 1)])
+        revoked.update { $0 = [1] }
+        XCTAssertEqual(pool.withdrawRevoked(), 1)
+        // Offered after the withdrawal: offset 2 of the same ownership, and offset 1 again under
+        // a new ownership (tag 2) of partition 1, current again.
+        try await pool.submit([partitioned(1, 2)])
+        revoked.update { $0 = [] }
+        try await pool.submit([partitioned(1, 1, tag: 2)])
+        release.update { $0 = true }
+        await waitUntil("all four outcomes") { outcomes.value.count == 4 }
+        pool.finish()
+        await runner.value
+        XCTAssertEqual(
+            handled.value, [0, 1], "offset 2 of the revoked ownership is withdrawn; the new one starts again at 1")
+        XCTAssertEqual(
+            outcomes.value.map { "\($0.offset)/\($0.deliveryTag) \($0.result)" },
+            ["1/1 withdrawn", "0/1 handled", "2/1 withdrawn", "1/2 handled"])
+    }
+
     func testRetriedMessageIsWithdrawnWhenItsPartitionIsRevokedDuringRetries() async throws {
         let revoked = Recorder(false)
         let attempts = Recorder(0)

@@ -13,6 +13,9 @@ final class ActorInbox: Sendable {
         /// Messages the actor has finished since the inbox was made.
         var finished = 0
         var closed = false
+        /// The ownerships ``withdraw(where:)`` took messages of, for the actor to merge at its
+        /// next ``take(recycling:revision:revoked:)``.
+        var revoked = RevokedOwnerships()
         var consumer: UnsafeContinuation<Void, Never>?
         var producers = WaiterList()
     }
@@ -94,10 +97,13 @@ final class ActorInbox: Sendable {
     }
 
     /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage; `revision`
-    /// is set to the withdrawal revision the batch was taken at.
+    /// is set to the withdrawal revision the batch was taken at, and the ownerships withdrawals
+    /// took messages of since the last take are added to `revoked`.
     ///
     /// Waits while the inbox is empty; returns nil once it is closed and empty.
-    func take(recycling buffer: consuming [ReceivedMessage], revision: inout Int) async -> [ReceivedMessage]? {
+    func take(
+        recycling buffer: consuming [ReceivedMessage], revision: inout Int, revoked: inout RevokedOwnerships
+    ) async -> [ReceivedMessage]? {
         var spare = buffer
         spare.removeAll(keepingCapacity: true)
         while true {
@@ -106,7 +112,9 @@ final class ActorInbox: Sendable {
                     swap(&state.queued, &spare)
                     // Read under the lock that withdraw(where:) bumps it under: a batch taken
                     // before a withdrawal scanned this inbox always carries an older revision.
-                    revision = revisionCounter.load(ordering: .relaxed)
+                    let current = revisionCounter.load(ordering: .relaxed)
+                    if current != revision && !state.revoked.isEmpty { revoked.formUnion(state.revoked) }
+                    revision = current
                     return .some(spare)
                 }
                 return state.closed ? .some(nil) : .none
@@ -156,7 +164,12 @@ final class ActorInbox: Sendable {
             var kept: [ReceivedMessage] = []
             var removed: [ReceivedMessage] = []
             for message in state.queued {
-                if isUnwanted(message) { removed.append(message) } else { kept.append(message) }
+                if isUnwanted(message) {
+                    state.revoked.insert(partition: message.partition, tag: message.deliveryTag)
+                    removed.append(message)
+                } else {
+                    kept.append(message)
+                }
             }
             state.queued = kept
             state.occupancy -= removed.count

@@ -22,8 +22,13 @@ import Tracing
 /// it first makes `isCurrent` answer false for their messages, then calls ``withdrawRevoked()``:
 /// queued messages it picks are taken out of the inboxes at once, and actors skip the ones they had
 /// already taken; each is reported as ``DispatchOutcome/Result/withdrawn``, never handled here.
-/// Only handlers already running finish, so the backend can hand the partitions over as soon as
-/// their outcomes are in, without a second member ever handling the same key at the same time.
+/// Once an actor withdrew one message of an ownership (a partition under one delivery tag), it
+/// withdraws every later message of that ownership too, also one it took before the withdrawal
+/// reached its inbox: so of each key, what an ownership handled is always a prefix of what it was
+/// given, and the next owner, starting at the oldest message without an outcome, never handles an
+/// earlier message after a later one. Only handlers already running finish, so the backend can
+/// hand the partitions over as soon as their outcomes are in, without a second member ever
+/// handling the same key at the same time.
 ///
 /// Lifecycle: call ``run()`` in a task of your own; it returns after ``finish()`` (drain what was
 /// submitted) or ``stop()`` (abandon what is queued; those messages get no outcome and so are
@@ -115,7 +120,11 @@ public final class ActorPool: Sendable {
     ///   - onOutcomes: told, from the actor's task (or from ``withdrawRevoked()``'s caller), what
     ///     became of each message. Keep it short.
     ///   - isCurrent: whether a message still belongs to this member; asked only after
-    ///     ``withdrawRevoked()``, for messages taken before it. Default: always.
+    ///     ``withdrawRevoked()``, for messages taken before it. Once it answered false for a
+    ///     message, the actor withdraws every later message of the same partition whose delivery
+    ///     tag is not higher, without asking again; so a backend that withdraws must give every new
+    ///     ownership of a partition a higher ``ReceivedMessage/deliveryTag`` (an epoch, a
+    ///     generation). Default: always.
     ///   - keylessRouting: how messages without a key pick their actor. Default ``KeylessRouting/rotate``.
     public init(
         configuration: ActorPoolConfiguration = ActorPoolConfiguration(),
@@ -336,8 +345,9 @@ public final class ActorPool: Sendable {
     /// Call it after `isCurrent` started answering false for the revoked messages. Those taken out
     /// here are reported before it returns, the others when their actor reaches them (after the
     /// message it is handling, or after the current attempt of one that is being retried); all as
-    /// ``DispatchOutcome/Result/withdrawn``. Messages offered afterwards are handled as usual, so
-    /// the caller must stop offering revoked ones first.
+    /// ``DispatchOutcome/Result/withdrawn``. Messages offered afterwards are handled as usual
+    /// (unless an earlier message of their ownership was withdrawn in their actor, see the type's
+    /// description), so the caller must stop offering revoked ones first.
     @discardableResult
     public func withdrawRevoked() -> Int {
         let isCurrent = self.isCurrent
@@ -371,7 +381,11 @@ public final class ActorPool: Sendable {
         var outcomes: [DispatchOutcome] = []
         outcomes.reserveCapacity(Self.outcomeFlushSize)
         var revision = 0
-        while let taken = await inbox.take(recycling: consume batch, revision: &revision) {
+        // Ownerships this actor has seen withdrawn: their later messages are withdrawn too, even
+        // from a batch taken after the partition stopped being current but before the withdrawal
+        // reached this inbox (whose revision then did not move).
+        var revoked = RevokedOwnerships()
+        while let taken = await inbox.take(recycling: consume batch, revision: &revision, revoked: &revoked) {
             batch = taken
             // Handle from the back of a reversed batch: popping moves each message out, so it is
             // neither copied (retained) on the way in nor released twice on the way out. Reversing
@@ -379,8 +393,12 @@ public final class ActorPool: Sendable {
             batch.withUnsafeMutableBufferPointer { $0.reverse() }
             var abandoned = 0
             while var message = batch.popLast() {
-                // A withdrawal since this batch was taken: skip what is no longer this member's.
-                if inbox.revision != revision && !isCurrent(message) {
+                // A withdrawal since this batch was taken: skip what is no longer this member's, and
+                // everything after it of the same ownership.
+                if (!revoked.isEmpty && revoked.contains(message))
+                    || (inbox.revision != revision && !isCurrent(message))
+                {
+                    revoked.insert(partition: message.partition, tag: message.deliveryTag)
                     outcomes.append(DispatchOutcome(of: message, result: .withdrawn, attempts: 0))
                     continue
                 }
@@ -393,6 +411,9 @@ public final class ActorPool: Sendable {
                 else {
                     abandoned = batch.count + 1
                     break
+                }
+                if outcome.result == .withdrawn {
+                    revoked.insert(partition: outcome.partition, tag: outcome.deliveryTag)
                 }
                 outcomes.append(outcome)
                 if outcomes.count >= Self.outcomeFlushSize {

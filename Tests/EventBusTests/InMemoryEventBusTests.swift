@@ -106,6 +106,37 @@ final class InMemoryEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    /// A member joins while the partition it is promised is busy, and leaves before it got it:
+    /// the owner has withdrawn the partition's queued messages by then, so it must be given them
+    /// again (a rewind) before the key's later ones, not go on without them.
+    func testOwnerHandlesWithdrawnMessagesFirstWhenPendingHandoverIsCalledOff() async throws {
+        let bus = try InMemoryEventBus(configuration: InMemoryConfiguration(partitionsPerTopic: 2))
+        // A key of partition 1, the partition a second member is promised (the bus's mixed FNV-1a).
+        let key = (0..<100).map { "k\($0)" }.first { key in
+            ((UInt64(KeyHash.fnv1a(key)) &* 0x9E37_79B9_7F4A_7C15) >> 32) % 2 == 1
+        }!
+        let handled = Recorder<[String]>([])
+        let entered = Recorder(false)
+        let release = Recorder(false)
+        _ = try await bus.subscribe(topic: "t", group: "g") { message in
+            let text = String(decoding: message.payload, as: UTF8.self)
+            entered.update { $0 = true }
+            while text == "0" && !release.value { try await Task.sleep(for: .milliseconds(1)) }
+            handled.update { $0.append(text) }
+        }
+        try await bus.publish(raw("t", key: key, "0"))
+        await waitUntil("the first message is being handled") { entered.value }
+        try await bus.publish((1..<5).map { raw("t", key: key, "\($0)") })
+        let joiner = try await bus.subscribe(topic: "t", group: "g") { _ in
+            XCTFail("the second member leaves before the busy partition is handed over")
+        }
+        await joiner.close()
+        release.update { $0 = true }
+        await waitUntil("all five handled") { handled.value.count >= 5 }
+        XCTAssertEqual(handled.value, ["0", "1", "2", "3", "4"])
+        await bus.shutdown()
+    }
+
     func testPublishThrowsShutDownWhenBusWasShutDown() async throws {
         let bus = try InMemoryEventBus()
         await bus.shutdown()

@@ -9,7 +9,8 @@ import DequeModule
 struct GroupCursor {
     /// The member that takes from this partition, if any.
     var owner: Int?
-    /// A member waiting to own it once the current owner has no message in flight.
+    /// A member waiting to own it once the current owner has no message in flight; the owner
+    /// itself when a handover was called off after the owner had withdrawn messages for it.
     var pendingOwner: Int?
     /// Bumped at every change of owner; messages carry it as their delivery tag, so a member can
     /// tell a message of its current ownership from one of an ownership it lost.

@@ -207,7 +207,10 @@ final class InMemoryTopic: Sendable {
                     group.cursors[partition].handOver(to: nil)
                 }
                 if group.cursors[partition].pendingOwner == id {
-                    group.cursors[partition].pendingOwner = nil
+                    // The owner withdrew its queued messages for this member: the partition still
+                    // changes hands (to the owner itself at least, see `rebalance`), so that a
+                    // rewind delivers them again.
+                    group.cursors[partition].pendingOwner = group.cursors[partition].owner
                 }
             }
             revoked = Self.rebalance(&group, wake: &wake)
@@ -229,7 +232,20 @@ final class InMemoryTopic: Sendable {
             var cursor = group.cursors[partition]
             defer { group.cursors[partition] = cursor }
             if cursor.owner == target {
-                cursor.pendingOwner = nil
+                // A handover that was pending is called off. The owner withdrew the partition's
+                // messages when it was promised away, and only a rewind delivers them again: it
+                // hands the partition over to itself, once idle, before it takes anything more.
+                if cursor.pendingOwner != nil, let target {
+                    if cursor.isIdle {
+                        cursor.handOver(to: target)
+                        if let waiter = group.members[target]?.waiter {
+                            group.members[target]!.waiter = nil
+                            wake.append(waiter)
+                        }
+                    } else {
+                        cursor.pendingOwner = target
+                    }
+                }
                 continue
             }
             if cursor.owner == nil || cursor.isIdle {

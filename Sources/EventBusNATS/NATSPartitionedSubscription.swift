@@ -160,11 +160,26 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                     metadata: ["eventbus.topic": "\(topic)", "eventbus.error": "\(failure)"])
                 usleep(50_000)
             }
+            // A read lists its status answers before its messages, so a lane a status took away
+            // (423, consumer gone) may still have messages further on in the same read.
+            var laneTakenAway = false
             for arrival in arrivals {
                 switch arrival {
                 case .messages(let messages):
                     for message in messages { book(delivery: Int(message.partition), in: &lanes) }
-                    backlog.offer(messages, to: pool)
+                    guard laneTakenAway else {
+                        backlog.offer(messages, to: pool)
+                        continue
+                    }
+                    let (current, stale) = messages.reduce(into: ([ReceivedMessage](), [ReceivedMessage]())) {
+                        if reader.isCurrent(lane: Int($1.partition), epoch: $1.deliveryTag) {
+                            $0.0.append($1)
+                        } else {
+                            $0.1.append($1)
+                        }
+                    }
+                    reader.abandon(stale)
+                    backlog.offer(current, to: pool)
                 case .claimed(let lane, let pin, let first):
                     if let message = claimed(
                         lane: lane, pin: pin, first: first, state: &lanes[lane], wanted: assigned.contains(lane))
@@ -173,6 +188,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                     }
                 case .status(let lane, let code, let description):
                     if status(code, description: description, lane: lane, state: &lanes[lane]) {
+                        laneTakenAway = true
                         dropRevoked(from: &backlog)
                     }
                 }

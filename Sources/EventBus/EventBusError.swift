@@ -41,6 +41,16 @@ public struct EventBusError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code("cancelled")
         /// A native library reported an error not covered by another code.
         public static let nativeError = Code("nativeError")
+        /// A typed event's payload does not decode into the type registered for its event type, or
+        /// an upcaster failed on it (see `Docs/TypedEvents.md`). Never retriable: the same bytes fail
+        /// the same way, so the actor pool dead-letters the message after one attempt.
+        public static let eventDecodingFailed = Code("eventDecodingFailed")
+        /// A typed event's schema version is newer than the version registered for its event type, or
+        /// older with no upcaster chain up to it. Never retriable.
+        public static let unsupportedSchemaVersion = Code("unsupportedSchemaVersion")
+        /// No handler is registered for a typed event's event type and the subscription's
+        /// ``UnknownEventTypePolicy`` is ``UnknownEventTypePolicy/deadLetter``. Never retriable.
+        public static let unknownEventType = Code("unknownEventType")
     }
 
     /// What kind of failure this is.

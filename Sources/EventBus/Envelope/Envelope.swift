@@ -9,7 +9,10 @@ public struct Envelope: Sendable, Equatable {
     public var aggregateID: String
     /// What happened, for example `OrderPlaced`.
     public var eventType: String
-    /// The aggregate's version after this event; starts at 1.
+    /// The event's version, 1 or more (jxt-core's `event_version`, which jxt-core leaves to the
+    /// application): raw envelope users commonly store the aggregate's version after this event;
+    /// typed events (``DomainEvent``) store the payload's schema version here, which decides the
+    /// upcasters run before decoding (see `Docs/TypedEvents.md`).
     public var eventVersion: Int64
     /// When the event happened.
     public var timestamp: EventTimestamp

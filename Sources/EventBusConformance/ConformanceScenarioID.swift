@@ -23,6 +23,18 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     /// A dead-lettered envelope replayed with `replayDeadLetter` after the handler was fixed is
     /// handled once, with its event ID, `X-Replay-Of` and no dead-letter headers.
     case replaysDeadLetter
+    /// Typed events (``EventBus/DomainEvent``) of two event types round-trip through
+    /// `publish(_:aggregateID:to:)` and ``EventBus/DomainEventHandlers``: decoded equal, routed by
+    /// event type, in order per aggregate, as jxt-core envelopes on the wire.
+    case roundTripsTypedEvents
+    /// An event type without a handler: skipped and counted under `.skip`, dead-lettered after one
+    /// attempt under `.deadLetter`; the aggregate's next event is handled either way.
+    case handlesUnknownEventTypes
+    /// A payload that does not decode into its registered type and a schema version newer than the
+    /// registered one are dead-lettered after one attempt; the aggregate's next event is handled.
+    case deadLettersUndecodableTypedEvents
+    /// v1 and v2 payloads published raw reach a v3 handler through the upcaster chain, in order.
+    case upcastsTypedEvents
     /// A slow handler slows the publisher instead of growing memory.
     case boundsInFlightMessages
     /// A topic's subscribers see only that topic.

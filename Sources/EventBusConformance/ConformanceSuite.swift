@@ -116,6 +116,10 @@ public struct ConformanceSuite: Sendable {
         case .deadLettersWithoutReader: return deadLettersWithoutReader
         case .deadLettersMalformedEnvelope: return deadLettersMalformedEnvelope
         case .replaysDeadLetter: return replaysDeadLetter
+        case .roundTripsTypedEvents: return roundTripsTypedEvents
+        case .handlesUnknownEventTypes: return handlesUnknownEventTypes
+        case .deadLettersUndecodableTypedEvents: return deadLettersUndecodableTypedEvents
+        case .upcastsTypedEvents: return upcastsTypedEvents
         case .boundsInFlightMessages: return boundsInFlightMessages
         case .isolatesTopics: return isolatesTopics
         case .releasesResources: return releasesResources

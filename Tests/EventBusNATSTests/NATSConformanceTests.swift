@@ -174,9 +174,25 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.reportsConsumerLag)
     }
 
+    func testRoundTripsTypedEventsInOrderWhenTwoEventTypesShareATopic() async throws {
+        try await run(.roundTripsTypedEvents)
+    }
+
+    func testSkipsOrDeadLettersEventWhenItsTypeHasNoHandler() async throws {
+        try await run(.handlesUnknownEventTypes)
+    }
+
+    func testDeadLettersTypedEventAtOnceWhenPayloadOrVersionCannotBeDecoded() async throws {
+        try await run(.deadLettersUndecodableTypedEvents)
+    }
+
+    func testHandlesOldPayloadsAsCurrentVersionWhenUpcastersAreRegistered() async throws {
+        try await run(.upcastsTypedEvents)
+    }
+
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 30, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 34, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

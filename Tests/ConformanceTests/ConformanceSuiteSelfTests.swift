@@ -115,4 +115,20 @@ final class ConformanceSuiteSelfTests: XCTestCase {
     func testMembershipScenarioFailsWhenAKeyRunsTwiceAtOnce() async throws {
         try await expectFailure(.keepsOrderWhenMemberCloses, when: .handleConcurrentlyTwiceEveryNth(100))
     }
+
+    func testTypedRoundTripScenarioFailsWhenOrderIsReversed() async throws {
+        try await expectFailure(.roundTripsTypedEvents, when: .reverseBatches)
+    }
+
+    func testUnknownTypeScenarioFailsWhenErrorsAreSwallowed() async throws {
+        try await expectFailure(.handlesUnknownEventTypes, when: .swallowHandlerErrors)
+    }
+
+    func testUndecodableTypedEventScenarioFailsWhenErrorsAreSwallowed() async throws {
+        try await expectFailure(.deadLettersUndecodableTypedEvents, when: .swallowHandlerErrors)
+    }
+
+    func testUpcastScenarioFailsWhenOrderIsReversed() async throws {
+        try await expectFailure(.upcastsTypedEvents, when: .reverseBatches)
+    }
 }

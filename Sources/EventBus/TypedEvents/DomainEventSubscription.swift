@@ -13,8 +13,8 @@ public final class DomainEventSubscription: Subscription {
         /// Events acknowledged without handling because their event type had no handler, under
         /// ``UnknownEventTypePolicy/skip``.
         public var skippedUnknownTypes: Int
-        /// Events whose payload went through at least one upcaster (counted per attempt: an upcast
-        /// event whose handler is retried counts once per attempt).
+        /// Events whose payload the upcasters brought up to date (a chain that failed is not
+        /// counted), once per attempt: an upcast event whose handler is retried counts each time.
         public var upcast: Int
 
         /// Creates a set of counters.

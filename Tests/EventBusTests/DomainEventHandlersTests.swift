@@ -203,4 +203,77 @@ final class DomainEventHandlersTests: XCTestCase {
         object["b"] = "x"
         XCTAssertEqual(object, ["b": "x"])
     }
+
+    // The example of Docs/TypedEvents.md, with recorders for the services it calls.
+    struct OrderPlaced: DomainEvent {
+        static let eventType = "OrderPlaced"
+        static let schemaVersion: Int64 = 3
+        struct Amount: Codable, Sendable {
+            var cents: Int64
+            var currency: String
+        }
+        var orderID: String
+        var amount: Amount
+    }
+
+    struct OrderShipped: DomainEvent {
+        static let eventType = "OrderShipped"
+        static let schemaVersion: Int64 = 1
+        var orderID: String
+        var carrier: String
+    }
+
+    func testRunsDocumentedExampleWhenCopiedAsIs() async throws {
+        let charges = Recorder<[String]>([])
+        let shipments = Recorder<[String]>([])
+        let bus = try InMemoryEventBus()
+
+        var handlers = DomainEventHandlers(unknownEventTypes: .skip)
+        handlers.handle(OrderPlaced.self) { order, context in
+            charges.update {
+                $0.append(
+                    "\(order.orderID) \(order.amount.cents) \(order.amount.currency) v\(context.publishedSchemaVersion)"
+                )
+            }
+        }
+        handlers.handle(OrderShipped.self) { shipped in
+            shipments.update { $0.append("\(shipped.orderID) \(shipped.carrier)") }
+        }
+        handlers.upcast(OrderPlaced.self, from: 1) { v1 in
+            var v2 = v1
+            v2["price"] = nil
+            v2["priceCents"] = .integer(Int64(((v1["price"]?.doubleValue ?? 0) * 100).rounded()))
+            return v2
+        }
+        handlers.upcast(OrderPlaced.self, from: 2) { v2 in
+            var v3 = v2
+            v3["priceCents"] = nil
+            v3["amount"] = ["cents": v2["priceCents"] ?? 0, "currency": "EUR"]
+            return v3
+        }
+        let subscription = try await bus.subscribe(topic: "orders", group: "billing", handlers: handlers)
+
+        try await bus.publish(
+            OrderPlaced(orderID: "order-42", amount: .init(cents: 1250, currency: "EUR")),
+            aggregateID: "order-42", to: "orders", correlationID: "request-7")
+        try await bus.publish(
+            [
+                OrderPlaced(orderID: "order-43", amount: .init(cents: 990, currency: "CHF")),
+                OrderShipped(orderID: "order-43", carrier: "post"),
+            ],
+            aggregateID: "order-43", to: "orders")
+        try await bus.publish(
+            Envelope(
+                aggregateID: "order-41", eventType: "OrderPlaced", eventVersion: 1,
+                payload: Array(#"{"orderID":"order-41","price":12.5}"#.utf8)),
+            to: "orders")
+
+        await waitUntil("4 events") { subscription.statistics.handled == 4 }
+        XCTAssertEqual(
+            Set(charges.value), ["order-42 1250 EUR v3", "order-43 990 CHF v3", "order-41 1250 EUR v1"])
+        XCTAssertEqual(shipments.value, ["order-43 post"])
+        XCTAssertEqual(subscription.statistics, DomainEventSubscription.Statistics(handled: 4, upcast: 1))
+        await subscription.close()
+        await bus.shutdown()
+    }
 }

@@ -29,8 +29,8 @@ extension EventBus {
     ///
     /// Each becomes an envelope as in ``publish(_:aggregateID:to:eventID:correlationID:tenantID:traceID:)``
     /// with a fresh event ID. Either every event encodes and the batch is published, or the call
-    /// throws before publishing anything; the publish itself may fail part-way, as
-    /// ``EventBus/publish(_:to:)-([Envelope],_)`` can.
+    /// throws before publishing anything; the publish itself may fail part-way, as publishing an
+    /// array of envelopes can (events before the failure may have been published).
     public func publish(
         _ events: [any DomainEvent],
         aggregateID: String,

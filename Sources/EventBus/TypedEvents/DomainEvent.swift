@@ -14,7 +14,7 @@
 /// On the wire (jxt-core's envelope, see ``EnvelopeCodec``) the event is the envelope's `payload`, its
 /// ``eventType`` is `event_type` and its ``schemaVersion`` is `event_version`, the two places jxt-core
 /// keeps an event's kind and version; the aggregate is `aggregate_id`. Publish with
-/// ``EventBus/publish(_:aggregateID:to:eventID:correlationID:tenantID:traceID:)`` and handle with
+/// ``EventBus/publish(_:aggregateID:to:eventID:correlationID:tenantID:traceID:encoder:)`` and handle with
 /// ``EventBus/subscribe(topic:group:handlers:)`` and ``DomainEventHandlers``. `Docs/TypedEvents.md`
 /// has the whole picture: upcasting, the unknown-type policy and which failures are dead-lettered at once.
 public protocol DomainEvent: Codable, Sendable {

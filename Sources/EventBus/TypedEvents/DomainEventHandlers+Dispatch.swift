@@ -20,6 +20,10 @@ extension DomainEventHandlers {
         let decoder = self.decoder
         let policy = unknownEventTypes
         let logger = self.logger
+        // For the unknown-type error; ten names are enough to spot a typo without a huge X-Error header.
+        let names = registrations.keys.sorted()
+        let registered =
+            names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", … \(names.count) in all" : "")
         let skippedCounter = Counter(
             label: "eventbus_typed_events_skipped_total", dimensions: [("topic", topic), ("group", group)],
             factory: metricsFactory)
@@ -42,7 +46,7 @@ extension DomainEventHandlers {
                     throw EventBusError(
                         .unknownEventType,
                         "no handler for event type \"\(envelope.eventType)\" (event \(envelope.eventID)); "
-                            + "registered: \(registrations.keys.sorted())",
+                            + "registered: \(registered)",
                         field: "event_type", isRetriable: false)
                 }
             }

@@ -54,7 +54,8 @@ public struct DomainEventHandlers: Sendable {
     public var unknownEventTypes: UnknownEventTypePolicy
     /// Decodes payloads into the registered types. Default: a plain `JSONDecoder` (keys as written,
     /// dates as `Double` seconds since 2001, Foundation's default); set strategies to match what the
-    /// publishers' encoders write.
+    /// publishers' encoders write. ``EventTimestamp`` fields read Go's `time.Time` JSON whatever the
+    /// date strategy.
     public var decoder: JSONDecoder
     /// Where skipped unknown event types are logged (debug level). Default label `eventbus.typed`.
     public var logger: Logger

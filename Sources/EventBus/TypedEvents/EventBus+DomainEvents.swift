@@ -1,7 +1,14 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 extension EventBus {
     /// Publishes a typed event of `aggregateID` to `topic` as a jxt-core envelope.
     ///
-    /// The payload is the event's JSON (`JSONEncoder` with default settings), `event_type` its
+    /// The payload is the event's JSON (`encoder`, default a `JSONEncoder` with default settings; the
+    /// subscribers' ``DomainEventHandlers/decoder`` must read what it writes), `event_type` its
     /// ``DomainEvent/eventType`` and `event_version` its ``DomainEvent/schemaVersion``; the message is
     /// keyed by `aggregateID`, so the aggregate's events keep their publish order. Built by
     /// ``Envelope/init(event:aggregateID:eventID:timestamp:traceID:correlationID:tenantID:encoder:)``.
@@ -17,17 +24,18 @@ extension EventBus {
         eventID: String = UUIDv7.generate(),
         correlationID: String? = nil,
         tenantID: String? = nil,
-        traceID: String? = nil
+        traceID: String? = nil,
+        encoder: JSONEncoder? = nil
     ) async throws(EventBusError) {
         let envelope = try Envelope(
             event: event, aggregateID: aggregateID, eventID: eventID, traceID: traceID,
-            correlationID: correlationID, tenantID: tenantID)
+            correlationID: correlationID, tenantID: tenantID, encoder: encoder)
         try await publish([envelope], to: topic)
     }
 
     /// Publishes typed events of one aggregate, of any event types, in this order.
     ///
-    /// Each becomes an envelope as in ``publish(_:aggregateID:to:eventID:correlationID:tenantID:traceID:)``
+    /// Each becomes an envelope as in ``publish(_:aggregateID:to:eventID:correlationID:tenantID:traceID:encoder:)``
     /// with a fresh event ID. Either every event encodes and the batch is published, or the call
     /// throws before publishing anything; the publish itself may fail part-way, as publishing an
     /// array of envelopes can (events before the failure may have been published).
@@ -36,13 +44,16 @@ extension EventBus {
         aggregateID: String,
         to topic: String,
         correlationID: String? = nil,
-        tenantID: String? = nil
+        tenantID: String? = nil,
+        encoder: JSONEncoder? = nil
     ) async throws(EventBusError) {
         var envelopes: [Envelope] = []
         envelopes.reserveCapacity(events.count)
         for event in events {
             envelopes.append(
-                try Envelope(event: event, aggregateID: aggregateID, correlationID: correlationID, tenantID: tenantID))
+                try Envelope(
+                    event: event, aggregateID: aggregateID, correlationID: correlationID, tenantID: tenantID,
+                    encoder: encoder))
         }
         try await publish(envelopes, to: topic)
     }

@@ -23,8 +23,8 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     /// A dead-lettered envelope replayed with `replayDeadLetter` after the handler was fixed is
     /// handled once, with its event ID, `X-Replay-Of` and no dead-letter headers.
     case replaysDeadLetter
-    /// Typed events (``EventBus/DomainEvent``) of two event types round-trip through
-    /// `publish(_:aggregateID:to:)` and ``EventBus/DomainEventHandlers``: decoded equal, routed by
+    /// Typed events (`DomainEvent`) of two event types round-trip through
+    /// `publish(_:aggregateID:to:)` and `DomainEventHandlers`: decoded equal, routed by
     /// event type, in order per aggregate, as jxt-core envelopes on the wire.
     case roundTripsTypedEvents
     /// An event type without a handler: skipped and counted under `.skip`, dead-lettered after one

@@ -8,12 +8,19 @@ extension Envelope {
     /// An envelope carrying `event` as its JSON payload, with `event_type` = ``DomainEvent/eventType``
     /// and `event_version` = ``DomainEvent/schemaVersion``.
     ///
-    /// The other fields are as in ``init(eventID:aggregateID:eventType:eventVersion:timestamp:traceID:correlationID:tenantID:payload:)``.
     /// The envelope is not validated here; publishing validates it (``EnvelopeCodec/validate(_:)``).
     ///
-    /// - Parameter encoder: encodes the event. Default: a `JSONEncoder` with default settings (compact
-    ///   output, keys as written, `Date` as seconds since 2001); subscribers' ``DomainEventHandlers/decoder``
-    ///   must read what it writes.
+    /// - Parameters:
+    ///   - event: the event; its JSON becomes `payload`.
+    ///   - aggregateID: the aggregate it belongs to (`aggregate_id`, and the message key when published).
+    ///   - eventID: unique per event (`event_id`). Default: a fresh UUIDv7.
+    ///   - timestamp: when it happened (`timestamp`). Default: now.
+    ///   - traceID: the trace it was produced in (`trace_id`). Default: none.
+    ///   - correlationID: ties together events caused by one request (`correlation_id`). Default: none.
+    ///   - tenantID: the tenant it belongs to (`tenant_id`). Default: none.
+    ///   - encoder: encodes the event. Default: a `JSONEncoder` with default settings (compact output,
+    ///     keys as written, `Date` as seconds since 2001); subscribers' ``DomainEventHandlers/decoder``
+    ///     must read what it writes.
     /// - Throws: `invalidArgument` with the `EncodingError` as `underlying` when the event does not
     ///   encode (for example a non-finite `Double`).
     public init(

@@ -226,7 +226,7 @@ final class DomainEventHandlersTests: XCTestCase {
     func testRunsDocumentedExampleWhenCopiedAsIs() async throws {
         let charges = Recorder<[String]>([])
         let shipments = Recorder<[String]>([])
-        let bus = try InMemoryEventBus()
+        let bus = try await InMemoryEventBus.connect()
 
         var handlers = DomainEventHandlers(unknownEventTypes: .skip)
         handlers.handle(OrderPlaced.self) { order, context in

@@ -73,7 +73,7 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     /// Three members churn (one joins or leaves every second): order and exclusivity hold throughout.
     case keepsOrderWhileMembersChurn
     /// Publish, handle, retry and dead letter show in the metrics with the documented names and
-    /// dimensions (``EventBus/BusMetrics``), and a publish after shutdown counts a `shutDown` error.
+    /// dimensions (`EventBus.BusMetrics`), and a publish after shutdown counts a `shutDown` error.
     case reportsMetrics
     /// 5,000 messages behind a gated handler: `consumerLag` reads 5,000, the lag gauges agree and
     /// health is `degraded` naming the subscription; after the handler is released, lag reads 0

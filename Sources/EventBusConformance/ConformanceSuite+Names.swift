@@ -16,7 +16,7 @@ extension ConformanceSuite {
 
     /// Every illegal topic is refused by `publish` (single, batch, envelopes) and `subscribe`, every
     /// illegal group by `subscribe`, each with `invalidArgument` naming the field; a pair one
-    /// character over ``EventBusNames/maxTopicAndGroupLength`` is refused; the bus still serves.
+    /// character over `EventBusNames.maxTopicAndGroupLength` is refused; the bus still serves.
     static func rejectsIllegalNames(_ context: ScenarioContext) async throws -> ConformanceOutcome {
         let bus = try await context.bus()
         let group = context.group()

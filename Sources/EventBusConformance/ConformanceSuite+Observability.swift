@@ -7,7 +7,7 @@ extension ConformanceSuite {
     /// process metrics 9 `handled`, `1 + maxRestarts` `retried`, 1 `dead_lettered`, and as many
     /// handler calls in the process timer; the gauges were sampled. After shutdown a publish fails
     /// and counts `eventbus_publish_errors_total{code="shutDown"}`. Every name and dimension is the
-    /// one ``BusMetrics`` documents.
+    /// one `BusMetrics` documents.
     static func reportsMetrics(_ context: ScenarioContext) async throws -> ConformanceOutcome {
         let metrics = TestMetrics()
         let bus = try await context.observedBus(
@@ -82,7 +82,7 @@ extension ConformanceSuite {
         ])
     }
 
-    /// A handler gated shut while 5,000 messages (1,000 keys × 5) are published: ``EventBus/consumerLag(topic:group:)``
+    /// A handler gated shut while 5,000 messages (1,000 keys × 5) are published: `EventBus.consumerLag(topic:group:)`
     /// reads exactly 5,000 (every message is stored before `publish` returns and none can be
     /// acknowledged; the read is polled until it settles because a broker's offset or consumer
     /// information may trail a request behind), the lag gauges sum to 5,000, and with a bound of

@@ -6,7 +6,7 @@ import EventBus
 /// ``ConformanceScenarioID/reportsConsumerLag``).
 public struct ObservedBusFactory: Sendable {
     /// The settings a scenario asks for; apply them to the configuration's
-    /// ``EventBus/ActorPoolConfiguration`` with ``apply(to:)``.
+    /// `EventBus.ActorPoolConfiguration` with ``apply(to:)``.
     public struct Options: Sendable {
         /// Where the bus reports its metrics (a `MetricsTestKit.TestMetrics` in the scenarios).
         public var metricsFactory: any MetricsFactory

@@ -7,7 +7,7 @@ extension KafkaEventBus {
     ///
     /// A letter larger than the producer's `message.max.bytes` (librdkafka's default 1,000,000,
     /// or `librdkafkaOptions["message.max.bytes"]`), which librdkafka would refuse for good, is
-    /// written trimmed by ``DeadLetter/fitted(_:limit:size:)``; if the broker still refuses it for
+    /// written trimmed by `DeadLetter.fitted(_:limit:size:)`; if the broker still refuses it for
     /// its size (a broker limit below the producer's), it is written once more without payload.
     /// Other failures are thrown for the pool to retry or give up on.
     ///

@@ -35,7 +35,7 @@ public final class KafkaEventBus: EventBus {
     /// Mirrors `State.pollerStarted` for the same reason.
     let isPollerStarted = Atomic<Bool>(false)
     let logger: Logger
-    /// The publish side of ``BusMetrics``; nil when metrics are off.
+    /// The publish side of `BusMetrics`; nil when metrics are off.
     let publishMetrics: PublishMetrics?
 
     /// Validates `configuration` and creates the bus and its producer: the construction every
@@ -74,7 +74,7 @@ public final class KafkaEventBus: EventBus {
     /// metadata request (bounded by ``KafkaHealthOptions/probeTimeout``) must be answered for
     /// `healthy`; while none is, `degraded`, and `unhealthy` once the brokers have been unreachable
     /// for ``KafkaHealthOptions/unhealthyAfter`` or after `shutdown()`. A stalled subscription is
-    /// `degraded`; so is, with ``ActorPoolConfiguration/maxConsumerLag`` set and the brokers
+    /// `degraded`; so is, with `ActorPoolConfiguration.maxConsumerLag` set and the brokers
     /// reachable, a subscribed (topic, group) lagging more. `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (shutDown, subscriptions) = state.withLock { ($0.shutDown, $0.subscriptions) }
@@ -204,7 +204,7 @@ public final class KafkaEventBus: EventBus {
         }
     }
 
-    /// Reads `group`'s lag on `topic` (see ``ConsumerLag``): per partition, the high watermark
+    /// Reads `group`'s lag on `topic` (see `ConsumerLag`): per partition, the high watermark
     /// minus the group's committed offset; a partition the group never committed counts from where
     /// ``KafkaConsumerOptions/autoOffsetReset`` would start it (the low watermark for `.earliest`,
     /// the default). Each broker request is bounded by ``KafkaTopicOptions/operationTimeout``.

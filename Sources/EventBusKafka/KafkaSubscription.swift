@@ -3,7 +3,7 @@ import EventBus
 import Logging
 import Synchronization
 
-/// One (topic, group) consumer of a ``KafkaEventBus``: a poll thread feeding an ``ActorPool``, and
+/// One (topic, group) consumer of a ``KafkaEventBus``: a poll thread feeding an `ActorPool`, and
 /// per-partition offset tracking so only fully handled prefixes are committed.
 final class KafkaSubscription: Subscription, SubscriptionIntake {
     /// Per assigned partition: which assignment it belongs to and what is done.

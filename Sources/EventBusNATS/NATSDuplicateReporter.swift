@@ -6,8 +6,8 @@ import Synchronization
 /// Makes publishes that JetStream dropped as duplicates visible: the server answers them with a
 /// positive PubAck (`"duplicate": true`), so `publish` succeeds although nothing new was stored.
 ///
-/// Each one increments `eventbus_publish_duplicates_total` (``BusMetrics/publishDuplicates``) with
-/// the bus's metrics dimensions (``ActorPoolConfiguration/metricsDimensions``) plus `backend` and
+/// Each one increments `eventbus_publish_duplicates_total` (`BusMetrics.publishDuplicates`) with
+/// the bus's metrics dimensions (`ActorPoolConfiguration.metricsDimensions`) plus `backend` and
 /// `topic`, and is logged at warning level with
 /// its subject and `Nats-Msg-Id`. JetStream drops a publish whose `Nats-Msg-Id` (the event ID,
 /// or a replay's `X-Replay-ID`) it stored within the stream's duplicate window.

@@ -11,7 +11,7 @@ extension NATSEventBus {
     /// nats-server refuses any message whose headers and payload together exceed `max_payload`
     /// (1 MiB by default; the server announces it in its INFO, `natsConnection_GetMaxPayload`), and
     /// a refusal is final, so a letter that would not fit is trimmed by
-    /// ``DeadLetter/fitted(_:limit:size:)``. Throws `invalidArgument` when not even its smallest
+    /// `DeadLetter.fitted(_:limit:size:)`. Throws `invalidArgument` when not even its smallest
     /// form fits; the pool then gives up on it.
     static func deadLetterMessage(
         _ letter: DeadLetter, subject: String, connection: NativeConnection

@@ -31,7 +31,7 @@ public final class NATSEventBus: EventBus, Service {
     private let state = Mutex(State())
     let logger: Logger
     private let duplicates: NATSDuplicateReporter
-    /// The publish side of ``BusMetrics``; nil when metrics are off.
+    /// The publish side of `BusMetrics`; nil when metrics are off.
     let publishMetrics: PublishMetrics?
 
     /// Whether `shutdown()` was called.
@@ -367,7 +367,7 @@ public final class NATSEventBus: EventBus, Service {
     /// ``NATSConfiguration/HealthSettings/unhealthyAfter``, after nats.c closed the connection
     /// (reconnect attempts exhausted) or after `shutdown()`. A stalled subscription or a partition
     /// consumer missing on the server is `degraded`; so is, while the server answers and with
-    /// ``ActorPoolConfiguration/maxConsumerLag`` set, a subscribed (topic, group) lagging more.
+    /// `ActorPoolConfiguration.maxConsumerLag` set, a subscribed (topic, group) lagging more.
     /// `eventbus.cause` names why.
     public func health() async -> BusHealth {
         let (subscriptions, shutDown) = state.withLock { (Array($0.subscriptions.values), $0.shutDown) }
@@ -454,7 +454,7 @@ public final class NATSEventBus: EventBus, Service {
         return (details, (status, "NATS server unreachable for \(elapsed.milliseconds) ms: \(outage.reason)"))
     }
 
-    /// Reads `group`'s lag on `topic` (see ``ConsumerLag``): per lane consumer (one per partition,
+    /// Reads `group`'s lag on `topic` (see `ConsumerLag`): per lane consumer (one per partition,
     /// then one for the topic's plain subject, numbered after the partitions),
     /// `num_pending + num_ack_pending` from its consumer info; a consumer not created yet counts
     /// every message the stream holds on its filter subject. `<topic>.dlq` reads the group's

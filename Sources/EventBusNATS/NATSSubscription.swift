@@ -8,7 +8,7 @@ import Synchronization
     import Darwin
 #endif
 
-/// One member of a consumer group: a fetch thread feeding an ``ActorPool`` whose outcomes ack.
+/// One member of a consumer group: a fetch thread feeding an `ActorPool` whose outcomes ack.
 ///
 /// The fetch thread pulls batches from the durable consumer and offers them to the pool without
 /// waiting; what does not fit is held (and fetching paused) until the inboxes drain, so the

@@ -5,7 +5,7 @@ import Synchronization
 /// Pulls from one durable consumer through an inbox subscription of its own, and owns every
 /// message it fetched until the message is settled.
 ///
-/// Fetched `natsMsg` handles never leave this class: callers see ``ReceivedMessage`` values whose
+/// Fetched `natsMsg` handles never leave this class: callers see `ReceivedMessage` values whose
 /// `deliveryTag` finds the handle again to ack, term or nak it, after which it is destroyed. What
 /// is still held when the consumer goes away is destroyed in `deinit` (and so redelivered by the
 /// server after the ack wait).

@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// librdkafka ≥ 2.1 is needed at run time to talk to Tansu (see the README); the version loaded is
 /// reported by ``librdkafkaVersion``.
-public final class KafkaEventBus: EventBus {
+public final class KafkaEventBus: ConnectableEventBus {
     struct State {
         var pollerStarted = false
         var shutDown = false

@@ -16,7 +16,7 @@ import Synchronization
 /// Topic and group names follow `EventBusNames` (`invalidArgument` otherwise, before any server
 /// call); with a durable prefix longer than `eventbus`, topic and group together have less room
 /// (``NATSSubjects/laneConsumerNames(prefix:topic:group:partitions:)``).
-public final class NATSEventBus: EventBus, Service {
+public final class NATSEventBus: ConnectableEventBus, Service {
     private struct State {
         var subscriptions: [ObjectIdentifier: any NATSMemberSubscription] = [:]
         var coveredTopics: Set<String> = []

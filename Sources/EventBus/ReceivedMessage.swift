@@ -1,13 +1,18 @@
 /// A message as a subscriber's handler receives it.
+///
+/// `payload` and `headers` are always what was published, whichever way the backend carried the
+/// message: a broker backend may leave them in its client library's buffers until the handler
+/// runs, and the in-memory bus may carry an envelope unserialized; reading either property then
+/// produces them, exactly as a broker would have delivered them.
 public struct ReceivedMessage: Sendable {
     /// The topic it was published to.
     public var topic: String
     /// The routing key it was published with.
     public var key: String?
-    /// The headers it was published with.
-    public var headers: [MessageHeader]
-    /// The raw payload.
-    public var payload: [UInt8]
+    /// What is stored of the headers; see ``headers``.
+    var storedHeaders: [MessageHeader]
+    /// What is stored of the payload; see ``payload``.
+    var storedPayload: [UInt8]
     /// The partition it was read from; 0 on backends without partitions.
     public var partition: Int32
     /// Its position in that partition (Kafka offset, JetStream stream sequence, in-memory log offset).
@@ -57,12 +62,20 @@ public struct ReceivedMessage: Sendable {
         self.carriedEnvelope = carriedEnvelope
         self.topic = topic
         self.key = key
-        self.headers = headers
-        self.payload = payload
+        self.storedHeaders = headers
+        self.storedPayload = payload
         self.partition = partition
         self.offset = offset
         self.deliveryCount = deliveryCount
         self.deliveryTag = deliveryTag
+    }
+
+    /// A message carrying `envelope` unserialized, as the in-memory bus delivers one (for tests).
+    package static func carrying(_ envelope: Envelope, topic: String, headers: [MessageHeader] = []) -> ReceivedMessage
+    {
+        ReceivedMessage(
+            topic: topic, key: envelope.aggregateID, headers: headers, payload: [], partition: 0, offset: 0,
+            deliveryCount: 1, carriedEnvelope: CarriedEnvelope(batch: EnvelopeBatch([envelope]), index: 0))
     }
 
     /// Creates a message whose payload and headers stay with `source` until ``materialized()``.
@@ -76,15 +89,58 @@ public struct ReceivedMessage: Sendable {
         self.deferredContent = (source, index)
     }
 
-    /// Fills `payload` and `headers` from deferred content, if any, and lets go of its source.
+    /// The headers it was published with (a carried envelope's `X-Event-*` headers first, as a
+    /// broker backend delivers them), then any the backend added.
+    public var headers: [MessageHeader] {
+        get {
+            if let deferred = deferredContent {
+                let content = deferred.source.content(at: deferred.index).headers
+                return storedHeaders.isEmpty ? content : content + storedHeaders
+            }
+            if let carried = carriedEnvelope, storedPayload.isEmpty {
+                return OutgoingMessage.headers(for: carried.envelope) + storedHeaders
+            }
+            return storedHeaders
+        }
+        set {
+            materialize()
+            storedHeaders = newValue
+        }
+    }
+
+    /// The raw payload: for an envelope, its jxt-core JSON.
+    public var payload: [UInt8] {
+        get {
+            if let deferred = deferredContent { return deferred.source.content(at: deferred.index).payload }
+            if let carried = carriedEnvelope, storedPayload.isEmpty { return carried.encodedPayload }
+            return storedPayload
+        }
+        set {
+            materialize()
+            storedPayload = newValue
+        }
+    }
+
+    /// Fills the stored payload and headers from deferred content, if any, and lets go of its source.
     ///
     /// The actor pool calls it on the thread that handles the message, just before the handler.
     package mutating func copyDeferredContent() {
         guard let deferred = deferredContent else { return }
         deferredContent = nil
         let content = deferred.source.content(at: deferred.index)
-        payload = content.payload
-        headers = headers.isEmpty ? content.headers : content.headers + headers
+        storedPayload = content.payload
+        storedHeaders = storedHeaders.isEmpty ? content.headers : content.headers + storedHeaders
+    }
+
+    /// Stores what the getters would produce, so a change through a setter applies to the
+    /// message as published.
+    private mutating func materialize() {
+        if deferredContent != nil {
+            copyDeferredContent()
+        } else if let carried = carriedEnvelope, storedPayload.isEmpty {
+            storedPayload = carried.encodedPayload
+            storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders
+        }
     }
 
     /// This message with `payload` and `headers` filled in from a carried envelope or deferred
@@ -96,10 +152,10 @@ public struct ReceivedMessage: Sendable {
             message.copyDeferredContent()
             return message
         }
-        guard let carried = carriedEnvelope, payload.isEmpty else { return self }
+        guard let carried = carriedEnvelope, storedPayload.isEmpty else { return self }
         var message = self
-        message.payload = try EnvelopeCodec.encode(carried.envelope)
-        message.headers = OutgoingMessage.headers(for: carried.envelope) + headers
+        message.storedPayload = try EnvelopeCodec.encode(carried.envelope)
+        message.storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders
         return message
     }
 }

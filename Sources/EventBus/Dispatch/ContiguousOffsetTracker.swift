@@ -9,7 +9,7 @@ import DequeModule
 /// because a partition's offsets may have gaps (compaction, transaction markers).
 ///
 /// Kafka commits and NATS JetStream acks (with the `all` ack policy) both follow this rule.
-public struct ContiguousOffsetTracker: Sendable {
+package struct ContiguousOffsetTracker: Sendable {
     private struct Entry {
         var offset: Int64
         var done: Bool
@@ -19,21 +19,21 @@ public struct ContiguousOffsetTracker: Sendable {
     private var entries: Deque<Entry> = []
     private var pendingCount = 0
     /// The offset after the last message of the completed run, or nil before anything completed.
-    public private(set) var commitOffset: Int64?
+    package private(set) var commitOffset: Int64?
 
     /// Creates an empty tracker.
-    public init() {}
+    package init() {}
 
     /// Messages tracked but not yet completed.
-    public var inFlight: Int { pendingCount }
+    package var inFlight: Int { pendingCount }
 
     /// Whether nothing is in flight.
-    public var isDrained: Bool { pendingCount == 0 }
+    package var isDrained: Bool { pendingCount == 0 }
 
     /// Records a received message; returns false (and ignores it) unless `offset` is above every
     /// offset tracked so far, because a commit position cannot move backwards.
     @discardableResult
-    public mutating func track(_ offset: Int64) -> Bool {
+    package mutating func track(_ offset: Int64) -> Bool {
         if let last = entries.last, offset <= last.offset { return false }
         if entries.isEmpty, let commitOffset, offset < commitOffset { return false }
         entries.append(Entry(offset: offset, done: false))
@@ -45,7 +45,7 @@ public struct ContiguousOffsetTracker: Sendable {
     ///
     /// Unknown or already completed offsets are ignored (an outcome may arrive twice).
     @discardableResult
-    public mutating func complete(_ offset: Int64) -> Bool {
+    package mutating func complete(_ offset: Int64) -> Bool {
         guard let index = index(of: offset), !entries[index].done else { return false }
         entries[index].done = true
         if entries[index].abandoned {
@@ -67,7 +67,7 @@ public struct ContiguousOffsetTracker: Sendable {
     /// longer counts as in flight, but the commit offset never moves past it.
     ///
     /// Unknown or already settled offsets are ignored.
-    public mutating func abandon(_ offset: Int64) {
+    package mutating func abandon(_ offset: Int64) {
         guard let index = index(of: offset), !entries[index].done, !entries[index].abandoned else { return }
         entries[index].abandoned = true
         pendingCount -= 1

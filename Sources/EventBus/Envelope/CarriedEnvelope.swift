@@ -9,4 +9,10 @@ struct CarriedEnvelope: Sendable {
 
     /// The envelope itself.
     var envelope: Envelope { batch.envelopes[index] }
+
+    /// The envelope's jxt-core JSON, as a broker backend would have carried it. The in-memory bus
+    /// validated the envelope (`EnvelopeCodec.validate`) before carrying it, and encoding refuses
+    /// only what validation refuses, so the fallback to an empty payload is never taken; the raw
+    /// subscription path goes through `ReceivedMessage.materialized()`, which would throw instead.
+    var encodedPayload: [UInt8] { (try? EnvelopeCodec.encode(envelope)) ?? [] }
 }

@@ -141,7 +141,9 @@ package struct MessageTracing: Sendable {
     /// envelope trace ID, if any, is kept as ``ServiceContext/eventBusTraceID``.
     package func startProcessSpan(_ message: ReceivedMessage) -> any Span {
         var context = ServiceContext.topLevel
-        instrument.extract(message.headers, into: &context, using: MessageHeaderExtractor())
+        // The stored headers: the pool copied a broker backend's deferred content before this, and
+        // a carried envelope's `X-Event-*` headers carry no trace context (its IDs are read below).
+        instrument.extract(message.storedHeaders, into: &context, using: MessageHeaderExtractor())
         if let traceID = Self.envelopeTraceID(of: message) { context.eventBusTraceID = traceID }
         let span = tracer.startSpan("process \(message.topic)", context: context, ofKind: .consumer)
         span.updateAttributes { attributes in
@@ -189,13 +191,14 @@ package struct MessageTracing: Sendable {
     }
 
     private static func eventID(of message: ReceivedMessage) -> String? {
-        message.headers[header: OutgoingMessage.EnvelopeHeader.eventID] ?? message.carriedEnvelope?.envelope.eventID
+        message.storedHeaders[header: OutgoingMessage.EnvelopeHeader.eventID] ?? message.carriedEnvelope?.envelope
+            .eventID
             ?? message.decodedEnvelope?.envelope.eventID
     }
 
     private static func envelopeTraceID(of message: ReceivedMessage) -> String? {
         let traceID =
-            message.headers[header: OutgoingMessage.EnvelopeHeader.traceID]
+            message.storedHeaders[header: OutgoingMessage.EnvelopeHeader.traceID]
             ?? message.carriedEnvelope?.envelope.traceID ?? message.decodedEnvelope?.envelope.traceID
         guard let traceID, !traceID.isEmpty else { return nil }
         return traceID

@@ -51,6 +51,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         var lastPull = ContinuousClock.now
         /// Set when the server said the lane's consumer is gone; cleared once it was created again.
         var consumerMissing = false
+        /// The pin this member held when it last let go of the lane. A message still carrying it
+        /// is a late delivery of that ownership, not a new claim: it is handed back without
+        /// unpinning, since the pin may by now be another member's.
+        var releasedPin: String?
         var lastRecreateAttempt: ContinuousClock.Instant?
     }
 
@@ -314,6 +318,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         case .owned(let pin):
             if !wanted {
                 startReleasing(lane: lane, state: &state)
+                state.releasedPin = pin
                 return true
             }
             let owed = state.requests.reduce(0) { $0 + $1.remaining }
@@ -345,7 +350,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             }
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: true, unpin: true)
             ownedLanes.subtract(1, ordering: .relaxed)
+            let releasedPin = state.releasedPin
             state = Lane()
+            state.releasedPin = releasedPin
             logger.debug(
                 "partition released",
                 metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
@@ -377,6 +384,11 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// A claim was answered: this member holds the lane's pin. Returns the claim message when it
     /// is the lane's very first, to be handled.
     private func claimed(lane: Int, pin: String, first: Bool, state: inout Lane, wanted: Bool) -> ReceivedMessage? {
+        if pin == state.releasedPin {
+            // Redelivered under the pin this member gave up: hand it back, leave the pin alone.
+            reader.dropClaim(lane: lane)
+            return nil
+        }
         switch state.phase {
         case .owned, .releasing:
             // A late delivery of a lane being let go: its next owner gets it after its reset.
@@ -505,7 +517,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         pool.withdrawRevoked()
         reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
         ownedLanes.subtract(1, ordering: .relaxed)
+        let releasedPin: String?
+        if case .owned(let pin) = state.phase { releasedPin = pin } else { releasedPin = state.releasedPin }
         state = Lane()
+        state.releasedPin = releasedPin
     }
 
     private func note(_ error: EventBusError, lane: Int) {

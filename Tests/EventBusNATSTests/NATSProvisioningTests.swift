@@ -54,8 +54,10 @@ final class NATSProvisioningTests: XCTestCase {
         }
         try await NATSTestEnvironment.waitUntil("all 30 foreign messages") { received.count >= 30 }
         let expected = (plainPayloads + partitionPayloads).map { String(decoding: $0, as: UTF8.self) }
+        // Nothing lost, nothing twice. No order is asserted: the plain-subject messages carry no key,
+        // and a raw subscription spreads keyless messages over its actors (Docs/NATS.md, "Another
+        // client publishing"; an envelope subscription would order them by aggregate ID).
         XCTAssertEqual(received.all.sorted(), expected.sorted())
-        XCTAssertEqual(received.all.filter { $0.hasPrefix("plain-") }, expected.filter { $0.hasPrefix("plain-") })
         await subscription.close()
         await bus.shutdown()
     }

@@ -22,25 +22,15 @@ func runPaced(brokers: String, rates: [Int], seconds: Int, payloadSize: Int, jso
             brokers: brokers, topics: topics, rate: rate, seconds: Double(seconds), payloadSize: payloadSize,
             fetchWaitMilliseconds: 10)
         let cpu = ProcessResources.cpuSeconds() - cpuBefore
-        let published = max(1, rate * seconds)
         let rawReport = PacedReport(
             backend: "kafka", client: "librdkafka", offeredRate: rate, durationSeconds: Double(seconds),
-            published: published, handled: raw.handled, duplicates: 0, orderViolations: 0,
-            offeredSeconds: raw.offeredSeconds, achievedRate: Double(raw.handled) / max(raw.spanSeconds, 1e-9),
-            latencyP50Milliseconds: Double(raw.latencies.valueAtPercentile(50)) / 1000,
-            latencyP99Milliseconds: Double(raw.latencies.valueAtPercentile(99)) / 1000,
-            latencyP999Milliseconds: Double(raw.latencies.valueAtPercentile(99.9)) / 1000,
-            latencyMaxMilliseconds: Double(raw.latencies.max) / 1000,
-            cpuMicrosecondsPerMessage: cpu * 1e6 / Double(published), completed: raw.handled >= published)
+            published: max(1, rate * seconds), handled: raw.handled, offeredSeconds: raw.offeredSeconds,
+            spanSeconds: raw.spanSeconds, latencies: raw.latencies, cpuSeconds: cpu)
         reports.append(rawReport)
         if !json { print(PacedTable.row(rawReport)) }
         let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
         reports.append(busReport)
         if !json { print(PacedTable.row(busReport)) }
     }
-    if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(reports), as: UTF8.self))
-    }
+    if json { print(try PacedTable.json(reports)) }
 }

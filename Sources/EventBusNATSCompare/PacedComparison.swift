@@ -28,22 +28,13 @@ func comparePaced(url: String, rates: [Int], seconds: Int, batch: Int, json: Boo
         for latency in result.latencies { histogram.record(latency / 1000) }
         let rawReport = PacedReport(
             backend: "nats", client: "nats.c", offeredRate: rate, durationSeconds: Double(seconds),
-            published: published, handled: result.latencies.count, duplicates: 0, orderViolations: 0,
-            offeredSeconds: result.seconds, achievedRate: Double(result.latencies.count) / max(result.seconds, 1e-9),
-            latencyP50Milliseconds: Double(histogram.valueAtPercentile(50)) / 1000,
-            latencyP99Milliseconds: Double(histogram.valueAtPercentile(99)) / 1000,
-            latencyP999Milliseconds: Double(histogram.valueAtPercentile(99.9)) / 1000,
-            latencyMaxMilliseconds: Double(histogram.max) / 1000,
-            cpuMicrosecondsPerMessage: cpu * 1e6 / Double(published), completed: result.latencies.count >= published)
+            published: published, handled: result.latencies.count, offeredSeconds: result.seconds,
+            spanSeconds: result.seconds, latencies: histogram, cpuSeconds: cpu)
         reports.append(rawReport)
         if !json { print(PacedTable.row(rawReport)) }
         let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
         reports.append(busReport)
         if !json { print(PacedTable.row(busReport)) }
     }
-    if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(reports), as: UTF8.self))
-    }
+    if json { print(try PacedTable.json(reports)) }
 }

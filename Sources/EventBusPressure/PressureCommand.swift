@@ -143,11 +143,7 @@ struct PressureCommand: AsyncParsableCommand {
                 if !json { print(PacedTable.row(report)) }
             }
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
-        }
+        if json { print(try PacedTable.json(reports)) }
         let failed = reports.filter { !$0.completed || $0.orderViolations > 0 }
         if !failed.isEmpty {
             throw ValidationError("\(failed.count) paced run(s) did not deliver every message in order")

@@ -1,4 +1,5 @@
 import EventBus
+import Foundation
 import Histogram
 
 /// An open-loop run: messages offered at a fixed rate for a fixed time, whatever the bus does.
@@ -221,8 +222,35 @@ public struct PacedReport: Sendable, Codable, Equatable {
     }
 }
 
-/// Formats paced reports as a fixed-width table.
+extension PacedReport {
+    /// A raw client's run in the bus's shape: `latencies` from due time to read, in microseconds;
+    /// `spanSeconds` from the first due time to the last read; `cpuSeconds` the process's CPU over
+    /// the run. A raw client counts no duplicates and checks no order.
+    public init(
+        backend: String, client: String, offeredRate: Int, durationSeconds: Double, published: Int, handled: Int,
+        offeredSeconds: Double, spanSeconds: Double, latencies: Histogram<UInt64>, cpuSeconds: Double
+    ) {
+        self.init(
+            backend: backend, client: client, offeredRate: offeredRate, durationSeconds: durationSeconds,
+            published: published, handled: handled, duplicates: 0, orderViolations: 0, offeredSeconds: offeredSeconds,
+            achievedRate: Double(handled) / max(spanSeconds, 1e-9),
+            latencyP50Milliseconds: Double(latencies.valueAtPercentile(50)) / 1000,
+            latencyP99Milliseconds: Double(latencies.valueAtPercentile(99)) / 1000,
+            latencyP999Milliseconds: Double(latencies.valueAtPercentile(99.9)) / 1000,
+            latencyMaxMilliseconds: Double(latencies.max) / 1000,
+            cpuMicrosecondsPerMessage: cpuSeconds * 1e6 / Double(max(1, published)), completed: handled >= published)
+    }
+}
+
+/// Formats paced reports as a fixed-width table, or as one JSON document.
 public enum PacedTable {
+    /// `reports` as a pretty-printed JSON array with sorted keys (what `--json` prints).
+    public static func json(_ reports: [PacedReport]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(reports), as: UTF8.self)
+    }
+
     private static let columns: [(title: String, width: Int)] = [
         ("backend", 8), ("client", 11), ("rate/s", 8), ("secs", 5), ("handled", 8), ("achieved/s", 11),
         ("p50 ms", 8), ("p99 ms", 8), ("p99.9 ms", 9), ("max ms", 8), ("dups", 5), ("order", 6), ("cpu us", 7),

@@ -88,21 +88,24 @@ func tearDown(_ name: String) async {
     await fixture.bus.shutdown()
 }
 
-let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.mallocCountTotal],
-        warmupIterations: 2,
-        maxDuration: .seconds(3),
-        maxIterations: 30,
-        thresholds: [
-            // Broker clients allocate on their own threads as timing goes: 15 % or 200 a sample.
-            .mallocCountTotal: .init(relative: [.p90: 15], absolute: [.p90: 200])
-        ]
-    )
+/// How far a sample's p90 malloc count may move from `Thresholds/` before the check fails; the
+/// check fails when either bound is passed. In memory the counts are exact (8 and 857 a sample):
+/// half or 100. Broker clients allocate on their own threads as timing goes (NATS publish and
+/// consume spread 30k-32k within one run): 15 % or 5,000.
+func configuration(for backend: String) -> Benchmark.Configuration {
+    let tolerance: BenchmarkThresholds =
+        backend == "memory"
+        ? .init(relative: [.p90: 50], absolute: [.p90: 100])
+        : .init(relative: [.p90: 15], absolute: [.p90: 5000])
+    return .init(
+        metrics: [.mallocCountTotal], warmupIterations: 2, maxDuration: .seconds(3), maxIterations: 30,
+        thresholds: [.mallocCountTotal: tolerance])
+}
 
+let benchmarks: @Sendable () -> Void = {
     for backend in ["memory", "kafka", "nats"] {
         let publish = "\(backend)_publish_\(batch)"
-        Benchmark(publish) { benchmark in
+        Benchmark(publish, configuration: configuration(for: backend)) { benchmark in
             guard let fixture = fixtures.withLock({ $0[publish] }) else { return }
             let envelopes = freshEnvelopes(fixture.envelopes)
             benchmark.startMeasurement()
@@ -115,7 +118,7 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         let roundTrip = "\(backend)_publish_and_consume_\(batch)"
-        Benchmark(roundTrip) { benchmark in
+        Benchmark(roundTrip, configuration: configuration(for: backend)) { benchmark in
             guard let fixture = fixtures.withLock({ $0[roundTrip] }) else { return }
             let envelopes = freshEnvelopes(fixture.envelopes)
             let target = handled.load(ordering: .relaxed) + batch

@@ -74,31 +74,7 @@ enum RawKafka {
                 for index in 0..<count {
                     var key = keys[index % keys.count]
                     key.withUTF8 { keyBytes in
-                        var fields = (rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t())
-                        fields.0.vtype = RD_KAFKA_VTYPE_TOPIC
-                        fields.0.u.cstr = topicName
-                        fields.1.vtype = RD_KAFKA_VTYPE_VALUE
-                        fields.1.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                        fields.1.u.mem.size = value.count
-                        fields.2.vtype = RD_KAFKA_VTYPE_KEY
-                        fields.2.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
-                        fields.2.u.mem.size = keyBytes.count
-                        fields.3.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                        fields.3.u.i = RD_KAFKA_MSG_F_COPY
-                        while true {
-                            let failure = withUnsafePointer(to: &fields) {
-                                $0.withMemoryRebound(to: rd_kafka_vu_t.self, capacity: 4) {
-                                    rd_kafka_produceva(handle, $0, 4)
-                                }
-                            }
-                            guard let error = failure else { break }
-                            let code = rd_kafka_error_code(error)
-                            rd_kafka_error_destroy(error)
-                            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
-                                fatalError("raw produce failed: \(code)")
-                            }
-                            rd_kafka_poll(handle, 1)
-                        }
+                        produceOne(handle, topicName: topicName, value: value, key: UnsafeRawBufferPointer(keyBytes))
                     }
                     if index & 1023 == 0 { rd_kafka_poll(handle, 0) }
                 }
@@ -110,6 +86,35 @@ enum RawKafka {
         let elapsed = clock.now - start
         precondition(failed.load(ordering: .relaxed) == 0, "raw deliveries failed")
         return seconds(elapsed)
+    }
+
+    /// Produces one message with `RD_KAFKA_MSG_F_COPY`, polling out a full queue; the callers convert
+    /// topic, value and key once for as many messages as share them.
+    static func produceOne(
+        _ handle: OpaquePointer, topicName: UnsafePointer<CChar>, value: UnsafeRawBufferPointer,
+        key: UnsafeRawBufferPointer
+    ) {
+        var fields = (rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t())
+        fields.0.vtype = RD_KAFKA_VTYPE_TOPIC
+        fields.0.u.cstr = topicName
+        fields.1.vtype = RD_KAFKA_VTYPE_VALUE
+        fields.1.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+        fields.1.u.mem.size = value.count
+        fields.2.vtype = RD_KAFKA_VTYPE_KEY
+        fields.2.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+        fields.2.u.mem.size = key.count
+        fields.3.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+        fields.3.u.i = RD_KAFKA_MSG_F_COPY
+        while true {
+            let failure = withUnsafePointer(to: &fields) {
+                $0.withMemoryRebound(to: rd_kafka_vu_t.self, capacity: 4) { rd_kafka_produceva(handle, $0, 4) }
+            }
+            guard let error = failure else { return }
+            let code = rd_kafka_error_code(error)
+            rd_kafka_error_destroy(error)
+            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else { fatalError("raw produce failed: \(code)") }
+            rd_kafka_poll(handle, 1)
+        }
     }
 
     /// Consumes `count` messages as a member of `group`; returns seconds from the first message to

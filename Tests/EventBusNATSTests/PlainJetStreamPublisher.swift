@@ -26,19 +26,8 @@ enum PlainJetStreamPublisher {
     static func publish(
         url: String, subject: String, payloads: [[UInt8]], timeout: Duration = .seconds(10)
     ) throws -> [Reply] {
-        let port = UInt16(url.split(separator: ":").last.map(String.init) ?? "4222") ?? 4222
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try PlainNATSPublisher.connectSocket(url: url)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(port.bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
         var seconds = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
         let inbox = "_INBOX.foreign\(UInt32.random(in: 0...UInt32.max))"
@@ -48,12 +37,7 @@ enum PlainJetStreamPublisher {
         for (index, payload) in payloads.enumerated() {
             frame += Array("PUB \(subject) \(inbox).\(index) \(payload.count)\r\n".utf8) + payload + Array("\r\n".utf8)
         }
-        var sent = 0
-        while sent < frame.count {
-            let count = frame[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw CocoaError(.fileWriteUnknown) }
-            sent += count
-        }
+        try PlainNATSPublisher.sendAll(frame, on: fd)
         var replies = [Reply?](repeating: nil, count: payloads.count)
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

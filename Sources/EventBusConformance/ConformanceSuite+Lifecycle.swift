@@ -38,16 +38,29 @@ extension ConformanceSuite {
                     && within(after.fileDescriptors, before.fileDescriptors, slack.fileDescriptors)
             }
         } catch let failure as ConformanceFailure {
-            throw fail("\(failure.message): before \(before); while running \(during); after shutdown \(after)")
+            throw fail(
+                "\(failure.message): before \(before); while running \(during); after shutdown \(after); "
+                    + "threads now: \(ProcessResources.threadNames() ?? "?")")
         }
-        let status = await bus.health().status
-        try expect(status == .unhealthy, "health after shutdown is \(status), expected unhealthy")
+        let health = await bus.health()
+        try expect(health.status == .unhealthy, "health after shutdown is \(health.status), expected unhealthy")
+        try expect(
+            health.details["eventbus.shutdown"] == "true" && health.details["eventbus.cause"] != nil,
+            "health after shutdown does not say so: \(health.details)")
+        // One name per backend across health, metrics and tracing (`messaging.system`).
+        let backend = health.details["eventbus.backend"] ?? ""
+        try expect(
+            ["kafka", "nats", "in_memory"].contains(backend),
+            "eventbus.backend is \"\(backend)\", not a messaging.system value (kafka, nats, in_memory)")
         try await expectShutDown("publish after shutdown") {
             try await bus.publish(numbered(0, topic: context.topic("a")))
         }
         let handledAtShutdown = handled.value
         try expect(handledAtShutdown == 1000, "\(handledAtShutdown) handler calls for 1000 messages")
-        return .passed(notes: ["before \(before); while running \(during); after \(after)"])
+        return .passed(notes: [
+            "before \(before); while running \(during); after \(after)",
+            "threads now: \(ProcessResources.threadNames() ?? "?")",
+        ])
     }
 
     /// Shutdown twice at once and once more afterwards, close twice: every call returns promptly.

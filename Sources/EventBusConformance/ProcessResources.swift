@@ -31,6 +31,35 @@ public struct ProcessResources: Sendable, Equatable, CustomStringConvertible {
             "threads \(threads.map(String.init) ?? "?"), fds \(fileDescriptors.map(String.init) ?? "?"), rss \(mib) MiB"
     }
 
+    /// The process's threads by name (`/proc/self/task/<tid>/comm`), with how many carry each name,
+    /// as `name×count` sorted by name; nil where `/proc` is missing. For failure messages: a thread
+    /// left behind is easier to trace by its name (a thread that never named itself carries the name
+    /// of the thread that started it, often a `…-qos` worker of Swift's global executor).
+    public static func threadNames() -> String? {
+        guard let directory = opendir("/proc/self/task") else { return nil }
+        defer { closedir(directory) }
+        var counts: [String: Int] = [:]
+        while let entry = readdir(directory) {
+            let tid = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard tid.first != "." else { continue }
+            counts[readLine(at: "/proc/self/task/\(tid)/comm") ?? "?", default: 0] += 1
+        }
+        return counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
+    }
+
+    /// The first line of a small file, without its newline; nil when it cannot be read.
+    private static func readLine(at path: String) -> String? {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let length = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+    }
+
     private static func entries(in path: String) -> Int? {
         guard let directory = opendir(path) else { return nil }
         defer { closedir(directory) }

@@ -84,6 +84,10 @@ final class ConformanceSuiteSelfTests: XCTestCase {
         try await expectFailure(.releasesResources, when: .leakDescriptor)
     }
 
+    func testResourceScenarioFailsWhenThreadLeaks() async throws {
+        try await expectFailure(.releasesResources, when: .leakThread)
+    }
+
     func testShutdownScenarioFailsWhenPublishIsIgnoredAfterShutdown() async throws {
         try await expectFailure(.rejectsPublishAfterShutdown, when: .ignorePublishAfterShutdown)
     }

@@ -166,7 +166,7 @@ public final class InMemoryEventBus: EventBus {
         let topics = broker.allTopics
         let retained = topics.reduce(0) { $0 + $1.statistics.retained }
         var details = [
-            "eventbus.backend": "memory",
+            "eventbus.backend": MessagingSystem.inMemory,
             "eventbus.topics": "\(topics.count)",
             "eventbus.subscriptions": "\(subscriptions.count)",
             "eventbus.retained": "\(retained)",
@@ -187,7 +187,10 @@ public final class InMemoryEventBus: EventBus {
                 topic, group throws(EventBusError) in try await consumerLag(topic: topic, group: group)
             }
         }
-        if !accepting { details["eventbus.cause"] = "the bus was shut down" }
+        if !accepting {
+            details["eventbus.shutdown"] = "true"
+            details["eventbus.cause"] = "the bus was shut down"
+        }
         let status: BusHealth.Status = !accepting ? .unhealthy : stalls.isEmpty && !lagging ? .healthy : .degraded
         return BusHealth(status: status, details: details)
     }

@@ -1,5 +1,6 @@
 import EventBus
 import EventBusConformance
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -25,6 +26,9 @@ final class FaultyBus: EventBus {
         case swallowHandlerErrors
         /// A file descriptor is opened and never closed.
         case leakDescriptor
+        /// Every subscription starts a thread of the bus's own that outlives `shutdown()` (it ends
+        /// 60 s later, so the test process is not left with it for good).
+        case leakThread
         /// Publishing after shutdown silently does nothing.
         case ignorePublishAfterShutdown
         /// `close()` waits for every running handler, even the one calling it.
@@ -58,6 +62,7 @@ final class FaultyBus: EventBus {
         if case .leakDescriptor = fault {
             _ = open("/dev/null", O_RDONLY)
         }
+
     }
 
     func publish(_ message: OutgoingMessage) async throws(EventBusError) {
@@ -99,6 +104,11 @@ final class FaultyBus: EventBus {
     func subscribe(
         topic: String, group: String, handler: @escaping MessageHandler
     ) async throws(EventBusError) -> any Subscription {
+        if case .leakThread = fault {
+            let thread = Thread { Thread.sleep(forTimeInterval: 60) }
+            thread.name = "faulty-bus-leak"
+            thread.start()
+        }
         let subscription: any Subscription
         if case .repairIllegalNames = fault {
             subscription = try await inner.subscribe(

@@ -8,6 +8,7 @@
 // shared 2-core machine makes single runs swing widely.
 import EventBus
 import EventBusKafka
+import EventBusPressureKit
 import Logging
 import Synchronization
 
@@ -81,6 +82,9 @@ struct Round {
     var busConcurrentSingles = 0.0
     var rawConsume = 0.0
     var busConsume = 0.0
+    /// Process CPU microseconds per message over each side's consume span (all threads).
+    var rawConsumeCPU = 0.0
+    var busConsumeCPU = 0.0
 }
 
 let batchCallers = 64
@@ -102,8 +106,11 @@ let singleCallers = 2000
         / RawKafka.produce(rawProducer, topic: rawTopic, count: messageCount, payload: payload, keys: keys)
     RawKafka.destroy(rawProducer)
     let rawConsume = RawKafka.consume(
-        brokers: brokers, topic: rawTopic, group: "compare-raw-\(runID)", count: messageCount + warmUp)
+        brokers: brokers, topic: rawTopic, group: "compare-raw-\(runID)", count: messageCount + warmUp,
+        commitIntervalMilliseconds: Int(configuration.consumer.commitInterval / .milliseconds(1)),
+        fetchWaitMilliseconds: Int(configuration.consumer.fetchMaxWait / .milliseconds(1)))
     round.rawConsume = Double(messageCount + warmUp) / rawConsume.seconds
+    round.rawConsumeCPU = rawConsume.cpuSeconds * 1e6 / Double(messageCount + warmUp)
 
     // KafkaEventBus on the same messages.
     let bus = try KafkaEventBus(configuration: configuration)
@@ -128,19 +135,27 @@ let singleCallers = 2000
     }
 
     let handled = Atomic<Int>(0)
-    let firstHandled = Mutex<ContinuousClock.Instant?>(nil)
+    // When (and at what process CPU time) the first and the last message were handled: taken by
+    // the handlers themselves, as the raw loop takes them, not by the waiting loop below.
+    let firstHandled = Mutex<(ContinuousClock.Instant, Double)?>(nil)
+    let lastHandled = Mutex<(ContinuousClock.Instant, Double)?>(nil)
     let expected = messageCount + warmUp
-    let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { _ in
-        if handled.add(1, ordering: .relaxed).newValue == 1 {
-            firstHandled.withLock { $0 = ContinuousClock.now }
+    let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { message in
+        message.payload.withUnsafeBytes { PayloadChecksum.verify($0) }
+        let count = handled.add(1, ordering: .relaxed).newValue
+        if count == 1 {
+            firstHandled.withLock { $0 = (ContinuousClock.now, ProcessResources.cpuSeconds()) }
+        } else if count == expected {
+            lastHandled.withLock { $0 = (ContinuousClock.now, ProcessResources.cpuSeconds()) }
         }
     }
     while handled.load(ordering: .relaxed) < expected {
         try await Task.sleep(for: .milliseconds(1))
     }
-    let end = ContinuousClock.now
-    start = firstHandled.withLock { $0! }
-    round.busConsume = Double(expected) / RawKafka.seconds(end - start)
+    let (first, firstCPU) = firstHandled.withLock { $0! }
+    let (end, endCPU) = lastHandled.withLock { $0! }
+    round.busConsume = Double(expected) / RawKafka.seconds(end - first)
+    round.busConsumeCPU = (endCPU - firstCPU) * 1e6 / Double(expected)
     await subscription.close()
     await bus.shutdown()
     print(
@@ -213,3 +228,11 @@ print(
         "publish, \(singleCallers) concurrent callers x single messages", \.rawPublish,
         \.busConcurrentSingles))
 print(row("consume with a group, first message to last handled", \.rawConsume, \.busConsume))
+print("")
+func micros(_ value: Double) -> String { String(Double(Int((value * 100).rounded())) / 100) }
+print(
+    "consume CPU us per message (process, all threads, first to last message): raw "
+        + results.map { micros($0.rawConsumeCPU) }.joined(separator: " ")
+        + "; bus " + results.map { micros($0.busConsumeCPU) }.joined(separator: " ")
+        + "; medians raw \(micros(median(results.map(\.rawConsumeCPU)))) bus \(micros(median(results.map(\.busConsumeCPU))))"
+)

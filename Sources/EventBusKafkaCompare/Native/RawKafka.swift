@@ -1,4 +1,5 @@
 import CKafka
+import EventBusPressureKit
 import Synchronization
 
 /// The raw librdkafka client the comparison measures against: the same calls a C program makes,
@@ -117,16 +118,26 @@ enum RawKafka {
         }
     }
 
-    /// Consumes `count` messages as a member of `group`; returns seconds from the first message to
-    /// the last, and the time the group took to start delivering.
-    static func consume(brokers: String, topic: String, group: String, count: Int) -> (
-        seconds: Double, joinSeconds: Double
-    ) {
+    /// Consumes `count` messages as a member of `group`, reading every payload byte
+    /// (``PayloadChecksum``) as the bus side's handler does; returns seconds from the first message
+    /// to the last, the process's CPU seconds over the same span, and the time the group took to
+    /// start delivering.
+    ///
+    /// Offsets are tracked and committed the way a consumer that handles each message before
+    /// polling the next may: librdkafka stores each returned message's offset and commits every
+    /// `commitIntervalMilliseconds`, the bus's commit interval. `fetchWaitMilliseconds` is the bus's
+    /// `fetch.wait.max.ms`.
+    static func consume(
+        brokers: String, topic: String, group: String, count: Int, commitIntervalMilliseconds: Int,
+        fetchWaitMilliseconds: Int
+    ) -> (seconds: Double, cpuSeconds: Double, joinSeconds: Double) {
         let handle = makeHandle(
             RD_KAFKA_CONSUMER,
             [
                 "bootstrap.servers": brokers, "group.id": group, "auto.offset.reset": "earliest",
                 "session.timeout.ms": "3000", "heartbeat.interval.ms": "300",
+                "auto.commit.interval.ms": String(commitIntervalMilliseconds),
+                "fetch.wait.max.ms": String(fetchWaitMilliseconds),
             ])
         defer { rd_kafka_destroy(handle) }
         rd_kafka_poll_set_consumer(handle)
@@ -137,21 +148,25 @@ enum RawKafka {
         let clock = ContinuousClock()
         let subscribed = clock.now
         var first: ContinuousClock.Instant?
+        var firstCPU = 0.0
         var received = 0
-        var checksum = 0
         while received < count {
             guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                if first == nil { first = clock.now }
+                if first == nil {
+                    first = clock.now
+                    firstCPU = ProcessResources.cpuSeconds()
+                }
                 received += 1
-                checksum &+= message.pointee.len
+                PayloadChecksum.verify(
+                    UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len))
             }
             rd_kafka_message_destroy(message)
         }
         let end = clock.now
+        let cpu = ProcessResources.cpuSeconds() - firstCPU
         rd_kafka_consumer_close(handle)
-        precondition(checksum > 0)
-        return (seconds(end - first!), seconds(first! - subscribed))
+        return (seconds(end - first!), cpu, seconds(first! - subscribed))
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -79,13 +79,23 @@ public struct ReceivedMessage: Sendable {
     }
 
     /// Creates a message whose payload and headers stay with `source` until ``materialized()``.
+    ///
+    /// Assigns every field itself: delegating to the full initializer and then setting
+    /// `deferredContent` made a copy and a destruction of the whole message per call, on a broker
+    /// backend's fetch thread, for every message it fetches.
     package init(
         topic: String, key: String?, partition: Int32, offset: Int64,
         deferredContent source: any DeferredMessageContent, index: Int
     ) {
-        self.init(
-            topic: topic, key: key, headers: [], payload: [], partition: partition, offset: offset,
-            deliveryCount: 1, carriedEnvelope: nil)
+        self.topic = topic
+        self.key = key
+        self.storedHeaders = []
+        self.storedPayload = []
+        self.partition = partition
+        self.offset = offset
+        self.deliveryCount = 1
+        self.deliveryTag = 0
+        self.carriedEnvelope = nil
         self.deferredContent = (source, index)
     }
 

@@ -118,7 +118,7 @@ let singleCallers = 2000
         OutgoingMessage(topic: busTopic, key: keys[index % keys.count], payload: payload)
     }
     try await bus.publish(Array(messages.prefix(warmUp)))
-    var start = ContinuousClock.now
+    let start = ContinuousClock.now
     try await bus.publish(messages)
     round.busBatchPublish = Double(messageCount) / RawKafka.seconds(ContinuousClock.now - start)
     if !consumeOnly {

@@ -13,21 +13,19 @@ extension KafkaSubscription {
         let clock = ContinuousClock()
         let assignmentDeadline = clock.now + options.assignmentTimeout
         var nextCommit = clock.now + options.commitInterval
+        // Sized by each poll to what it took.
         var batch: [ReceivedMessage] = []
-        batch.reserveCapacity(options.pollBatchSize)
         // Pausing makes librdkafka drop what it prefetched for those partitions and fetch it again
         // on resume, so a pool that is full for a moment is waited for briefly before pausing.
         let pauseAfter = Duration.milliseconds(20)
         var fullSince: ContinuousClock.Instant?
         while !lifecycle.withLock({ $0.closeRequested }) {
             if pending.isEmpty {
-                consumer.poll(into: &batch, timeoutMilliseconds: 50)
+                fetch(into: &batch, timeoutMilliseconds: 50)
                 if !batch.isEmpty {
-                    register(&batch)
                     // Handed over, not copied: the pool moves the messages into its inboxes.
                     pending.offer(consume batch, to: pool)
                     batch = []
-                    batch.reserveCapacity(options.pollBatchSize)
                     if !pending.isEmpty { fullSince = clock.now }
                 }
             } else if paused.isEmpty {
@@ -39,17 +37,15 @@ extension KafkaSubscription {
                     consumer.pause(paused)
                     if paused.isEmpty {
                         // Nothing left to pause (all revoked): keep serving the group meanwhile.
-                        consumer.poll(into: &batch, timeoutMilliseconds: 1)
-                        register(&batch)
+                        fetch(into: &batch, timeoutMilliseconds: 1)
                         pending.hold(batch)
                         batch.removeAll(keepingCapacity: true)
                     }
                 }
             } else {
                 // Paused: keep serving rebalances and heartbeats, and retry as the pool drains.
-                consumer.poll(into: &batch, timeoutMilliseconds: 1)
+                fetch(into: &batch, timeoutMilliseconds: 1)
                 if !batch.isEmpty {
-                    register(&batch)
                     pending.hold(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
@@ -88,20 +84,31 @@ extension KafkaSubscription {
             "subscription closed", metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)"])
     }
 
-    /// Gives each message its partition's assignment generation and tracks its offset; drops
-    /// messages of partitions no longer assigned (the next owner reads them).
-    private func register(_ batch: inout [ReceivedMessage]) {
-        var dropped = false
-        progress.withLock { progress in
-            for index in batch.indices {
-                let partition = batch[index].partition
-                guard let generation = progress.partitions[partition]?.generation else {
-                    batch[index].deliveryTag = 0
-                    dropped = true
-                    continue
+    /// Polls the consumer and appends what it took to `batch`, each message tagged with its
+    /// partition's assignment generation and its offset tracked; messages of partitions no longer
+    /// assigned are left out (the next owner reads them).
+    ///
+    /// The messages are built before the lock is taken and tagged in place under it, so the lock
+    /// that every outcome report also takes is held only for the tagging.
+    private func fetch(into batch: inout [ReceivedMessage], timeoutMilliseconds: Int32) {
+        guard consumer.poll(timeoutMilliseconds: timeoutMilliseconds) > 0 else { return }
+        let first = batch.count
+        let pool = self.pool
+        consumer.take(into: &batch) { pool.actorIndex(forKey: $0) }
+        let dropped = batch.withUnsafeMutableBufferPointer { messages in
+            progress.withLock { progress in
+                var dropped = false
+                for index in first..<messages.count {
+                    let offset = messages[index].offset
+                    let generation =
+                        progress.partitions.update(messages[index].partition) { state -> UInt64 in
+                            state.tracker.track(offset)
+                            return state.generation
+                        } ?? 0
+                    messages[index].deliveryTag = generation
+                    dropped = dropped || generation == 0
                 }
-                batch[index].deliveryTag = generation
-                progress.partitions[partition]?.tracker.track(batch[index].offset)
+                return dropped
             }
         }
         if dropped { batch.removeAll { $0.deliveryTag == 0 } }

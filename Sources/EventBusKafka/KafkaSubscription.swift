@@ -178,14 +178,16 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
         var finished = 0
         progress.withLock { progress in
             for outcome in outcomes {
-                guard progress.partitions[outcome.partition]?.generation == outcome.deliveryTag else {
-                    continue
-                }
-                if outcome.result == .withdrawn {
-                    progress.partitions[outcome.partition]?.tracker.abandon(outcome.offset)
-                } else {
-                    progress.partitions[outcome.partition]?.tracker.complete(outcome.offset)
-                    finished += 1
+                // In place: reading the partition's state first would retain and release its
+                // tracker's storage for every outcome.
+                progress.partitions.update(outcome.partition) { state in
+                    guard state.generation == outcome.deliveryTag else { return }
+                    if outcome.result == .withdrawn {
+                        state.tracker.abandon(outcome.offset)
+                    } else {
+                        state.tracker.complete(outcome.offset)
+                        finished += 1
+                    }
                 }
             }
             progress.noteDrained()

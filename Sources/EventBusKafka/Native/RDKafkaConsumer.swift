@@ -20,6 +20,10 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private let context: Unmanaged<RDKafkaCallbackContext>
     private let topic: String
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?]
+    /// The messages of the last poll without an error, until ``take(into:lane:)``.
+    private var fetched: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+    /// Per lane, the last message of the fetch being taken (scratch of ``take(into:lane:)``).
+    private var lastOfLane: [Int] = []
     private var closed = false
     private let guardian = HandleGuard()
     /// Fetched batches still alive; `close` destroys the handle only after they are gone.
@@ -85,13 +89,15 @@ final class RDKafkaConsumer: @unchecked Sendable {
     /// Takes what is already fetched, up to a batch, without waiting; when nothing is, waits up to
     /// `timeoutMilliseconds` for the next message (a batch call with a timeout would wait for the
     /// batch to fill, adding that wait to every message's latency). Serves rebalances and logs on
-    /// the way. Messages are appended to `messages` with `deliveryTag` 0.
-    func poll(into messages: inout [ReceivedMessage], timeoutMilliseconds: Int32) {
+    /// the way. Returns how many messages it took; ``take(into:lane:)`` must hand them out before
+    /// the next poll.
+    func poll(timeoutMilliseconds: Int32) -> Int {
+        precondition(fetched.isEmpty, "a poll's messages were not taken")
         var count = batch.withUnsafeMutableBufferPointer { buffer in
             rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress, buffer.count)
         }
         if count <= 0 {
-            guard let first = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return }
+            guard let first = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return 0 }
             batch[0] = first
             count =
                 1
@@ -99,7 +105,6 @@ final class RDKafkaConsumer: @unchecked Sendable {
                     max(0, rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, buffer.count - 1))
                 }
         }
-        var fetched: [UnsafeMutablePointer<rd_kafka_message_t>] = []
         fetched.reserveCapacity(Int(count))
         for index in 0..<count {
             guard let message = batch[index] else { continue }
@@ -118,23 +123,60 @@ final class RDKafkaConsumer: @unchecked Sendable {
                     ])
             }
         }
+        return fetched.count
+    }
+
+    /// Appends the messages of the last ``poll(timeoutMilliseconds:)`` to `messages`, with delivery
+    /// tag 0 for the owner to set.
+    ///
+    /// `lane` says which thread (a small index) copies a keyed message's content, messages of one
+    /// lane being copied in fetch order: each copy then starts loading the next one of its lane.
+    func take(into messages: inout [ReceivedMessage], lane: (String) -> Int) {
         guard !fetched.isEmpty else { return }
         // Only what routing and offset tracking need is read here; payload and headers are copied
         // by the thread that handles each message. One slow message keeps its whole fetch alive,
         // so once many fetches are pinned that way, new ones are copied here and freed at once.
         let copyNow = liveBatches.live >= Self.maxDeferredBatches
-        let content = RDKafkaFetchedBatch(fetched, from: self)
+        var entries: [RDKafkaFetchedBatch.Entry] = []
+        entries.reserveCapacity(fetched.count)
+        var keys: [String?] = []
+        keys.reserveCapacity(fetched.count)
         for (index, message) in fetched.enumerated() {
+            entries.append(RDKafkaFetchedBatch.Entry(message: message))
             let raw = message.pointee
             let key = raw.key.map {
                 String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
             }
-            var received = ReceivedMessage(
-                topic: topic, key: key, partition: raw.partition, offset: raw.offset,
-                deferredContent: content, index: index)
-            if copyNow { received.copyDeferredContent() }
-            messages.append(received)
+            keys.append(key)
+            guard let key else { continue }
+            let laneIndex = lane(key)
+            if laneIndex >= lastOfLane.count {
+                lastOfLane.append(contentsOf: repeatElement(-1, count: laneIndex - lastOfLane.count + 1))
+            }
+            let previous = lastOfLane[laneIndex]
+            if previous >= 0 {
+                entries[previous].ahead = Int32(index)
+                entries[previous].aheadMessage = UnsafeMutableRawPointer(message)
+                entries[previous].aheadPayload = UnsafeRawPointer(raw.payload)
+                entries[previous].aheadLength = raw.len
+            }
+            lastOfLane[laneIndex] = index
         }
+        for index in lastOfLane.indices { lastOfLane[index] = -1 }
+        let content = RDKafkaFetchedBatch(entries, from: self)
+        messages.reserveCapacity(messages.count + fetched.count)
+        for index in fetched.indices {
+            let raw = fetched[index].pointee
+            // Appended as built and changed in place: a local copy would cost a retain and a
+            // release of each reference the message holds.
+            messages.append(
+                ReceivedMessage(
+                    topic: topic, key: keys[index], partition: raw.partition, offset: raw.offset,
+                    deferredContent: content, index: index))
+            if copyNow { messages[messages.count - 1].copyDeferredContent() }
+        }
+        // The fetch owns the pointers now; the next poll sizes a new list to what it takes.
+        fetched = []
     }
 
     /// The high watermark of each of `partitions` as librdkafka last learnt it from a fetch

@@ -142,6 +142,9 @@ final class RDKafkaConsumer: @unchecked Sendable {
         var keys: [String?] = []
         keys.reserveCapacity(fetched.count)
         for (index, message) in fetched.enumerated() {
+            // The keys lie in the fetch response another core received; ask for them a few
+            // messages ahead (the message structs were just read by the consume call).
+            if index + 4 < fetched.count, let key = fetched[index + 4].pointee.key { eventbus_prefetch(key) }
             entries.append(RDKafkaFetchedBatch.Entry(message: message))
             let raw = message.pointee
             let key = raw.key.map {

@@ -170,7 +170,7 @@ struct PressureCommand: AsyncParsableCommand {
     private func warmUp(_ target: PressureTarget) async throws {
         _ = try await PressureRunner.run(
             PressureWorkload(level: .custom(1000), failOnceRate: 0.01, alwaysFailRate: 0.002),
-            on: target
+            on: target, settle: false
         )
     }
 }

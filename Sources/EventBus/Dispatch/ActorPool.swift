@@ -222,14 +222,28 @@ public final class ActorPool: Sendable {
     /// when the calling task was cancelled, before every message was taken; the messages not taken
     /// get no outcome.
     public func submit(_ messages: consuming [ReceivedMessage]) async throws(EventBusError) {
+        var messages = messages
+        try await submit(draining: &messages)
+    }
+
+    /// ``submit(_:)-(consuming [ReceivedMessage])``, leaving `messages` empty with its capacity
+    /// kept, so a caller that hands over batch after batch (a delivery loop) reuses one buffer
+    /// instead of allocating and faulting in a large array per batch. On a throw, `messages` holds
+    /// nothing that was not taken either: the messages not taken get no outcome, as there.
+    package func submit(draining messages: inout [ReceivedMessage]) async throws(EventBusError) {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         if messages.count == 1 {
-            try Self.check(await inboxes[actorIndex(for: messages[0])].put(messages))
+            let message = messages.removeLast()
+            try Self.check(await inboxes[actorIndex(for: message)].put([message]))
             return
         }
-        let groups = groupByActor(moving: messages)
+        var groups = groupByActor(draining: &messages)
         for actor in groups.indices where !groups[actor].isEmpty {
-            try Self.check(await inboxes[actor].put(groups[actor]))
+            // Moved out of `groups`, so the inbox (and the actor that takes it) holds the only
+            // reference and can reverse it in place.
+            let group = groups[actor]
+            groups[actor] = []
+            try Self.check(await inboxes[actor].put(group))
         }
     }
 
@@ -246,7 +260,7 @@ public final class ActorPool: Sendable {
     public func offer(_ messages: consuming [ReceivedMessage]) -> [ReceivedMessage] {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         let actors = messages.map(actorIndex(for:))
-        let groups = groupByActor(moving: messages, actors: actors)
+        let groups = groupByActor(draining: &messages, actors: actors)
         var accepted = [Int](repeating: 0, count: inboxes.count)
         var anyRejected = false
         for actor in groups.indices where !groups[actor].isEmpty {
@@ -276,16 +290,21 @@ public final class ActorPool: Sendable {
         }
     }
 
-    /// Groups messages per actor, keeping their order; moves them out of `messages` rather than
-    /// copying when the caller hands over the only reference. `actors[i]`, when given, is the actor
-    /// already chosen for `messages[i]` (keyless messages rotate, so choosing twice would differ).
-    private func groupByActor(moving messages: consuming [ReceivedMessage], actors: [Int]? = nil) -> [[ReceivedMessage]]
-    {
+    /// Groups messages per actor, keeping their order; moves them out of `messages` (left empty,
+    /// its capacity kept) rather than copying when the caller holds the only reference. `actors[i]`,
+    /// when given, is the actor already chosen for `messages[i]` (keyless messages rotate, so
+    /// choosing twice would differ). Each group is allocated once at its final size: growing 256
+    /// groups by appending cost several reallocations each per batch.
+    private func groupByActor(draining messages: inout [ReceivedMessage], actors: [Int]? = nil) -> [[ReceivedMessage]] {
+        let chosen = actors ?? messages.map(actorIndex(for:))
+        var counts = [Int](repeating: 0, count: inboxes.count)
+        for actor in chosen { counts[actor] += 1 }
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
+        for actor in groups.indices where counts[actor] > 0 { groups[actor].reserveCapacity(counts[actor]) }
         messages.withUnsafeMutableBufferPointer { $0.reverse() }
         var index = 0
         while let message = messages.popLast() {
-            groups[actors?[index] ?? actorIndex(for: message)].append(message)
+            groups[chosen[index]].append(message)
             index += 1
         }
         return groups
@@ -385,6 +404,7 @@ public final class ActorPool: Sendable {
         // from a batch taken after the partition stopped being current but before the withdrawal
         // reached this inbox (whose revision then did not move).
         var revoked = RevokedOwnerships()
+        let plain = metrics == nil && configuration.tracing == nil
         while let taken = await inbox.take(recycling: consume batch, revision: &revision, revoked: &revoked) {
             batch = taken
             // Handle from the back of a reversed batch: popping moves each message out, so it is
@@ -405,10 +425,27 @@ public final class ActorPool: Sendable {
                 // Content a broker backend left in its buffers is copied here, on the handling
                 // thread, so the copy is freed by the thread that made it.
                 message.copyDeferredContent()
-                guard !stopping.load(ordering: .relaxed),
-                    let outcome = await deliver(
+                guard !stopping.load(ordering: .relaxed) else {
+                    abandoned = batch.count + 1
+                    break
+                }
+                let delivered: DispatchOutcome?
+                if plain {
+                    // Neither traced nor measured: the first attempt is called here, so a message
+                    // handled at once costs no call of `deliver` (an async frame of its own).
+                    do {
+                        try await handler(message)
+                        delivered = DispatchOutcome(of: message, result: .handled, attempts: 1)
+                    } catch {
+                        delivered = await deliver(
+                            message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision,
+                            firstFailure: error)
+                    }
+                } else {
+                    delivered = await deliver(
                         message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision)
-                else {
+                }
+                guard let outcome = delivered else {
                     abandoned = batch.count + 1
                     break
                 }
@@ -458,36 +495,46 @@ public final class ActorPool: Sendable {
     ///
     /// Before it waits (a restart's backoff, a dead-letter write) it reports the `pending` outcomes
     /// of earlier messages, so their acknowledgement is not held back by this one's trouble.
+    /// `firstFailure` is the error of a first attempt the caller made itself (only when the pool is
+    /// neither traced nor measured); the restarts continue from there.
     private func deliver(
         _ message: ReceivedMessage,
         handler: inout MessageHandler,
         pending: inout [DispatchOutcome],
         inbox: ActorInbox,
-        revision: Int
+        revision: Int,
+        firstFailure: (any Error)? = nil
     ) async
         -> DispatchOutcome?
     {
-        var attempts = 0
+        var attempts = firstFailure == nil ? 0 : 1
+        var failure = firstFailure
         var backoff = configuration.restartBackoff
         // One consumer span over every attempt; nil (one check per message) when nothing is traced.
         let span = configuration.tracing?.startProcessSpan(message)
         defer { span?.end() }
         let metrics = self.metrics
         while true {
-            attempts += 1
-            // Read the clock only when measured: nothing per message otherwise.
-            let started = metrics == nil ? nil : ContinuousClock.now
-            do {
-                if let span {
-                    // The handler's own spans nest under this one.
-                    try await ServiceContext.withValue(span.context) { try await handler(message) }
-                } else {
-                    try await handler(message)
+            if failure == nil {
+                attempts += 1
+                // Read the clock only when measured: nothing per message otherwise.
+                let started = metrics == nil ? nil : ContinuousClock.now
+                do {
+                    if let span {
+                        // The handler's own spans nest under this one.
+                        try await ServiceContext.withValue(span.context) { try await handler(message) }
+                    } else {
+                        try await handler(message)
+                    }
+                    if let metrics, let started { metrics.recordCall(.now - started, succeeded: true) }
+                    return DispatchOutcome(of: message, result: .handled, attempts: attempts)
+                } catch {
+                    if let metrics, let started { metrics.recordCall(.now - started, succeeded: false) }
+                    failure = error
                 }
-                if let metrics, let started { metrics.recordCall(.now - started, succeeded: true) }
-                return DispatchOutcome(of: message, result: .handled, attempts: attempts)
-            } catch {
-                if let metrics, let started { metrics.recordCall(.now - started, succeeded: false) }
+            }
+            if let error = failure {
+                failure = nil
                 let permanent = (error as? EventBusError).map { !$0.isRetriable } ?? false
                 let restarts = attempts - 1
                 flush(&pending, inbox: inbox)

@@ -107,6 +107,14 @@ public enum EnvelopeCodec {
         try validateForEncoding(envelope)
     }
 
+    /// ``validate(_:)``, skipping the payload's JSON scan when `payloadScanned` says this exact
+    /// payload storage passed it already (the caller compared storage identity: the same array
+    /// buffer holds the same bytes); the envelope's other fields are always checked.
+    static func validate(_ envelope: Envelope, payloadScanned: Bool) throws(EventBusError) {
+        guard payloadScanned else { return try validateForEncoding(envelope) }
+        try EnvelopeValidator.validate(envelope)
+    }
+
     private static func validateForEncoding(_ envelope: Envelope) throws(EventBusError) {
         try EnvelopeValidator.validate(envelope)
         let field = EnvelopeField.payload

@@ -52,8 +52,15 @@ final class InMemoryBroker: Sendable {
         let batch = EnvelopeBatch(envelopes)
         var stored: [StoredMessage] = []
         stored.reserveCapacity(envelopes.count)
+        // The storage of the last payload that passed the JSON scan: envelopes of one batch often
+        // share one payload array (a constant body, a fan-out), and the same buffer cannot hold
+        // other bytes while `envelopes` keeps it alive.
+        var scannedPayload: (address: UnsafeRawPointer?, count: Int)?
         for index in envelopes.indices {
-            try EnvelopeCodec.validate(envelopes[index])
+            let payload = envelopes[index].payload.withUnsafeBytes { (address: $0.baseAddress, count: $0.count) }
+            let scanned = scannedPayload.map { $0.address == payload.address && $0.count == payload.count } ?? false
+            try EnvelopeCodec.validate(envelopes[index], payloadScanned: scanned)
+            scannedPayload = payload
             stored.append(
                 StoredMessage(
                     carrying: CarriedEnvelope(batch: batch, index: index),

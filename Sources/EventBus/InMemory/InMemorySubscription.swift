@@ -62,13 +62,16 @@ final class InMemorySubscription: Subscription, SubscriptionIntake {
     var metrics: SubscriptionMetrics? { runtime.pool.metrics }
 
     private func deliver() async {
+        // One buffer for every batch: a batch of thousands of messages is hundreds of kilobytes,
+        // which allocated afresh each time was also faulted in afresh (perf: page faults ~5 %).
+        var batch: [ReceivedMessage] = []
         while true {
             let granted = await credit.acquire(upTo: batchSize)
             guard granted > 0 else { return }
-            guard let batch = await source.take(group: group, member: memberID, limit: granted) else { return }
+            guard await source.take(group: group, member: memberID, limit: granted, into: &batch) else { return }
             credit.release(granted - batch.count)
             do {
-                try await runtime.pool.submit(batch)
+                try await runtime.pool.submit(draining: &batch)
             } catch {
                 return
             }

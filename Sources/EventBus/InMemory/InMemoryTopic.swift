@@ -264,32 +264,34 @@ final class InMemoryTopic: Sendable {
 
     // MARK: Consuming
 
-    /// Waits for up to `limit` messages from the member's partitions; nil once it is leaving.
-    func take(group name: String, member id: Int, limit: Int) async -> [ReceivedMessage]? {
+    /// Waits for up to `limit` messages from the member's partitions and puts them into `batch`
+    /// (which must be empty; its storage is reused); false once the member is leaving.
+    func take(group name: String, member id: Int, limit: Int, into batch: inout [ReceivedMessage]) async -> Bool {
         while true {
             let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<TakeResult, Never>) in
                 let immediate = state.withLock { state -> TakeResult? in
                     guard let member = state.groups[name]?.members[id], !member.closing else { return .closed }
-                    let batch = collect(
-                        from: &state.groups[name]!, member: id, limit: limit, partitions: state.partitions)
-                    if !batch.isEmpty { return .messages(batch) }
+                    collect(
+                        from: &state.groups[name]!, member: id, limit: limit, partitions: state.partitions,
+                        into: &batch)
+                    if !batch.isEmpty { return .messages }
                     state.groups[name]!.members[id]!.waiter = continuation
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
             switch result {
-            case .messages(let batch): return batch
-            case .closed: return nil
+            case .messages: return true
+            case .closed: return false
             case .retry: continue
             }
         }
     }
 
-    private func collect(from group: inout Group, member id: Int, limit: Int, partitions: [PartitionLog])
-        -> [ReceivedMessage]
-    {
-        var batch: [ReceivedMessage] = []
+    private func collect(
+        from group: inout Group, member id: Int, limit: Int, partitions: [PartitionLog],
+        into batch: inout [ReceivedMessage]
+    ) {
         let count = group.cursors.count
         let start = group.members[id]!.rotation
         group.members[id]!.rotation = (start + 1) % count
@@ -321,40 +323,16 @@ final class InMemoryTopic: Sendable {
             }
             group.cursors[partition] = cursor
         }
-        return batch
     }
 
     /// Records outcomes, frees retained messages every group is done with, and completes handovers.
     func acknowledge(group name: String, outcomes: [DispatchOutcome]) {
         var wakeMembers: [UnsafeContinuation<TakeResult, Never>] = []
         let wakePublishers = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
-            guard var group = state.groups[name] else { return [] }
-            var moved = [Bool](repeating: false, count: group.cursors.count)
-            var touched = [Bool](repeating: false, count: group.cursors.count)
-            for outcome in outcomes {
-                let partition = Int(outcome.partition)
-                // Outcomes of an ownership that ended (the member left) were accounted for then.
-                guard group.cursors[partition].epoch == outcome.deliveryTag else { continue }
-                touched[partition] = true
-                if outcome.result == .withdrawn {
-                    group.cursors[partition].markWithdrawn()
-                } else if group.cursors[partition].markDone(outcome.offset) {
-                    moved[partition] = true
-                }
-            }
+            guard state.groups[name] != nil else { return [] }
+            var moved = [Bool](repeating: false, count: state.partitions.count)
+            Self.apply(outcomes, to: &state.groups[name]!, moved: &moved, wake: &wakeMembers)
             var trimmed = false
-            for partition in touched.indices where touched[partition] {
-                var cursor = group.cursors[partition]
-                if let next = cursor.pendingOwner, cursor.isIdle {
-                    cursor.handOver(to: next)
-                    if let waiter = group.members[next]?.waiter {
-                        group.members[next]!.waiter = nil
-                        wakeMembers.append(waiter)
-                    }
-                }
-                group.cursors[partition] = cursor
-            }
-            state.groups[name] = group
             for partition in moved.indices where moved[partition] {
                 var lowest = Int64.max
                 for other in state.groups.values { lowest = min(lowest, other.cursors[partition].committed) }
@@ -366,6 +344,35 @@ final class InMemoryTopic: Sendable {
         }
         for waiter in wakeMembers { waiter.resume(returning: .retry) }
         for publisher in wakePublishers { publisher.resume() }
+    }
+
+    /// Applies `outcomes` to `group`'s cursors in place (a copy of the group would copy its
+    /// cursors and every mutated cursor's `done` flags), completes handovers that waited for them,
+    /// and flags in `moved` the partitions whose committed offset moved.
+    private static func apply(
+        _ outcomes: [DispatchOutcome], to group: inout Group, moved: inout [Bool],
+        wake: inout [UnsafeContinuation<TakeResult, Never>]
+    ) {
+        var touched = [Bool](repeating: false, count: group.cursors.count)
+        for outcome in outcomes {
+            let partition = Int(outcome.partition)
+            // Outcomes of an ownership that ended (the member left) were accounted for then.
+            guard group.cursors[partition].epoch == outcome.deliveryTag else { continue }
+            touched[partition] = true
+            if outcome.result == .withdrawn {
+                group.cursors[partition].markWithdrawn()
+            } else if group.cursors[partition].markDone(outcome.offset) {
+                moved[partition] = true
+            }
+        }
+        for partition in touched.indices where touched[partition] {
+            guard let next = group.cursors[partition].pendingOwner, group.cursors[partition].isIdle else { continue }
+            group.cursors[partition].handOver(to: next)
+            if let waiter = group.members[next]?.waiter {
+                group.members[next]!.waiter = nil
+                wake.append(waiter)
+            }
+        }
     }
 
     // MARK: Lifecycle

@@ -56,23 +56,18 @@ final class InMemoryBroker: Sendable {
         // share one payload array (a constant body, a fan-out), and the same buffer cannot hold
         // other bytes while `envelopes` keeps it alive.
         var scannedPayload: (address: UnsafeRawPointer?, count: Int)?
-        // Read through the buffer so each envelope is looked at in place: subscripting the array
-        // copied every envelope (retaining and releasing its ID and its payload) for the checks.
-        try envelopes.withUnsafeBufferPointer { (envelopes) throws(EventBusError) in
-            for index in envelopes.indices {
-                let payload = envelopes[index].payload.withUnsafeBytes { (address: $0.baseAddress, count: $0.count) }
-                let scanned =
-                    scannedPayload.map { $0.address == payload.address && $0.count == payload.count } ?? false
-                try EnvelopeCodec.validate(envelopes[index], payloadScanned: scanned)
-                scannedPayload = payload
-                stored.append(
-                    StoredMessage(
-                        carrying: CarriedEnvelope(batch: batch, index: index),
-                        key: envelopes[index].aggregateID
-                    )
+        for index in envelopes.indices {
+            let payload = envelopes[index].payload.withUnsafeBytes { (address: $0.baseAddress, count: $0.count) }
+            let scanned = scannedPayload.map { $0.address == payload.address && $0.count == payload.count } ?? false
+            try EnvelopeCodec.validate(envelopes[index], payloadScanned: scanned)
+            scannedPayload = payload
+            stored.append(
+                StoredMessage(
+                    carrying: CarriedEnvelope(batch: batch, index: index),
+                    key: envelopes[index].aggregateID
                 )
-                if let traceHeaders { stored[index].headers = traceHeaders[index] }
-            }
+            )
+            if let traceHeaders { stored[index].headers = traceHeaders[index] }
         }
         try await topic(name).publish(stored)
     }

@@ -412,6 +412,28 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testPublishersOwnPinHeadersArriveInPlaceWhenServerAppendsItsPin() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "pin-headers") { received.append($0) }
+        // The server appends its own `Nats-Pin-Id` to every pinned delivery; only that last one is
+        // the server's, so the publisher's two stay, in their places.
+        try PlainNATSPublisher.publish(
+            url: bus.configuration.servers[0], subject: "ebnats.\(topic)",
+            headerBlock: "NATS/1.0\r\nX-A: 1\r\nNats-Pin-Id: own-1\r\nX-B: 2\r\nNats-Pin-Id: own-2\r\n\r\n",
+            payload: Array("pins".utf8))
+        try await NATSTestEnvironment.waitUntil("the message") { received.count == 1 }
+        XCTAssertEqual(
+            try XCTUnwrap(received.all.first).headers,
+            [
+                MessageHeader(name: "X-A", value: "1"), MessageHeader(name: "Nats-Pin-Id", value: "own-1"),
+                MessageHeader(name: "X-B", value: "2"), MessageHeader(name: "Nats-Pin-Id", value: "own-2"),
+            ])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testEnvelopeMessageCarriesEventHeadersBesideJSONBodyWhenPublishedByBus() async throws {
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()

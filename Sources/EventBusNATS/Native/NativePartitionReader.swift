@@ -221,8 +221,7 @@ final class NativePartitionReader: @unchecked Sendable {
         var converted: [ReceivedMessage] = []
         converted.reserveCapacity(handles.count)
         for (lane, handle) in handles {
-            var message = NativePullConsumer.convert(handle, topic: topic)
-            Self.dropPinHeader(&message)
+            var message = NativePullConsumer.convert(handle, topic: topic, droppingLast: Self.pinHeader)
             message.partition = Int32(lane)
             converted.append(message)
         }
@@ -323,8 +322,7 @@ final class NativePartitionReader: @unchecked Sendable {
             books[lane].epoch = epoch
             books[lane].current = true
             guard first, let claim else { return nil }
-            var message = NativePullConsumer.convert(claim.message, topic: topic)
-            Self.dropPinHeader(&message)
+            var message = NativePullConsumer.convert(claim.message, topic: topic, droppingLast: Self.pinHeader)
             message.partition = Int32(lane)
             message.deliveryTag = epoch
             books[lane].tracker.track(message.offset)
@@ -356,12 +354,8 @@ final class NativePartitionReader: @unchecked Sendable {
         releaseNativeMessage(claim.message)
     }
 
-    private static func dropPinHeader(_ message: inout ReceivedMessage) {
-        // The server's pin marker, not part of what was published.
-        if let pinHeader = message.headers.lastIndex(where: { $0.name == "Nats-Pin-Id" }) {
-            message.headers.remove(at: pinHeader)
-        }
-    }
+    /// The server's pin marker on every pinned delivery: not part of what was published.
+    private static let pinHeader: StaticString = "Nats-Pin-Id"
 
     /// Stops treating `lane`'s messages as this member's: arrivals are no longer taken and
     /// ``isCurrent(lane:epoch:)`` answers false for what was taken.

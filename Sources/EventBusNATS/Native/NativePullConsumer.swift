@@ -282,13 +282,16 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
 
     /// The message a handle carries, with its key from `X-Key` or `X-Aggregate-ID` and its stream
     /// sequence and delivery count from the ack subject; partition 0, delivery tag 0.
-    static func convert(_ handle: OpaquePointer, topic: String) -> ReceivedMessage {
+    /// With `droppingLast`, the last header of that name is left out (see ``NativeHeaders/read(_:droppingLast:)``).
+    static func convert(
+        _ handle: OpaquePointer, topic: String, droppingLast dropped: StaticString? = nil
+    ) -> ReceivedMessage {
         let length = Int(natsMsg_GetDataLength(handle))
         var payload: [UInt8] = []
         if length > 0, let data = natsMsg_GetData(handle) {
             payload = [UInt8](UnsafeRawBufferPointer(start: data, count: length))
         }
-        var headers = NativeHeaders.read(handle)
+        var headers = NativeHeaders.read(handle, droppingLast: dropped)
         // `X-Key` carries the key on the wire; it is the key, not one of the message's headers.
         let key: String?
         if let index = headers.lastIndex(where: { $0.name == NativeHeaders.key }) {

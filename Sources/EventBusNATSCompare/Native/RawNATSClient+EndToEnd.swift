@@ -20,8 +20,15 @@ extension RawNATSClient {
     /// With `rate` (messages per second) the run is paced instead: message `index` is due at
     /// `index / rate` seconds after the start, the publisher sleeps until then when early, and the
     /// payload carries the due time, so a late publisher shows as latency.
+    ///
+    /// With `awaiting` (paced runs only) the publishers take the bus's paced shape instead
+    /// (`PacedRunner`): one thread per subject sends everything of its subject that is due, then
+    /// waits for all of those PubAcks before it looks at the clock again, as a task awaiting each
+    /// `publish` call does. Without it one thread publishes all subjects with up to `window`
+    /// PubAcks outstanding.
     func endToEnd(
-        stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, batch: Int, rate: Int? = nil
+        stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, batch: Int, rate: Int? = nil,
+        awaiting: Bool = false
     ) throws -> EndToEndResult {
         var options = jsOptions()
         jsOptions_Init(&options)
@@ -43,6 +50,32 @@ extension RawNATSClient {
         let threads = consumers.map { consumer in Thread { consumer.run() } }
         for thread in threads { thread.start() }
 
+        if awaiting, let rate {
+            try publishAwaiting(
+                stream: stream, subjects: subjects, count: count, payloadSize: payloadSize, window: window, rate: rate,
+                start: start)
+        } else {
+            try publishPipelined(
+                through: publishContext, stream: stream, subjects: subjects, count: count, payloadSize: payloadSize,
+                rate: rate, start: start)
+        }
+
+        var latencies: [UInt64] = []
+        var last = start
+        for consumer in consumers {
+            let outcome = consumer.waitForEnd()
+            if let failure = outcome.failure { throw failure }
+            latencies += outcome.latencies
+            last = max(last, outcome.lastRead)
+        }
+        return EndToEndResult(seconds: Double(last - start) / 1e9, latencies: latencies)
+    }
+
+    /// One thread, all subjects round-robin, up to the context's MaxPending PubAcks outstanding.
+    private func publishPipelined(
+        through publishContext: OpaquePointer, stream: String, subjects: [String], count: Int, payloadSize: Int,
+        rate: Int?, start: UInt64
+    ) throws {
         var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
         for index in 0..<count {
             let subject = subjects[index % subjects.count]
@@ -57,15 +90,66 @@ extension RawNATSClient {
             try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: id)
         }
         try Self.completePublishes(of: publishContext)
-
-        var latencies: [UInt64] = []
-        var last = start
-        for consumer in consumers {
-            let outcome = consumer.waitForEnd()
-            if let failure = outcome.failure { throw failure }
-            latencies += outcome.latencies
-            last = max(last, outcome.lastRead)
-        }
-        return EndToEndResult(seconds: Double(last - start) / 1e9, latencies: latencies)
     }
+
+    /// One thread per subject, each with a JetStream context of its own: sends every message of its
+    /// subject that is due, waits for their PubAcks, then sleeps until the next is due.
+    private func publishAwaiting(
+        stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, rate: Int, start: UInt64
+    ) throws {
+        let failure = FirstFailure()
+        let handle = ConnectionHandle(pointer: connection)
+        let finished = DispatchGroup()
+        for subjectIndex in subjects.indices {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                do {
+                    var options = jsOptions()
+                    jsOptions_Init(&options)
+                    options.PublishAsync.MaxPending = Int64(window)
+                    var contextPointer: OpaquePointer?
+                    let status = natsConnection_JetStream(&contextPointer, handle.pointer, &options)
+                    guard status == NATS_OK, let context = contextPointer else { throw RawError("jetstream", status) }
+                    defer { jsCtx_Destroy(context) }
+                    var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
+                    var index = subjectIndex
+                    while index < count {
+                        let due = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if now < due, due - now < 1_000_000_000 { usleep(UInt32((due - now) / 1000)) }
+                        let sentAt = DispatchTime.now().uptimeNanoseconds
+                        // Everything of this subject that is due by now, then wait for its PubAcks.
+                        while index < count {
+                            var stamp = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                            guard stamp <= sentAt else { break }
+                            withUnsafeBytes(of: &stamp) { payload.replaceSubrange(0..<8, with: $0) }
+                            try Self.publishOne(
+                                through: context, subject: subjects[subjectIndex], payload: payload,
+                                id: "\(stream)-\(index)")
+                            index += subjects.count
+                        }
+                        try Self.completePublishes(of: context)
+                    }
+                } catch {
+                    failure.record("\(error)")
+                }
+            }.start()
+        }
+        finished.wait()
+        if let message = failure.message { throw RawError(message, NATS_ERR) }
+    }
+}
+
+/// The connection, for the paced publisher threads: a nats.c connection may be used from any number
+/// of threads at once (nats.c locks inside every call).
+private struct ConnectionHandle: @unchecked Sendable {  // Safe because: nats.c connections are thread-safe.
+    let pointer: OpaquePointer
+}
+
+/// The first failure of any publisher thread.
+private final class FirstFailure: Sendable {
+    private let first = Mutex<String?>(nil)
+    func record(_ message: String) { first.withLock { $0 = $0 ?? message } }
+    var message: String? { first.withLock { $0 } }
 }

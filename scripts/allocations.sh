@@ -7,11 +7,14 @@
 # Benchmarks/Thresholds/ (what scripts/test.sh runs; tolerances set in the benchmark: in memory half
 # or 100 a sample, brokers 15 % or 5,000): fails on a regression, passes on equal or better (and says so, so the thresholds can
 # be tightened). --update rewrites the thresholds from a run; --table prints the full table.
-# Needs the brokers (scripts/brokers.sh start) and env.sh.
+# Needs the brokers (scripts/brokers.sh start); sources scripts/env.sh itself (librdkafka 2.16 first on
+# the loader path: Debian's 2.0.2 cannot talk to Tansu).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
+# shellcheck source=scripts/env.sh
+source "$root/scripts/env.sh"
 cd "$root/Benchmarks"
 
 case "${1:-}" in

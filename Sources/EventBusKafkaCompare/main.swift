@@ -219,14 +219,17 @@ print("medians over \(rounds) round(s); ratio = median of per-round ratios (bus 
 print("| what | raw librdkafka msg/s | KafkaEventBus msg/s | ratio | per round |")
 print("|---|---|---|---|---|")
 print(row("publish, one batch call, delivery reports", \.rawPublish, \.busBatchPublish))
-print(
-    row(
-        "publish, \(batchCallers) concurrent callers x batches of \(batchSize)", \.rawPublish,
-        \.busConcurrentBatches))
-print(
-    row(
-        "publish, \(singleCallers) concurrent callers x single messages", \.rawPublish,
-        \.busConcurrentSingles))
+// With --consume-only the concurrent publish shapes are not run: no rows of zeros for them.
+if !consumeOnly {
+    print(
+        row(
+            "publish, \(batchCallers) concurrent callers x batches of \(batchSize)", \.rawPublish,
+            \.busConcurrentBatches))
+    print(
+        row(
+            "publish, \(singleCallers) concurrent callers x single messages", \.rawPublish,
+            \.busConcurrentSingles))
+}
 print(row("consume with a group, first message to last handled", \.rawConsume, \.busConsume))
 print("")
 func micros(_ value: Double) -> String { String(Double(Int((value * 100).rounded())) / 100) }

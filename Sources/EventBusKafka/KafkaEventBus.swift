@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// librdkafka ≥ 2.1 is needed at run time to talk to Tansu (see the README); the version loaded is
 /// reported by ``librdkafkaVersion``.
-public final class KafkaEventBus: ConnectableEventBus {
+public final class KafkaEventBus: ConnectableEventBus, MessagingSystemNaming {
     struct State {
         var pollerStarted = false
         var shutDown = false
@@ -248,4 +248,8 @@ public final class KafkaEventBus: ConnectableEventBus {
             state.subscriptions.removeAll { $0 === subscription }
         }
     }
+}
+
+extension KafkaEventBus {
+    package var messagingSystem: String { MessagingSystem.kafka }
 }

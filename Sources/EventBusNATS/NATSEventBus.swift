@@ -16,7 +16,7 @@ import Synchronization
 /// Topic and group names follow `EventBusNames` (`invalidArgument` otherwise, before any server
 /// call); with a durable prefix longer than `eventbus`, topic and group together have less room
 /// (``NATSSubjects/laneConsumerNames(prefix:topic:group:partitions:)``).
-public final class NATSEventBus: ConnectableEventBus, Service {
+public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNaming {
     private struct State {
         var subscriptions: [ObjectIdentifier: any NATSMemberSubscription] = [:]
         var coveredTopics: Set<String> = []
@@ -567,3 +567,7 @@ extension NATSMemberSubscription {
 
 extension NATSSubscription: NATSMemberSubscription {}
 extension NATSPartitionedSubscription: NATSMemberSubscription {}
+
+extension NATSEventBus {
+    package var messagingSystem: String { MessagingSystem.nats }
+}

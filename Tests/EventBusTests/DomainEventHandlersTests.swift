@@ -185,7 +185,7 @@ final class DomainEventHandlersTests: XCTestCase {
         XCTAssertTrue(letters.isEmpty)
         XCTAssertEqual(subscription.statistics.skippedUnknownTypes, 2)
         let counter = try metrics.expectCounter(
-            "eventbus_typed_events_skipped_total", [("topic", "greetings"), ("group", "g")])
+            "eventbus_typed_events_skipped_total", [("backend", "in_memory"), ("topic", "greetings"), ("group", "g")])
         XCTAssertEqual(counter.totalValue, 2)
     }
 

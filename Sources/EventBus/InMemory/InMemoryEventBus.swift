@@ -16,7 +16,7 @@ import Synchronization
 /// Topic and group names follow ``EventBusNames``, the strictest rules among the backends, so a name
 /// this bus accepts also works on Kafka and NATS: `publish` and `subscribe` throw `invalidArgument`
 /// for any other.
-public final class InMemoryEventBus: EventBus {
+public final class InMemoryEventBus: EventBus, MessagingSystemNaming {
     let broker: InMemoryBroker
     private let logger: Logger
     private let tracing: MessageTracing?
@@ -230,4 +230,8 @@ public final class InMemoryEventBus: EventBus {
         }
         logger.debug("in-memory bus shut down")
     }
+}
+
+extension InMemoryEventBus {
+    package var messagingSystem: String { MessagingSystem.inMemory }
 }

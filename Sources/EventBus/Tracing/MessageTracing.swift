@@ -213,6 +213,13 @@ package enum MessagingSystem {
     package static let inMemory = "in_memory"
 }
 
+/// A bus of this package that names its ``MessagingSystem`` value, so code written against
+/// ``EventBus`` (typed subscriptions) can give its metrics the same `backend` dimension as the bus's own.
+package protocol MessagingSystemNaming {
+    /// The `messaging.system` value: `kafka`, `nats` or `in_memory`.
+    var messagingSystem: String { get }
+}
+
 /// Attribute names of the OpenTelemetry messaging semantic conventions v1.27.0.
 package enum MessagingAttribute {
     static let system = "messaging.system"

@@ -12,8 +12,10 @@ extension DomainEventHandlers {
     /// Every failure retrying cannot fix is thrown as a non-retriable ``EventBusError``, which the
     /// actor pool dead-letters after one attempt (see ``ActorPool``); the handler's own errors pass
     /// through unchanged and are retried as usual.
+    /// `backend` is the bus's `messaging.system` value for the metrics' `backend` dimension; nil (no
+    /// such dimension) for a bus from outside this package.
     package func envelopeHandler(
-        counters: DomainEventSubscription.Counters, topic: String, group: String
+        counters: DomainEventSubscription.Counters, backend: String? = nil, topic: String, group: String
     ) -> EnvelopeHandler {
         let registrations = self.registrations
         let upcasters = self.upcasters
@@ -25,7 +27,8 @@ extension DomainEventHandlers {
         let registered =
             names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", … \(names.count) in all" : "")
         let skippedCounter = Counter(
-            label: "eventbus_typed_events_skipped_total", dimensions: [("topic", topic), ("group", group)],
+            label: "eventbus_typed_events_skipped_total",
+            dimensions: (backend.map { [("backend", $0)] } ?? []) + [("topic", topic), ("group", group)],
             factory: metricsFactory)
         return { envelope in
             guard let registration = registrations[envelope.eventType] else {

@@ -78,7 +78,9 @@ extension EventBus {
         let counters = DomainEventSubscription.Counters()
         let inner = try await makeEnvelopeSubscription(
             topic: topic, group: group,
-            handler: handlers.envelopeHandler(counters: counters, topic: topic, group: group))
+            handler: handlers.envelopeHandler(
+                counters: counters, backend: (self as? any MessagingSystemNaming)?.messagingSystem, topic: topic,
+                group: group))
         return DomainEventSubscription(inner: inner, counters: counters)
     }
 }

@@ -5,7 +5,7 @@
 /// the topic is meant to be shared. See `Docs/TypedEvents.md`.
 public enum UnknownEventTypePolicy: Sendable, Equatable {
     /// Acknowledge the event without handling it: counted in
-    /// `eventbus_typed_events_skipped_total` (dimensions `topic`, `group`) and in
+    /// `eventbus_typed_events_skipped_total` (dimensions `backend`, `topic`, `group`) and in
     /// ``DomainEventSubscription/Statistics/skippedUnknownTypes``, and logged at debug level with its
     /// event type and ID. The default: the right choice for topics shared by several services.
     case skip

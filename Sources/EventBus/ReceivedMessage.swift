@@ -145,28 +145,29 @@ public struct ReceivedMessage: Sendable {
     /// Stores what the getters would produce, so a change through a setter applies to the
     /// message as published.
     private mutating func materialize() {
-        if deferredContent != nil {
-            copyDeferredContent()
-        } else if let carried = carriedEnvelope, storedPayload.isEmpty {
-            storedPayload = carried.encodedPayload
-            storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders
-        }
+        storeContent { $0.encodedPayload }
     }
 
     /// This message with `payload` and `headers` filled in from a carried envelope or deferred
     /// content, exactly as a broker backend would have delivered it; unchanged when nothing is
     /// carried or deferred.
     package func materialized() throws(EventBusError) -> ReceivedMessage {
-        if deferredContent != nil {
-            var message = self
-            message.copyDeferredContent()
-            return message
-        }
-        guard let carried = carriedEnvelope, storedPayload.isEmpty else { return self }
         var message = self
-        message.storedPayload = try EnvelopeCodec.encode(carried.envelope)
-        message.storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders
+        try message.storeContent { carried throws(EventBusError) in try EnvelopeCodec.encode(carried.envelope) }
         return message
+    }
+
+    /// Copies deferred content into the stored fields, or stores a carried envelope: `encode` makes
+    /// its JSON, and its `X-Event-*` headers go before the ones added; nothing otherwise.
+    private mutating func storeContent<Failure: Error>(
+        encode: (CarriedEnvelope) throws(Failure) -> [UInt8]
+    ) throws(Failure) {
+        if deferredContent != nil {
+            copyDeferredContent()
+        } else if let carried = carriedEnvelope, storedPayload.isEmpty {
+            storedPayload = try encode(carried)
+            storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders
+        }
     }
 }
 

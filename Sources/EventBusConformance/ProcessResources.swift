@@ -18,8 +18,8 @@ public struct ProcessResources: Sendable, Equatable, CustomStringConvertible {
     /// Reads the current figures.
     public static func current() -> ProcessResources {
         ProcessResources(
-            threads: entries(in: "/proc/self/task"),
-            fileDescriptors: entries(in: "/proc/self/fd").map { $0 - 1 },  // the directory read itself
+            threads: entryNames(in: "/proc/self/task")?.count,
+            fileDescriptors: entryNames(in: "/proc/self/fd").map { $0.count - 1 },  // the directory read itself
             residentBytes: residentBytes()
         )
     }
@@ -36,51 +36,46 @@ public struct ProcessResources: Sendable, Equatable, CustomStringConvertible {
     /// left behind is easier to trace by its name (a thread that never named itself carries the name
     /// of the thread that started it, often a `…-qos` worker of Swift's global executor).
     public static func threadNames() -> String? {
-        guard let directory = opendir("/proc/self/task") else { return nil }
-        defer { closedir(directory) }
+        guard let tids = entryNames(in: "/proc/self/task") else { return nil }
         var counts: [String: Int] = [:]
-        while let entry = readdir(directory) {
-            let tid = withUnsafeBytes(of: entry.pointee.d_name) { name in
-                String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+        for tid in tids {
+            let name = head(of: "/proc/self/task/\(tid)/comm", limit: 64).map { line in
+                String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
             }
-            guard tid.first != "." else { continue }
-            counts[readLine(at: "/proc/self/task/\(tid)/comm") ?? "?", default: 0] += 1
+            counts[name ?? "?", default: 0] += 1
         }
         return counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
     }
 
-    /// The first line of a small file, without its newline; nil when it cannot be read.
-    private static func readLine(at path: String) -> String? {
+    /// The names in a directory, without `.` and `..`; nil when it cannot be opened.
+    private static func entryNames(in path: String) -> [String]? {
+        guard let directory = opendir(path) else { return nil }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.first != "." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Up to `limit` bytes from the start of a small file (`/proc` files are read in one call); nil
+    /// when it cannot be read.
+    private static func head(of path: String, limit: Int) -> ArraySlice<UInt8>? {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: limit)
         let length = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
         guard length > 0 else { return nil }
-        return String(decoding: buffer[..<length].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-    }
-
-    private static func entries(in path: String) -> Int? {
-        guard let directory = opendir(path) else { return nil }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
-                name[0] == UInt8(ascii: ".")
-            }
-            if !isDot { count += 1 }
-        }
-        return count
+        return buffer[..<length]
     }
 
     private static func residentBytes() -> Int? {
-        let descriptor = open("/proc/self/statm", O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let length = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard length > 0 else { return nil }
-        let fields = buffer[..<length].split(separator: UInt8(ascii: " "))
+        guard let statm = head(of: "/proc/self/statm", limit: 128) else { return nil }
+        let fields = statm.split(separator: UInt8(ascii: " "))
         guard fields.count > 1, let pages = Int(String(decoding: fields[1], as: UTF8.self)) else {
             return nil
         }

@@ -56,6 +56,13 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         /// unpinning, since the pin may by now be another member's.
         var releasedPin: String?
         var lastRecreateAttempt: ContinuousClock.Instant?
+
+        /// A lane this member no longer owns, remembering the pin it last let go of.
+        static func released(pin: String?) -> Lane {
+            var lane = Lane()
+            lane.releasedPin = pin
+            return lane
+        }
     }
 
     /// The lanes the fetch thread still owned when it stopped; `release` lets go of them.
@@ -350,9 +357,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             }
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: true, unpin: true)
             ownedLanes.subtract(1, ordering: .relaxed)
-            let releasedPin = state.releasedPin
-            state = Lane()
-            state.releasedPin = releasedPin
+            state = .released(pin: state.releasedPin)
             logger.debug(
                 "partition released",
                 metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
@@ -517,10 +522,11 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         pool.withdrawRevoked()
         reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: false)
         ownedLanes.subtract(1, ordering: .relaxed)
-        let releasedPin: String?
-        if case .owned(let pin) = state.phase { releasedPin = pin } else { releasedPin = state.releasedPin }
-        state = Lane()
-        state.releasedPin = releasedPin
+        if case .owned(let pin) = state.phase {
+            state = .released(pin: pin)
+        } else {
+            state = .released(pin: state.releasedPin)
+        }
     }
 
     private func note(_ error: EventBusError, lane: Int) {

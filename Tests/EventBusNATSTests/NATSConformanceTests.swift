@@ -195,12 +195,12 @@ final class NATSConformanceTests: XCTestCase {
         XCTAssertEqual(ConformanceScenarioID.allCases.count, 34, "add a test method for the new scenario")
     }
 
-    /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked
-    /// it and a skip into `XCTSkip`.
-    /// Runs one scenario on a server of its own. `warmUp` runs it once first and ignores the result:
-    /// nats.c starts threads of its own the first time a process connects and subscribes (its timer,
-    /// garbage-collector and message-delivery threads, one set per process until `nats_Close`), so a
-    /// scenario counting threads takes its baseline after them, as it would in a long-running service.
+    /// Runs one scenario on a server of its own, turning its failure into an XCTest failure at the
+    /// suite line that checked it and a skip into `XCTSkip`. `warmUp` runs it once first and ignores
+    /// the result: nats.c starts threads of its own the first time a process connects and subscribes
+    /// (its timer, garbage-collector and message-delivery threads, one set per process until
+    /// `nats_Close`), so a scenario counting threads takes its baseline after them, as it would in a
+    /// long-running service.
     private func run(_ id: ConformanceScenarioID, warmUp: Bool = false) async throws {
         let server = try NATSTestServer()
         defer { server.stop() }

@@ -89,7 +89,7 @@ func tearDown(_ name: String) async {
 }
 
 /// How far a sample's p90 malloc count may move from `Thresholds/` before the check fails; the
-/// check fails when either bound is passed. In memory the counts are exact (8 and 857 a sample):
+/// check fails when either bound is passed. In memory the counts are exact (8 and 296 a sample):
 /// half or 100. Broker clients allocate on their own threads as timing goes (NATS publish and
 /// consume spread 30k-32k within one run): 15 % or 5,000.
 func configuration(for backend: String) -> Benchmark.Configuration {

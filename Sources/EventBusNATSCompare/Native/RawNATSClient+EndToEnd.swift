@@ -82,7 +82,7 @@ extension RawNATSClient {
             let id = "\(stream)-\(index)"
             var now = DispatchTime.now().uptimeNanoseconds
             if let rate {
-                let due = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                let due = Self.dueTime(of: index, rate: rate, start: start)
                 if now < due, due - now < 1_000_000_000 { usleep(UInt32((due - now) / 1000)) }
                 now = due
             }
@@ -90,6 +90,12 @@ extension RawNATSClient {
             try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: id)
         }
         try Self.completePublishes(of: publishContext)
+    }
+
+    /// When message `index` of a paced run is due: `index / rate` seconds after `start`, in
+    /// nanoseconds of the monotonic clock.
+    private static func dueTime(of index: Int, rate: Int, start: UInt64) -> UInt64 {
+        start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
     }
 
     /// One thread per subject, each with a JetStream context of its own: sends every message of its
@@ -115,13 +121,13 @@ extension RawNATSClient {
                     var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
                     var index = subjectIndex
                     while index < count {
-                        let due = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                        let due = Self.dueTime(of: index, rate: rate, start: start)
                         let now = DispatchTime.now().uptimeNanoseconds
                         if now < due, due - now < 1_000_000_000 { usleep(UInt32((due - now) / 1000)) }
                         let sentAt = DispatchTime.now().uptimeNanoseconds
                         // Everything of this subject that is due by now, then wait for its PubAcks.
                         while index < count {
-                            var stamp = start + UInt64((Double(index) * 1e9 / Double(rate)).rounded())
+                            var stamp = Self.dueTime(of: index, rate: rate, start: start)
                             guard stamp <= sentAt else { break }
                             withUnsafeBytes(of: &stamp) { payload.replaceSubrange(0..<8, with: $0) }
                             try Self.publishOne(

@@ -62,7 +62,6 @@ final class FaultyBus: EventBus {
         if case .leakDescriptor = fault {
             _ = open("/dev/null", O_RDONLY)
         }
-
     }
 
     func publish(_ message: OutgoingMessage) async throws(EventBusError) {

@@ -15,9 +15,16 @@ enum NativeHeaders {
     /// headers again on receipt.
     static let key = "X-Key"
 
-    /// The wire form of a message: its headers encoded as NATS sends them (with `Nats-Msg-Id` =
-    /// its `X-Replay-ID` when it is a replayed dead letter, else its event ID, unless the message
-    /// brings a `Nats-Msg-Id` of its own; and `X-Key` when the key is not the aggregate ID), then its payload.
+    /// Writes the wire form of a message into `bytes`: its headers encoded as NATS sends them (with
+    /// `Nats-Msg-Id` = its `X-Replay-ID` when it is a replayed dead letter, else its event ID, unless
+    /// the message brings a `Nats-Msg-Id` of its own; and `X-Key` when the key is not the aggregate
+    /// ID), then its payload. Returns the length of the header block, or nil when the message has no
+    /// headers at all: then its payload alone is its wire form and `bytes` is left empty.
+    ///
+    /// `bytes` is emptied first and its capacity kept, so a publisher that passes the same array for
+    /// every message allocates it once (measured: building a fresh array a message, with per-header
+    /// checks through slices and closures, took 0.69 µs of the publishing thread's 1.31 a message in
+    /// an extreme-level run, 2026-11-30).
     ///
     /// Encoding here instead of through `natsMsgHeader_Set` saves nats.c a hash map and two string
     /// copies per header on every publish. Names and values that the NATS header format cannot
@@ -25,11 +32,13 @@ enum NativeHeaders {
     /// LF into spaces), and whitespace at either end of a value, which every NATS client's reader
     /// trims (the header block follows MIME/HTTP header syntax, whose values carry no surrounding
     /// whitespace: RFC 9110 section 5.5). An empty value is carried.
-    static func wireMessage(_ message: OutgoingMessage) throws(EventBusError) -> (bytes: [UInt8], headerLength: Int) {
+    static func encode(_ message: OutgoingMessage, into bytes: inout [UInt8]) throws(EventBusError) -> Int? {
+        bytes.removeAll(keepingCapacity: true)
         var eventID: String?
         var replayID: String?
         var aggregateID: String?
         var hasMessageID = false
+        var headerBytes = 0
         for header in message.headers {
             switch header.name {
             case OutgoingMessage.EnvelopeHeader.eventID: eventID = header.value
@@ -42,23 +51,26 @@ enum NativeHeaders {
                     "the header name '\(key)' is reserved: the NATS backend carries the message key in it")
             default: break
             }
+            headerBytes += header.name.utf8.count + header.value.utf8.count + 4
         }
         // The two extra headers as optionals rather than an array: one malloc less per message.
-        let idHeader = hasMessageID ? nil : (replayID ?? eventID).map { MessageHeader(name: messageID, value: $0) }
-        let keyHeader = message.key.flatMap { $0 == aggregateID ? nil : MessageHeader(name: Self.key, value: $0) }
-        let extraCount = (idHeader == nil ? 0 : 1) + (keyHeader == nil ? 0 : 1)
-        guard !message.headers.isEmpty || extraCount > 0 else { return (message.payload, 0) }
+        let idValue = hasMessageID ? nil : (replayID ?? eventID)
+        let keyValue = message.key.flatMap { $0 == aggregateID ? nil : $0 }
+        if let idValue { headerBytes += messageID.utf8.count + idValue.utf8.count + 4 }
+        if let keyValue { headerBytes += key.utf8.count + keyValue.utf8.count + 4 }
+        guard !message.headers.isEmpty || idValue != nil || keyValue != nil else { return nil }
 
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16 + (message.headers.count + extraCount) * 48 + message.payload.count)
-        bytes.append(contentsOf: "NATS/1.0\r\n".utf8)
-        for header in message.headers { try append(header, to: &bytes) }
-        if let idHeader { try append(idHeader, to: &bytes) }
-        if let keyHeader { try append(keyHeader, to: &bytes) }
-        bytes.append(contentsOf: "\r\n".utf8)
+        let version: StaticString = "NATS/1.0\r\n"
+        bytes.reserveCapacity(version.utf8CodeUnitCount + headerBytes + 2 + message.payload.count)
+        version.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        for header in message.headers { try append(name: header.name, value: header.value, to: &bytes) }
+        if let idValue { try append(name: messageID, value: idValue, to: &bytes) }
+        if let keyValue { try append(name: key, value: keyValue, to: &bytes) }
+        bytes.append(UInt8(ascii: "\r"))
+        bytes.append(UInt8(ascii: "\n"))
         let headerLength = bytes.count
         bytes.append(contentsOf: message.payload)
-        return (bytes, headerLength)
+        return headerLength
     }
 
     /// The bytes `message` takes on the wire, headers and payload, as nats-server counts them
@@ -66,34 +78,57 @@ enum NativeHeaders {
     static func wireSize(of message: OutgoingMessage) -> Int? {
         var headersOnly = message
         headersOnly.payload = []
-        guard let wire = try? wireMessage(headersOnly) else { return nil }
-        return wire.bytes.count + message.payload.count
+        var bytes: [UInt8] = []
+        do throws(EventBusError) {
+            return (try encode(headersOnly, into: &bytes) ?? 0) + message.payload.count
+        } catch {
+            return nil
+        }
     }
 
-    private static func append(_ header: MessageHeader, to bytes: inout [UInt8]) throws(EventBusError) {
+    /// Appends `Name: Value\r\n`, checked in place: copied with one `memcpy` each, then scanned.
+    private static func append(name: String, value: String, to bytes: inout [UInt8]) throws(EventBusError) {
         let start = bytes.count
-        bytes.append(contentsOf: header.name.utf8)
+        appendUTF8(of: name, to: &bytes)
         let nameEnd = bytes.count
-        guard nameEnd > start, !bytes[start..<nameEnd].contains(where: isForbiddenInName) else {
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: " "))
+        let valueStart = bytes.count
+        appendUTF8(of: value, to: &bytes)
+        let valueEnd = bytes.count
+        enum Problem { case name, character, whitespace }
+        let problem = bytes.withUnsafeBufferPointer { buffer -> Problem? in
+            guard nameEnd > start else { return .name }
+            for index in start..<nameEnd where isForbiddenInName(buffer[index]) { return .name }
+            for index in valueStart..<valueEnd where isForbiddenInValue(buffer[index]) { return .character }
+            if valueEnd > valueStart, isSpace(buffer[valueStart]) || isSpace(buffer[valueEnd - 1]) {
+                return .whitespace
+            }
+            return nil
+        }
+        switch problem {
+        case nil: break
+        case .name:
             throw EventBusError(
                 .invalidArgument,
-                "NATS header name '\(header.name)' must be non-empty, without ':', spaces or control characters")
-        }
-        bytes.append(contentsOf: ": ".utf8)
-        let valueStart = bytes.count
-        bytes.append(contentsOf: header.value.utf8)
-        guard !bytes[valueStart...].contains(where: isForbiddenInValue) else {
-            throw EventBusError(
-                .invalidArgument, "the value of NATS header '\(header.name)' must not contain CR, LF or NUL")
-        }
-        if let first = bytes[valueStart...].first, let last = bytes.last, isSpace(first) || isSpace(last) {
-            let what = header.name == key ? "the message key" : "the value of NATS header '\(header.name)'"
+                "NATS header name '\(name)' must be non-empty, without ':', spaces or control characters")
+        case .character:
+            throw EventBusError(.invalidArgument, "the value of NATS header '\(name)' must not contain CR, LF or NUL")
+        case .whitespace:
+            let what = name == key ? "the message key" : "the value of NATS header '\(name)'"
             throw EventBusError(
                 .invalidArgument,
                 "\(what) must not start or end with whitespace: NATS header readers trim it, so it would not arrive as sent"
             )
         }
-        bytes.append(contentsOf: "\r\n".utf8)
+        bytes.append(UInt8(ascii: "\r"))
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends a string's UTF-8 bytes with one copy (a native string's storage is contiguous).
+    private static func appendUTF8(of string: String, to bytes: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     private static func isForbiddenInName(_ byte: UInt8) -> Bool {
@@ -181,10 +216,22 @@ enum NativeHeaders {
         // The last header named `dropped` seen so far, kept back until a later one of that name shows
         // it was not the last.
         var droppedCandidate: (name: Range<Int>, value: Range<Int>, position: Int)?
+        // The last value too long for a small string (over 15 bytes): a later header with the same
+        // bytes (`Nats-Msg-Id` repeats `X-Event-ID`) shares its storage instead of allocating its own.
+        var lastLong: (range: Range<Int>, value: String)?
         func header(_ name: Range<Int>, _ value: Range<Int>) -> MessageHeader {
-            MessageHeader(
-                name: String(decoding: UnsafeBufferPointer(rebasing: block[name]), as: UTF8.self),
-                value: String(decoding: UnsafeBufferPointer(rebasing: block[value]), as: UTF8.self))
+            let text: String
+            if let lastLong, lastLong.range.count == value.count,
+                memcmp(
+                    block.baseAddress! + lastLong.range.lowerBound, block.baseAddress! + value.lowerBound, value.count)
+                    == 0
+            {
+                text = lastLong.value
+            } else {
+                text = String(decoding: UnsafeBufferPointer(rebasing: block[value]), as: UTF8.self)
+                if value.count > 15 { lastLong = (value, text) }
+            }
+            return MessageHeader(name: knownName(block, name), value: text)
         }
         while index < bodyEnd {
             let lineStart = index
@@ -215,6 +262,24 @@ enum NativeHeaders {
             index += 2
         }
         return headers
+    }
+
+    /// The names the bus writes itself, as the constants they are.
+    private static let knownNames: [(bytes: [UInt8], name: String)] = [
+        OutgoingMessage.EnvelopeHeader.eventID, OutgoingMessage.EnvelopeHeader.aggregateID,
+        OutgoingMessage.EnvelopeHeader.eventVersion, OutgoingMessage.EnvelopeHeader.eventType, messageID,
+    ].map { (Array($0.utf8), $0) }
+
+    /// The name in `block[range]`: one of ``knownNames`` without building and validating a new
+    /// string, or a new string.
+    private static func knownName(_ block: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        let start = block.baseAddress! + range.lowerBound
+        for known in knownNames where known.bytes.count == range.count {
+            if known.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, start, range.count) }) == 0 {
+                return known.name
+            }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: block[range]), as: UTF8.self)
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {

@@ -86,6 +86,8 @@ final class NativePublisher: Sendable {
     private func runLoop() {
         var subjectCache: [String: [String]] = [:]
         var keylessTurn = 0
+        // Every message's wire form is built in this one array, so it is allocated once.
+        var wire: [UInt8] = []
         lastSweep = .now
         while true {
             let requests = state.withLock { state -> [Request]? in
@@ -107,7 +109,7 @@ final class NativePublisher: Sendable {
                 continue
             }
             for request in requests {
-                send(request, subjectCache: &subjectCache, keylessTurn: &keylessTurn)
+                send(request, subjectCache: &subjectCache, keylessTurn: &keylessTurn, wire: &wire)
             }
             if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
@@ -122,9 +124,13 @@ final class NativePublisher: Sendable {
 
     /// Sends one call's messages, each to its key's partition subject (keyless ones round-robin),
     /// or all to the call's fixed subject.
-    private func send(_ request: Request, subjectCache: inout [String: [String]], keylessTurn: inout Int) {
+    private func send(
+        _ request: Request, subjectCache: inout [String: [String]], keylessTurn: inout Int, wire: inout [UInt8]
+    ) {
         var options = jsPubOptions()
         jsPubOptions_Init(&options)
+        // Read once a call: nats.c takes the connection's lock for it.
+        let limit = connection.maxPayload
         var lastTopic: String?
         var partitionSubjects: [String] = []
         for (index, message) in request.messages.enumerated() {
@@ -158,7 +164,10 @@ final class NativePublisher: Sendable {
                 }
                 subject = partitionSubjects[partition]
             }
-            if let error = sendOne(message, subject: subject, options: &options, completion: request.completion) {
+            if let error = sendOne(
+                message, subject: subject, limit: limit, wire: &wire, options: &options,
+                completion: request.completion)
+            {
                 // Messages after a failure still go out; the call reports the first error.
                 request.completion.finish(error: error)
                 if error.code == .shutDown {
@@ -200,34 +209,38 @@ final class NativePublisher: Sendable {
         }
     }
 
-    /// Builds and sends one message; returns an error only when nats.c did not take it.
+    /// Builds and sends one message, its wire form built in `wire`; returns an error only when
+    /// nats.c did not take it. `limit` is the server's `max_payload` (0 when not known).
     private func sendOne(
-        _ message: OutgoingMessage, subject: String, options: inout jsPubOptions, completion: PublishCompletion
+        _ message: OutgoingMessage, subject: String, limit: Int, wire: inout [UInt8], options: inout jsPubOptions,
+        completion: PublishCompletion
     ) -> EventBusError? {
-        let wire: (bytes: [UInt8], headerLength: Int)
+        let headerLength: Int?
         do throws(EventBusError) {
-            wire = try NativeHeaders.wireMessage(message)
+            headerLength = try NativeHeaders.encode(message, into: &wire)
         } catch {
             return error
         }
         // The server's max_payload bounds headers and payload together; nats.c would refuse it
         // too, but only as an untyped publish failure.
-        let limit = Int(natsConnection_GetMaxPayload(connection.connection))
-        if limit > 0, wire.bytes.count > limit {
+        let size = headerLength == nil ? message.payload.count : wire.count
+        if limit > 0, size > limit {
             return EventBusError(
                 .invalidArgument,
-                "the message is \(wire.bytes.count) bytes with its headers; the NATS server accepts at most \(limit) (max_payload)",
+                "the message is \(size) bytes with its headers; the NATS server accepts at most \(limit) (max_payload)",
                 field: "payload")
         }
         var natsMessage: OpaquePointer?
-        var status = subject.withCString { subjectPointer in
-            wire.bytes.withUnsafeBytes { bytes in
+        // natsMsg_create copies the bytes into the message's own allocation.
+        func create(_ bytes: UnsafeRawBufferPointer) -> natsStatus {
+            subject.withCString { subjectPointer in
                 natsMsg_create(
                     &natsMessage, subjectPointer, Int32(subject.utf8.count), nil, 0,
-                    bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Int32(wire.headerLength)
-                )
+                    bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                    Int32(headerLength ?? 0))
             }
         }
+        var status = headerLength == nil ? message.payload.withUnsafeBytes(create) : wire.withUnsafeBytes(create)
         guard status == NATS_OK, let created = natsMessage else {
             return NativeError.make(.publishFailed, "cannot build a NATS message", status: status)
         }

@@ -15,7 +15,9 @@ import Synchronization
 //
 // With --end-to-end [--level extreme | --messages N] [--publish-batch 256] [--raw-only] the comparison is of latency instead: raw nats.c publishing
 // the level's messages over 5 subjects with the pressure workload's publish window in flight while
-// 5 pull consumers read them, against `eventbus-pressure --backend nats` at that level.
+// 5 pull consumers read them, against `eventbus-pressure --backend nats` at that level. With
+// --raw-envelopes each round also runs raw nats.c with jxt-core envelopes as payloads (encoded before
+// each publish, decoded by the consumers), so the envelope JSON's cost is measured in the same run.
 //
 // With --rate R [--rate R2 ...] [--duration S] [--json] the runs are paced instead: raw nats.c and
 // the bus each offer R messages a second over 5 subjects for S seconds (default 10), latency from
@@ -66,7 +68,8 @@ if CommandLine.arguments.contains("--end-to-end") {
     try await compareEndToEnd(
         url: url, level: level,
         publishBatch: Int(argument("--publish-batch", "256")) ?? 256, rounds: rounds, batch: rawFetchBatch,
-        rawOnly: CommandLine.arguments.contains("--raw-only"), run: run)
+        rawOnly: CommandLine.arguments.contains("--raw-only"),
+        envelopes: CommandLine.arguments.contains("--raw-envelopes"), run: run)
     exit(0)
 }
 print(

@@ -1,4 +1,5 @@
 import CNats
+import EventBus
 import Foundation
 import Synchronization
 
@@ -26,9 +27,15 @@ extension RawNATSClient {
     /// waits for all of those PubAcks before it looks at the clock again, as a task awaiting each
     /// `publish` call does. Without it one thread publishes all subjects with up to `window`
     /// PubAcks outstanding.
+    ///
+    /// With `envelopes` (pipelined runs only) each payload is instead a jxt-core envelope as the bus's
+    /// workload sends it (a fresh UUIDv7 event ID, which is also the message's `X-Event-ID` and
+    /// `Nats-Msg-Id`, aggregate `index % 1000`, the 41-byte event body), its timestamp the publish
+    /// time, JSON-encoded before the publish call and decoded by the consumer, which takes the
+    /// latency from the decoded timestamp: what the bus's envelope handling costs, on raw nats.c.
     func endToEnd(
         stream: String, subjects: [String], count: Int, payloadSize: Int, window: Int, batch: Int, rate: Int? = nil,
-        awaiting: Bool = false
+        awaiting: Bool = false, envelopes: Bool = false
     ) throws -> EndToEndResult {
         var options = jsOptions()
         jsOptions_Init(&options)
@@ -44,7 +51,7 @@ extension RawNATSClient {
         let consumers = try subjects.enumerated().map { index, subject in
             try RawPullConsumer(
                 jetStream: jetStream, subject: subject, durable: "e2e\(index)", expected: perSubject[index],
-                batch: batch)
+                batch: batch, envelopes: envelopes)
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let threads = consumers.map { consumer in Thread { consumer.run() } }
@@ -57,7 +64,7 @@ extension RawNATSClient {
         } else {
             try publishPipelined(
                 through: publishContext, stream: stream, subjects: subjects, count: count, payloadSize: payloadSize,
-                rate: rate, start: start)
+                rate: rate, start: start, envelopes: envelopes)
         }
 
         var latencies: [UInt64] = []
@@ -74,20 +81,30 @@ extension RawNATSClient {
     /// One thread, all subjects round-robin, up to the context's MaxPending PubAcks outstanding.
     private func publishPipelined(
         through publishContext: OpaquePointer, stream: String, subjects: [String], count: Int, payloadSize: Int,
-        rate: Int?, start: UInt64
+        rate: Int?, start: UInt64, envelopes: Bool
     ) throws {
         var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
+        let body = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
         for index in 0..<count {
             let subject = subjects[index % subjects.count]
-            let id = "\(stream)-\(index)"
             var now = DispatchTime.now().uptimeNanoseconds
             if let rate {
                 let due = Self.dueTime(of: index, rate: rate, start: start)
                 if now < due, due - now < 1_000_000_000 { usleep(UInt32((due - now) / 1000)) }
                 now = due
             }
+            if envelopes {
+                let envelope = Envelope(
+                    aggregateID: "agg-\(index % 1000)", eventType: "PressureTested",
+                    eventVersion: Int64(index / 1000 + 1),
+                    timestamp: EventTimestamp(nanosecondsSinceEpoch: Int64(now)), payload: body)
+                try Self.publishOne(
+                    through: publishContext, subject: subject, payload: try EnvelopeCodec.encode(envelope),
+                    id: envelope.eventID)
+                continue
+            }
             withUnsafeBytes(of: &now) { payload.replaceSubrange(0..<8, with: $0) }
-            try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: id)
+            try Self.publishOne(through: publishContext, subject: subject, payload: payload, id: "\(stream)-\(index)")
         }
         try Self.completePublishes(of: publishContext)
     }

@@ -1,4 +1,5 @@
 import CNats
+import EventBus
 import Foundation
 import Synchronization
 
@@ -16,13 +17,18 @@ final class RawPullConsumer: Sendable {
     nonisolated(unsafe) private let subscription: OpaquePointer
     private let expected: Int
     private let batch: Int
+    /// Whether payloads are envelopes whose timestamp is the publish time (else the first 8 bytes are).
+    private let envelopes: Bool
     private let outcome = Mutex(Outcome())
     private let finished = DispatchSemaphore(value: 0)
 
-    init(jetStream: OpaquePointer, subject: String, durable: String, expected: Int, batch: Int) throws {
+    init(
+        jetStream: OpaquePointer, subject: String, durable: String, expected: Int, batch: Int, envelopes: Bool = false
+    ) throws {
         subscription = try RawNATSClient.pullSubscribe(jetStream, subject: subject, durable: durable)
         self.expected = expected
         self.batch = batch
+        self.envelopes = envelopes
     }
 
     /// Fetches and acks until every expected message was read.
@@ -41,7 +47,12 @@ final class RawPullConsumer: Sendable {
             for index in 0..<Int(list.Count) {
                 let message = list.Msgs[index]
                 var published: UInt64 = 0
-                if natsMsg_GetDataLength(message) >= 8, let data = natsMsg_GetData(message) {
+                if envelopes, let data = natsMsg_GetData(message) {
+                    let bytes = UnsafeRawBufferPointer(start: data, count: Int(natsMsg_GetDataLength(message)))
+                    if let envelope = try? EnvelopeCodec.decode(bytes) {
+                        published = UInt64(envelope.timestamp.nanosecondsSinceEpoch)
+                    }
+                } else if natsMsg_GetDataLength(message) >= 8, let data = natsMsg_GetData(message) {
                     withUnsafeMutableBytes(of: &published) {
                         $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 8))
                     }

@@ -458,4 +458,24 @@ final class NATSEventBusTests: XCTestCase {
         await subscription.close()
         await bus.shutdown()
     }
+
+    func testKernelSeesThreadNamesWhenBusPublishesAndSubscribes() async throws {
+        #if os(Linux)
+            let bus = try await connect()
+            let topic = NATSTestEnvironment.uniqueTopic()
+            let received = Recorder<ReceivedMessage>()
+            let subscription = try await bus.subscribe(topic: topic, group: "names") { received.append($0) }
+            try await bus.publish(OutgoingMessage(topic: topic, payload: [1]))
+            try await NATSTestEnvironment.waitUntil("the message") { received.count >= 1 }
+            // Linux refuses names over 15 bytes: the full `eventbus.nats.publish` would leave the creator's name.
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+            let names = Set(
+                tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+                    .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            XCTAssertTrue(names.contains("nats.publish"), "\(names.sorted())")
+            XCTAssertTrue(names.contains { $0.hasPrefix("nats.member.") }, "\(names.sorted())")
+            await subscription.close()
+            await bus.shutdown()
+        #endif
+    }
 }

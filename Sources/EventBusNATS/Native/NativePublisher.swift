@@ -111,6 +111,8 @@ final class NativePublisher: Sendable {
             for request in requests {
                 send(request, subjectCache: &subjectCache, keylessTurn: &keylessTurn, wire: &wire)
             }
+            // One large message must not pin its buffer for the bus's lifetime.
+            if wire.capacity > 256 * 1024 { wire = [] }
             if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
         let finished = state.withLock { state -> UnsafeContinuation<Void, Never>? in

@@ -31,7 +31,14 @@ public struct ReceivedMessage: Sendable {
     /// (``ActorPool/KeylessRouting/envelopeAggregateID``), so the envelope handler does not decode
     /// it again.
     package var decodedEnvelope: DecodedEnvelope?
+}
 
+// Every initializer delegates to the implicit memberwise one (which exists because none is
+// declared in the struct's body): one that assigned the fields itself built the message in a
+// stack slot and returned a copy of it, retaining every reference the message holds and
+// releasing them again (Swift 6.3, -O, a struct of this size: `ReceivedMessageVWOc` and `WOh` in
+// each initializer), on the fetch and delivery threads, for every message.
+extension ReceivedMessage {
     /// Creates a received message; backends and tests use this.
     public init(
         topic: String,
@@ -59,15 +66,9 @@ public struct ReceivedMessage: Sendable {
         deliveryTag: UInt64 = 0,
         carriedEnvelope: CarriedEnvelope?
     ) {
-        self.carriedEnvelope = carriedEnvelope
-        self.topic = topic
-        self.key = key
-        self.storedHeaders = headers
-        self.storedPayload = payload
-        self.partition = partition
-        self.offset = offset
-        self.deliveryCount = deliveryCount
-        self.deliveryTag = deliveryTag
+        self.init(
+            topic: topic, key: key, storedHeaders: headers, storedPayload: payload, partition: partition,
+            offset: offset, deliveryCount: deliveryCount, deliveryTag: deliveryTag, carriedEnvelope: carriedEnvelope)
     }
 
     /// A message carrying `envelope` unserialized, as the in-memory bus delivers one (for tests).
@@ -79,24 +80,13 @@ public struct ReceivedMessage: Sendable {
     }
 
     /// Creates a message whose payload and headers stay with `source` until ``materialized()``.
-    ///
-    /// Assigns every field itself: delegating to the full initializer and then setting
-    /// `deferredContent` made a copy and a destruction of the whole message per call, on a broker
-    /// backend's fetch thread, for every message it fetches.
     package init(
         topic: String, key: String?, partition: Int32, offset: Int64,
         deferredContent source: any DeferredMessageContent, index: Int
     ) {
-        self.topic = topic
-        self.key = key
-        self.storedHeaders = []
-        self.storedPayload = []
-        self.partition = partition
-        self.offset = offset
-        self.deliveryCount = 1
-        self.deliveryTag = 0
-        self.carriedEnvelope = nil
-        self.deferredContent = (source, index)
+        self.init(
+            topic: topic, key: key, storedHeaders: [], storedPayload: [], partition: partition, offset: offset,
+            deliveryCount: 1, deliveryTag: 0, carriedEnvelope: nil, deferredContent: (source, index))
     }
 
     /// The headers it was published with (a carried envelope's `X-Event-*` headers first, as a

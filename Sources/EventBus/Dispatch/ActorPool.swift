@@ -206,14 +206,28 @@ public final class ActorPool: Sendable {
         Int(KeyHash.fnv1a(key) % UInt32(inboxes.count))
     }
 
-    private func actorIndex(for message: ReceivedMessage) -> Int {
-        if let key = message.key {
+    private func actorIndex(forKey key: String?) -> Int {
+        if let key {
             return actorIndex(forKey: key)
         }
         // Keyless messages rotate in runs of `keylessRun`: they need no order, and handing an actor
         // a run instead of a single message saves a wake-up per message.
         let turn = roundRobin.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
         return (turn / Self.keylessRun) % inboxes.count
+    }
+
+    /// The actor of each message, in order. Reads only the keys through the buffer: mapping
+    /// `actorIndex` over the messages copied and destroyed each whole message (a retain and a
+    /// release of every reference it holds, the topic's and the fetch's shared by all of them).
+    private func actorIndices(of messages: [ReceivedMessage]) -> [Int] {
+        messages.withUnsafeBufferPointer { buffer in
+            [Int](unsafeUninitializedCapacity: buffer.count) { actors, initialized in
+                for index in buffer.indices {
+                    actors.initializeElement(at: index, to: actorIndex(forKey: buffer[index].key))
+                }
+                initialized = buffer.count
+            }
+        }
     }
 
     /// Hands messages to their actors, waiting while an inbox is full.
@@ -234,7 +248,7 @@ public final class ActorPool: Sendable {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         if messages.count == 1 {
             let message = messages.removeLast()
-            try Self.check(await inboxes[actorIndex(for: message)].put([message]))
+            try Self.check(await inboxes[actorIndex(forKey: message.key)].put([message]))
             return
         }
         var groups = groupByActor(draining: &messages)
@@ -259,7 +273,7 @@ public final class ActorPool: Sendable {
     /// (a broker's poll loop) that pause their source instead of waiting.
     public func offer(_ messages: consuming [ReceivedMessage]) -> [ReceivedMessage] {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
-        let actors = messages.map(actorIndex(for:))
+        let actors = actorIndices(of: messages)
         let groups = groupByActor(draining: &messages, actors: actors)
         var accepted = [Int](repeating: 0, count: inboxes.count)
         var anyRejected = false
@@ -296,7 +310,7 @@ public final class ActorPool: Sendable {
     /// choosing twice would differ). Each group is allocated once at its final size: growing 256
     /// groups by appending cost several reallocations each per batch.
     private func groupByActor(draining messages: inout [ReceivedMessage], actors: [Int]? = nil) -> [[ReceivedMessage]] {
-        let chosen = actors ?? messages.map(actorIndex(for:))
+        let chosen = actors ?? actorIndices(of: messages)
         var counts = [Int](repeating: 0, count: inboxes.count)
         for actor in chosen { counts[actor] += 1 }
         var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)

@@ -15,18 +15,21 @@ public enum UUIDv7 {
     /// The last (milliseconds << 12 | sub-millisecond fraction) handed out.
     private static let lastTimestamp = Atomic<UInt64>(0)
 
-    /// A Weyl sequence seeded once from the system's generator; ``mix(_:)`` turns each step into 64
-    /// random-looking bits. Asking the kernel for randomness per ID (a `getrandom` call) cost more
-    /// than the rest of publishing an event.
-    private static let randomState: Atomic<UInt64> = {
+    /// Drawn once from the system's generator. Asking the kernel for randomness per ID (a
+    /// `getrandom` call) cost more than the rest of publishing an event.
+    private static let seed: UInt64 = {
         var generator = SystemRandomNumberGenerator()
-        return Atomic(generator.next())
+        return generator.next()
     }()
 
     /// A new UUIDv7 in canonical lowercase text form, greater than every one this process made before.
     public static func generate() -> String {
         let timestamp = nextTimestamp()
-        let random = mix(randomState.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue)
+        // The timestamp is unique in the process (``nextTimestamp()`` never hands one out twice)
+        // and ``mix(_:)`` is a bijection, so the random bits differ between any two IDs of the
+        // process, and the seed makes them differ between processes; no second shared counter
+        // (a Weyl sequence here before) that every publishing thread writes.
+        let random = mix(seed ^ (timestamp &* 0x9E37_79B9_7F4A_7C15))
         // 48 bits of milliseconds, version 7, 12 bits of sub-millisecond time; variant 10, 62 random bits.
         let high = (timestamp >> 12) << 16 | 0x7000 | (timestamp & 0x0FFF)
         let low = (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000

@@ -306,20 +306,10 @@ final class InMemoryTopic: Sendable {
                 if cursor.isDone(offset) { continue }
                 cursor.inFlight += 1
                 if batch.isEmpty { batch.reserveCapacity(limit) }
-                let stored = log[offset]
-                batch.append(
-                    ReceivedMessage(
-                        topic: name,
-                        key: stored.key,
-                        headers: stored.headers,
-                        payload: stored.payload,
-                        partition: Int32(partition),
-                        offset: offset,
-                        deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1,
-                        deliveryTag: cursor.epoch,
-                        carriedEnvelope: stored.envelope
-                    )
-                )
+                let message = ReceivedMessage(
+                    delivering: log[offset], topic: name, partition: Int32(partition), offset: offset,
+                    deliveryCount: offset < cursor.redeliveredBelow ? 2 : 1, deliveryTag: cursor.epoch)
+                batch.append(consume message)
             }
             group.cursors[partition] = cursor
         }

@@ -19,3 +19,18 @@ struct StoredMessage: Sendable {
         self.envelope = envelope
     }
 }
+
+extension ReceivedMessage {
+    /// The delivery of `stored`, taking its fields over: built from the stored message's fields
+    /// one by one, each was retained twice and the copy released again (perf: `collect` ~6 % of a
+    /// 1M in-memory run, half of it reference counting).
+    init(
+        delivering stored: consuming StoredMessage, topic: String, partition: Int32, offset: Int64,
+        deliveryCount: Int, deliveryTag: UInt64
+    ) {
+        self.init(
+            topic: topic, key: stored.key, storedHeaders: stored.headers, storedPayload: stored.payload,
+            partition: partition, offset: offset, deliveryCount: deliveryCount, deliveryTag: deliveryTag,
+            carriedEnvelope: stored.envelope)
+    }
+}

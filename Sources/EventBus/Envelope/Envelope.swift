@@ -25,6 +25,26 @@ public struct Envelope: Sendable, Equatable {
     /// The event's body as raw JSON bytes, embedded as-is in the wire format.
     public var payload: [UInt8]
 
+    /// Creates an envelope with a fresh UUIDv7 as its event ID and now as its timestamp, both from
+    /// one reading of the clock (the ID's time is the timestamp's, unless the process made a later
+    /// ID already). The initializer below, with its defaults, read the clock once for each, and
+    /// every clock read was ~1.6 % of an in-memory run's CPU.
+    public init(
+        aggregateID: String,
+        eventType: String,
+        eventVersion: Int64,
+        traceID: String? = nil,
+        correlationID: String? = nil,
+        tenantID: String? = nil,
+        payload: [UInt8]
+    ) {
+        let now = EventTimestamp.now()
+        self.init(
+            eventID: UUIDv7.generate(at: now), aggregateID: aggregateID, eventType: eventType,
+            eventVersion: eventVersion, timestamp: now, traceID: traceID, correlationID: correlationID,
+            tenantID: tenantID, payload: payload)
+    }
+
     /// Creates an envelope; the event ID defaults to a fresh UUIDv7 and the timestamp to now.
     public init(
         eventID: String = UUIDv7.generate(),

@@ -1,11 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Generates RFC 9562 version 7 UUIDs: time-ordered, so event IDs sort by creation time.
 ///
 /// Like Go's `github.com/google/uuid` (which jxt-core uses), the 12 bits after the millisecond
@@ -24,8 +18,15 @@ public enum UUIDv7 {
 
     /// A new UUIDv7 in canonical lowercase text form, greater than every one this process made before.
     public static func generate() -> String {
-        let timestamp = nextTimestamp()
-        // The timestamp is unique in the process (``nextTimestamp()`` never hands one out twice)
+        generate(at: .now())
+    }
+
+    /// A new UUIDv7 whose time is `now`, or just after the last one handed out if that was not
+    /// earlier; for a caller that needs the same instant for something else (an envelope's
+    /// timestamp), so the clock is read once for both.
+    static func generate(at now: EventTimestamp) -> String {
+        let timestamp = nextTimestamp(now)
+        // The timestamp is unique in the process (``nextTimestamp(_:)`` never hands one out twice)
         // and ``mix(_:)`` is a bijection, so the random bits differ between any two IDs of the
         // process, and the seed makes them differ between processes; no second shared counter
         // (a Weyl sequence here before) that every publishing thread writes.
@@ -36,14 +37,11 @@ public enum UUIDv7 {
         return format(high: high, low: low)
     }
 
-    private static func nextTimestamp() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
+    private static func nextTimestamp(_ instant: EventTimestamp) -> UInt64 {
         // A clock before 1970 would make the conversion trap; clamp it to the epoch instead.
-        let seconds = UInt64(clamping: spec.tv_sec)
-        let nanoseconds = UInt64(clamping: spec.tv_nsec)
-        let millis = (seconds &* 1000 &+ nanoseconds / 1_000_000) & 0xFFFF_FFFF_FFFF
-        let fraction = (nanoseconds % 1_000_000) * 4096 / 1_000_000
+        let sinceEpoch = UInt64(clamping: instant.nanosecondsSinceEpoch)
+        let millis = (sinceEpoch / 1_000_000) & 0xFFFF_FFFF_FFFF
+        let fraction = (sinceEpoch % 1_000_000) * 4096 / 1_000_000
         let now = millis << 12 | fraction
         var last = lastTimestamp.load(ordering: .relaxed)
         while true {

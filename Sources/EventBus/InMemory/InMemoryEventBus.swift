@@ -113,8 +113,10 @@ public final class InMemoryEventBus: EventBus, MessagingSystemNaming {
     ) async throws(EventBusError) -> any Subscription {
         let decodeAndHandle = envelopeMessageHandler(envelopeHandler)
         return try await addSubscription(topic: topic, group: group, keylessRouting: .envelopeAggregateID) { message in
-            if let carried = message.carriedEnvelope {
-                try await envelopeHandler(carried.envelope)
+            // The envelope straight out of the carried batch: binding the `CarriedEnvelope` first
+            // retained and released the batch, which every message of a publish call shares.
+            if let envelope = message.carriedEnvelope?.envelope {
+                try await envelopeHandler(envelope)
             } else {
                 try await decodeAndHandle(message)
             }

@@ -257,7 +257,7 @@ public final class ActorPool: Sendable {
             // reference and can reverse it in place.
             let group = groups[actor]
             groups[actor] = []
-            try Self.check(await inboxes[actor].put(group))
+            try Self.check(await inboxes[actor].put(consume group))
         }
     }
 
@@ -274,12 +274,14 @@ public final class ActorPool: Sendable {
     public func offer(_ messages: consuming [ReceivedMessage]) -> [ReceivedMessage] {
         if keylessRouting == .envelopeAggregateID { Self.keyByAggregateID(&messages) }
         let actors = actorIndices(of: messages)
-        let groups = groupByActor(draining: &messages, actors: actors)
+        var groups = groupByActor(draining: &messages, actors: actors)
         var accepted = [Int](repeating: 0, count: inboxes.count)
         var anyRejected = false
         for actor in groups.indices where !groups[actor].isEmpty {
-            accepted[actor] = inboxes[actor].offer(groups[actor], from: 0)
-            anyRejected = anyRejected || accepted[actor] < groups[actor].count
+            // A group that fits is queued as it is and left empty here; of one that does not,
+            // what did not fit stays.
+            accepted[actor] = inboxes[actor].offer(taking: &groups[actor])
+            anyRejected = anyRejected || !groups[actor].isEmpty
         }
         guard anyRejected else { return [] }
         // Rebuild the rest in the original order; only messages that did not fit are copied.
@@ -288,7 +290,7 @@ public final class ActorPool: Sendable {
         for actor in actors {
             let index = position[actor]
             position[actor] += 1
-            if index >= accepted[actor] { rest.append(groups[actor][index]) }
+            if index >= accepted[actor] { rest.append(groups[actor][index - accepted[actor]]) }
         }
         return rest
     }
@@ -410,7 +412,7 @@ public final class ActorPool: Sendable {
     private func runActor(_ inbox: ActorInbox) async {
         markStarted()
         var handler = makeHandler()
-        var batch: [ReceivedMessage] = []
+        var batches: [[ReceivedMessage]] = []
         var outcomes: [DispatchOutcome] = []
         outcomes.reserveCapacity(Self.outcomeFlushSize)
         var revision = 0
@@ -419,56 +421,65 @@ public final class ActorPool: Sendable {
         // reached this inbox (whose revision then did not move).
         var revoked = RevokedOwnerships()
         let plain = metrics == nil && configuration.tracing == nil
-        while let taken = await inbox.take(recycling: consume batch, revision: &revision, revoked: &revoked) {
-            batch = taken
-            // Handle from the back of a reversed batch: popping moves each message out, so it is
-            // neither copied (retained) on the way in nor released twice on the way out. Reversing
-            // through the buffer pointer swaps by moving; Array's own reverse() retains each element.
-            batch.withUnsafeMutableBufferPointer { $0.reverse() }
+        while let taken = await inbox.take(recycling: consume batches, revision: &revision, revoked: &revoked) {
+            batches = taken
+            // Messages taken and not yet handled, this one included once popped: what `stop()`
+            // abandons.
+            var left = batches.reduce(0) { $0 + $1.count }
             var abandoned = 0
-            while var message = batch.popLast() {
-                // A withdrawal since this batch was taken: skip what is no longer this member's, and
-                // everything after it of the same ownership.
-                if (!revoked.isEmpty && revoked.contains(message))
-                    || (inbox.revision != revision && !isCurrent(message))
-                {
-                    revoked.insert(partition: message.partition, tag: message.deliveryTag)
-                    outcomes.append(DispatchOutcome(of: message, result: .withdrawn, attempts: 0))
-                    continue
-                }
-                // Content a broker backend left in its buffers is copied here, on the handling
-                // thread, so the copy is freed by the thread that made it.
-                message.copyDeferredContent()
-                guard !stopping.load(ordering: .relaxed) else {
-                    abandoned = batch.count + 1
-                    break
-                }
-                let delivered: DispatchOutcome?
-                if plain {
-                    // Neither traced nor measured: the first attempt is called here, so a message
-                    // handled at once costs no call of `deliver` (an async frame of its own).
-                    do {
-                        try await handler(message)
-                        delivered = DispatchOutcome(of: message, result: .handled, attempts: 1)
-                    } catch {
-                        delivered = await deliver(
-                            message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision,
-                            firstFailure: error)
+            handling: for index in batches.indices {
+                // Out of `batches`, so this is the array's only reference: handled from the back
+                // of it reversed, popping moves each message out, so it is neither copied
+                // (retained) on the way in nor released twice on the way out. Reversing through
+                // the buffer pointer swaps by moving; Array's own reverse() retains each element.
+                var batch: [ReceivedMessage] = []
+                swap(&batch, &batches[index])
+                batch.withUnsafeMutableBufferPointer { $0.reverse() }
+                while var message = batch.popLast() {
+                    left -= 1
+                    // A withdrawal since this batch was taken: skip what is no longer this member's, and
+                    // everything after it of the same ownership.
+                    if (!revoked.isEmpty && revoked.contains(message))
+                        || (inbox.revision != revision && !isCurrent(message))
+                    {
+                        revoked.insert(partition: message.partition, tag: message.deliveryTag)
+                        outcomes.append(DispatchOutcome(of: message, result: .withdrawn, attempts: 0))
+                        continue
                     }
-                } else {
-                    delivered = await deliver(
-                        message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision)
-                }
-                guard let outcome = delivered else {
-                    abandoned = batch.count + 1
-                    break
-                }
-                if outcome.result == .withdrawn {
-                    revoked.insert(partition: outcome.partition, tag: outcome.deliveryTag)
-                }
-                outcomes.append(outcome)
-                if outcomes.count >= Self.outcomeFlushSize {
-                    flush(&outcomes, inbox: inbox)
+                    // Content a broker backend left in its buffers is copied here, on the handling
+                    // thread, so the copy is freed by the thread that made it.
+                    message.copyDeferredContent()
+                    guard !stopping.load(ordering: .relaxed) else {
+                        abandoned = left + 1
+                        break handling
+                    }
+                    let delivered: DispatchOutcome?
+                    if plain {
+                        // Neither traced nor measured: the first attempt is called here, so a message
+                        // handled at once costs no call of `deliver` (an async frame of its own).
+                        do {
+                            try await handler(message)
+                            delivered = DispatchOutcome(of: message, result: .handled, attempts: 1)
+                        } catch {
+                            delivered = await deliver(
+                                message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision,
+                                firstFailure: error)
+                        }
+                    } else {
+                        delivered = await deliver(
+                            message, handler: &handler, pending: &outcomes, inbox: inbox, revision: revision)
+                    }
+                    guard let outcome = delivered else {
+                        abandoned = left + 1
+                        break handling
+                    }
+                    if outcome.result == .withdrawn {
+                        revoked.insert(partition: outcome.partition, tag: outcome.deliveryTag)
+                    }
+                    outcomes.append(outcome)
+                    if outcomes.count >= Self.outcomeFlushSize {
+                        flush(&outcomes, inbox: inbox)
+                    }
                 }
             }
             flush(&outcomes, inbox: inbox)

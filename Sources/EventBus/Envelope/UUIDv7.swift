@@ -26,10 +26,11 @@ public enum UUIDv7 {
     /// timestamp), so the clock is read once for both.
     static func generate(at now: EventTimestamp) -> String {
         let timestamp = nextTimestamp(now)
-        // The timestamp is unique in the process (``nextTimestamp(_:)`` never hands one out twice)
-        // and ``mix(_:)`` is a bijection, so the random bits differ between any two IDs of the
-        // process, and the seed makes them differ between processes; no second shared counter
-        // (a Weyl sequence here before) that every publishing thread writes.
+        // The timestamp is unique in the process (``nextTimestamp(_:)`` never hands one out twice),
+        // which alone makes the IDs unique; the odd multiplier, the seed and ``mix(_:)`` are each a
+        // bijection, so the 64 mixed bits differ between any two IDs too (62 of them are kept), and
+        // the seed makes them differ between processes. There is no second shared counter (a Weyl
+        // sequence here before) that every publishing thread writes.
         let random = mix(seed ^ (timestamp &* 0x9E37_79B9_7F4A_7C15))
         // 48 bits of milliseconds, version 7, 12 bits of sub-millisecond time; variant 10, 62 random bits.
         let high = (timestamp >> 12) << 16 | 0x7000 | (timestamp & 0x0FFF)

@@ -6,8 +6,11 @@ import Histogram
 /// Paced (open-loop) runs of raw librdkafka and `KafkaEventBus` in the same shape, one after the
 /// other for every rate: five fresh topics of 3 partitions, `rate` messages a second for
 /// `seconds`, latency from each message's due time to its handler (raw: to `rd_kafka_consumer_poll`
-/// returning it). Prints a table, or one JSON array of ``PacedReport``s with `json`.
-func runPaced(brokers: String, rates: [Int], seconds: Int, payloadSize: Int, json: Bool) async throws {
+/// returning it). With `publishers` above 1 the bus runs a second time with that many publishing
+/// tasks a topic. Prints a table, or one JSON array of ``PacedReport``s with `json`.
+func runPaced(
+    brokers: String, rates: [Int], seconds: Int, payloadSize: Int, publishers: Int, json: Bool
+) async throws {
     let target = try PressureTarget.kafka()
     var reports: [PacedReport] = []
     if !json { print(PacedTable.header) }
@@ -28,9 +31,13 @@ func runPaced(brokers: String, rates: [Int], seconds: Int, payloadSize: Int, jso
             spanSeconds: raw.spanSeconds, latencies: raw.latencies, cpuSeconds: cpu)
         reports.append(rawReport)
         if !json { print(PacedTable.row(rawReport)) }
-        let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
-        reports.append(busReport)
-        if !json { print(PacedTable.row(busReport)) }
+        for tasks in Set([1, publishers]).sorted() {
+            var plan = PacedRunner.Plan(rate: rate, duration: .seconds(seconds))
+            plan.publishersPerTopic = tasks
+            let busReport = try await PacedRunner.run(plan, on: target)
+            reports.append(busReport)
+            if !json { print(PacedTable.row(busReport)) }
+        }
     }
     if json { print(try PacedTable.json(reports)) }
 }

@@ -2,7 +2,7 @@
 //
 // Usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port]
 //                               [--consume-only]
-//        eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--json]
+//        eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--publishers N] [--json]
 // The broker defaults to EVENTBUS_KAFKA_BROKERS or 127.0.0.1:9092. Each round runs raw and bus back
 // to back on fresh topics and groups; the table shows every round and the medians, because a
 // shared 2-core machine makes single runs swing widely.
@@ -26,6 +26,8 @@ var consumeOnly = false
 var pacedRates: [Int] = []
 var pacedSeconds = 10
 var pacedJSON = false
+/// Paced mode: publishing tasks a topic for a second bus row per rate (1: one bus row).
+var pacedPublishers = 1
 var brokers =
     (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
 while let argument = arguments.popFirst() {
@@ -37,22 +39,25 @@ while let argument = arguments.popFirst() {
     case "--consume-only": consumeOnly = true
     case "--rate": pacedRates.append(Int(arguments.popFirst() ?? "") ?? 0)
     case "--duration": pacedSeconds = Int(arguments.popFirst() ?? "") ?? 0
+    case "--publishers": pacedPublishers = Int(arguments.popFirst() ?? "") ?? 0
     case "--json": pacedJSON = true
     default:
         print(
             "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port] [--consume-only]\n"
-                + "       eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--json]"
+                + "       eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--publishers N] [--json]"
         )
         exit(2)
     }
 }
 
 if !pacedRates.isEmpty {
-    guard pacedRates.allSatisfy({ $0 > 0 }), pacedSeconds > 0 else {
-        print("--rate and --duration must be positive")
+    guard pacedRates.allSatisfy({ $0 > 0 }), pacedSeconds > 0, pacedPublishers > 0 else {
+        print("--rate, --duration and --publishers must be positive")
         exit(2)
     }
-    try await runPaced(brokers: brokers, rates: pacedRates, seconds: pacedSeconds, payloadSize: 40, json: pacedJSON)
+    try await runPaced(
+        brokers: brokers, rates: pacedRates, seconds: pacedSeconds, payloadSize: 40, publishers: pacedPublishers,
+        json: pacedJSON)
     exit(0)
 }
 

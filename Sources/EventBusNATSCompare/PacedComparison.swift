@@ -6,9 +6,12 @@ import Histogram
 /// for every rate: five subjects, `rate` messages a second for `seconds`, latency from each
 /// message's due time to its handler (raw: to the fetch that returned it; the raw consumer fetches
 /// `batch` at a time and acks each). Raw runs twice per rate: pipelined (`nats.c`) and with the
-/// bus's publisher shape (`nats.c-await`, see `RawNATSClient.endToEnd`). Prints a table, or one
+/// bus's publisher shape (`nats.c-await`, see `RawNATSClient.endToEnd`). With `publishers` above 1
+/// the bus runs a second time with that many publishing tasks a topic. Prints a table, or one
 /// JSON array of ``PacedReport``s.
-func comparePaced(url: String, rates: [Int], seconds: Int, batch: Int, json: Bool, run: String) async throws {
+func comparePaced(
+    url: String, rates: [Int], seconds: Int, batch: Int, publishers: Int, json: Bool, run: String
+) async throws {
     let raw = try RawNATSClient(url: url)
     let target = PressureTarget.nats()
     var reports: [PacedReport] = []
@@ -40,9 +43,13 @@ func comparePaced(url: String, rates: [Int], seconds: Int, batch: Int, json: Boo
             reports.append(rawReport)
             if !json { print(PacedTable.row(rawReport)) }
         }
-        let busReport = try await PacedRunner.run(PacedRunner.Plan(rate: rate, duration: .seconds(seconds)), on: target)
-        reports.append(busReport)
-        if !json { print(PacedTable.row(busReport)) }
+        for tasks in Set([1, publishers]).sorted() {
+            var plan = PacedRunner.Plan(rate: rate, duration: .seconds(seconds))
+            plan.publishersPerTopic = tasks
+            let busReport = try await PacedRunner.run(plan, on: target)
+            reports.append(busReport)
+            if !json { print(PacedTable.row(busReport)) }
+        }
     }
     if json { print(try PacedTable.json(reports)) }
 }

@@ -22,6 +22,7 @@ import Synchronization
 // With --rate R [--rate R2 ...] [--duration S] [--json] the runs are paced instead: raw nats.c and
 // the bus each offer R messages a second over 5 subjects for S seconds (default 10), latency from
 // each message's due time (see PacedRunner); the raw consumer fetches --raw-fetch-batch at a time.
+// --publishers N (N > 1) runs the bus a second time per rate with N publishing tasks a topic.
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -49,12 +50,14 @@ if CommandLine.arguments.contains("--rate") {
     let rates = arguments.indices.filter { arguments[$0] == "--rate" && $0 + 1 < arguments.count }
         .map { Int(arguments[$0 + 1]) ?? 0 }
     let seconds = Int(argument("--duration", "10")) ?? 0
-    guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }), seconds > 0 else {
-        print("--rate and --duration must be positive")
+    let publishers = Int(argument("--publishers", "1")) ?? 0
+    guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }), seconds > 0, publishers > 0 else {
+        print("--rate, --duration and --publishers must be positive")
         exit(2)
     }
     try await comparePaced(
-        url: url, rates: rates, seconds: seconds, batch: rawFetchBatch, json: arguments.contains("--json"), run: run)
+        url: url, rates: rates, seconds: seconds, batch: rawFetchBatch, publishers: publishers,
+        json: arguments.contains("--json"), run: run)
     exit(0)
 }
 if CommandLine.arguments.contains("--end-to-end") {

@@ -59,6 +59,15 @@ struct PressureCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Publishing tasks per topic in a paced run (with --rate).",
+            discussion: """
+                Each owns a share of the topic's aggregates and awaits its own publishes, so an \
+                aggregate's versions stay in order; more tasks keep more publishes in flight.
+                """))
+    var publishers: Int = 1
+
+    @Option(
+        help: ArgumentHelp(
             "Tracer to bootstrap before the buses are built: none or in-memory.",
             discussion: """
                 in-memory bootstraps swift-distributed-tracing's InMemoryTracer process-wide, so every \
@@ -75,8 +84,8 @@ struct PressureCommand: AsyncParsableCommand {
         guard ["none", "in-memory"].contains(tracer) else {
             throw ValidationError("--tracer must be none or in-memory, got \(tracer)")
         }
-        guard rate.allSatisfy({ $0 > 0 }), duration > 0 else {
-            throw ValidationError("--rate and --duration must be positive")
+        guard rate.allSatisfy({ $0 > 0 }), duration > 0, publishers > 0 else {
+            throw ValidationError("--rate, --duration and --publishers must be positive")
         }
         guard PressureWorkload.memberRange.contains(members) else {
             let range = PressureWorkload.memberRange
@@ -137,8 +146,9 @@ struct PressureCommand: AsyncParsableCommand {
             try await warmUp(target)
             for offered in rate {
                 FileHandle.standardError.write(Data("[\(name) paced \(offered)/s for \(duration) s]\n".utf8))
-                let report = try await PacedRunner.run(
-                    PacedRunner.Plan(rate: offered, duration: .seconds(duration)), on: target)
+                var plan = PacedRunner.Plan(rate: offered, duration: .seconds(duration))
+                plan.publishersPerTopic = publishers
+                let report = try await PacedRunner.run(plan, on: target)
                 reports.append(report)
                 if !json { print(PacedTable.row(report)) }
             }

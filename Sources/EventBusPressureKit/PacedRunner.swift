@@ -22,6 +22,12 @@ public enum PacedRunner {
         public var duration: Duration
         /// Topics the messages spread over. Default 5, as in the burst levels.
         public var topics: Int = 5
+        /// Publishing tasks per topic, each owning a share of the topic's aggregates and awaiting
+        /// its own publishes, so one aggregate's versions still go out in order. Default 1: one
+        /// task a topic, each publish awaited before the next (the shape of the runs recorded
+        /// before 2026-11-30). More tasks keep more publishes in flight, as a service's concurrent
+        /// requests do and as the raw clients' pipelines do.
+        public var publishersPerTopic: Int = 1
         /// How long to wait for the last messages after offering ended. Default 60 s.
         public var drainTimeout: Duration = .seconds(60)
 
@@ -41,8 +47,9 @@ public enum PacedRunner {
     /// each message's due time to its handler. Throws `invalidArgument` for a non-positive rate or
     /// duration, and what the bus throws from subscribe and publish.
     public static func run(_ plan: Plan, on target: PressureTarget) async throws -> PacedReport {
-        guard plan.rate > 0, plan.duration > .zero, plan.topics > 0 else {
-            throw EventBusError(.invalidArgument, "a paced run needs a positive rate, duration and topic count")
+        guard plan.rate > 0, plan.duration > .zero, plan.topics > 0, plan.publishersPerTopic > 0 else {
+            throw EventBusError(
+                .invalidArgument, "a paced run needs a positive rate, duration, topic count and publisher count")
         }
         var workload = PressureWorkload(level: .custom(plan.totalMessages))
         workload.topics = plan.topics
@@ -89,7 +96,7 @@ public enum PacedRunner {
         let latencies = summary.latencies
         return PacedReport(
             backend: target.backend,
-            client: "eventbus",
+            client: plan.publishersPerTopic == 1 ? "eventbus" : "eventbus-p\(plan.publishersPerTopic)",
             offeredRate: plan.rate,
             durationSeconds: plan.duration.seconds,
             published: total,
@@ -108,44 +115,24 @@ public enum PacedRunner {
     }
 
     /// Message `k` of the whole run is version `k / aggregates + 1` of aggregate `k % aggregates`,
-    /// due at `k / rate` seconds after the start, on topic `aggregate % topics`. One task per
-    /// topic sends its messages when due; each sleeps until its next message is due and then sends
-    /// everything due by then in one call.
+    /// due at `k / rate` seconds after the start, on topic `aggregate % topics`. Each topic's
+    /// aggregates are dealt round-robin to its `publishersPerTopic` tasks; a task sends its
+    /// messages when due: it sleeps until its next message is due and then sends everything due by
+    /// then in one call, awaited before the next.
     private static func offer(
         _ workload: PressureWorkload, plan: Plan, topics: [String], bus: any EventBus, startWall: Int64,
         startClock: ContinuousClock.Instant
     ) async throws {
-        let aggregates = workload.aggregates
-        let total = workload.totalMessages
         let nanosPerMessage = 1e9 / Double(plan.rate)
+        let shards = plan.publishersPerTopic
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for (topicIndex, topic) in topics.enumerated() {
-                tasks.addTask {
-                    // This topic's message indices, in due order.
-                    var k = (0..<min(aggregates, total)).first { $0 % topics.count == topicIndex } ?? total
-                    var batch: [Envelope] = []
-                    while k < total {
-                        let dueOffset = Int64((Double(k) * nanosPerMessage).rounded())
-                        let due = startClock + .nanoseconds(dueOffset)
-                        if ContinuousClock.now < due {
-                            try await Task.sleep(until: due, tolerance: .zero)
-                        }
-                        let now = ContinuousClock.now
-                        batch.removeAll(keepingCapacity: true)
-                        // Everything of this topic that is due by now.
-                        while k < total {
-                            let offset = Int64((Double(k) * nanosPerMessage).rounded())
-                            guard startClock + .nanoseconds(offset) <= now else { break }
-                            batch.append(
-                                Envelope(
-                                    aggregateID: "agg-\(k % aggregates)",
-                                    eventType: "PacedTested",
-                                    eventVersion: Int64(k / aggregates + 1),
-                                    timestamp: EventTimestamp(nanosecondsSinceEpoch: startWall + offset),
-                                    payload: PressureRunner.payload))
-                            k = next(after: k, topic: topicIndex, topics: topics.count, aggregates: aggregates)
-                        }
-                        if !batch.isEmpty { try await bus.publish(batch, to: topic) }
+                for shard in 0..<shards {
+                    let share = Share(topic: topicIndex, topics: topics.count, shard: shard, shards: shards)
+                    tasks.addTask {
+                        try await publish(
+                            share, topic: topic, workload: workload, bus: bus, nanosPerMessage: nanosPerMessage,
+                            startWall: startWall, startClock: startClock)
                     }
                 }
             }
@@ -153,11 +140,64 @@ public enum PacedRunner {
         }
     }
 
-    /// The next message index after `k` whose aggregate lives on `topic`.
-    private static func next(after k: Int, topic: Int, topics: Int, aggregates: Int) -> Int {
+    /// The aggregates one publishing task owns: those of its topic whose index within the topic,
+    /// `aggregate / topics`, is `shard` modulo `shards`.
+    private struct Share: Sendable {
+        var topic: Int
+        var topics: Int
+        var shard: Int
+        var shards: Int
+
+        func owns(aggregate: Int) -> Bool {
+            aggregate % topics == topic && (aggregate / topics) % shards == shard
+        }
+    }
+
+    /// Sends `share`'s messages, each batch when its first message is due.
+    private static func publish(
+        _ share: Share, topic: String, workload: PressureWorkload, bus: any EventBus, nanosPerMessage: Double,
+        startWall: Int64, startClock: ContinuousClock.Instant
+    ) async throws {
+        let aggregates = workload.aggregates
+        let total = workload.totalMessages
+        // This task's message indices, in due order.
+        var k = (0..<min(aggregates, total)).first { share.owns(aggregate: $0) } ?? total
+        var batch: [Envelope] = []
+        while k < total {
+            let dueOffset = Int64((Double(k) * nanosPerMessage).rounded())
+            let due = startClock + .nanoseconds(dueOffset)
+            if ContinuousClock.now < due {
+                try await Task.sleep(until: due, tolerance: .zero)
+            }
+            let now = ContinuousClock.now
+            batch.removeAll(keepingCapacity: true)
+            // Everything of this share that is due by now.
+            while k < total {
+                let offset = Int64((Double(k) * nanosPerMessage).rounded())
+                guard startClock + .nanoseconds(offset) <= now else { break }
+                batch.append(
+                    Envelope(
+                        aggregateID: "agg-\(k % aggregates)",
+                        eventType: "PacedTested",
+                        eventVersion: Int64(k / aggregates + 1),
+                        timestamp: EventTimestamp(nanosecondsSinceEpoch: startWall + offset),
+                        payload: PressureRunner.payload))
+                k = next(after: k, in: share, aggregates: aggregates)
+            }
+            if !batch.isEmpty { try await bus.publish(batch, to: topic) }
+        }
+    }
+
+    /// The next message index after `k` whose aggregate `share` owns.
+    private static func next(after k: Int, in share: Share, aggregates: Int) -> Int {
         var candidate = k + 1
-        // At most `topics` steps: aggregates are dealt to topics round-robin.
-        while (candidate % aggregates) % topics != topic { candidate += 1 }
+        // At most topics × shards steps when the share owns an aggregate; none owned ends the task.
+        var steps = 0
+        while !share.owns(aggregate: candidate % aggregates) {
+            candidate += 1
+            steps += 1
+            if steps > aggregates { return Int.max }
+        }
         return candidate
     }
 
@@ -168,7 +208,8 @@ public enum PacedRunner {
 public struct PacedReport: Sendable, Codable, Equatable {
     /// The backend: memory, kafka, nats.
     public var backend: String
-    /// Who ran it: `eventbus`, or the raw client (`librdkafka`, `nats.c`).
+    /// Who ran it: `eventbus` (one publishing task a topic), `eventbus-p<N>` (N publishing tasks a
+    /// topic, ``PacedRunner/Plan/publishersPerTopic``), or the raw client (`librdkafka`, `nats.c`).
     public var client: String
     /// Offered messages per second.
     public var offeredRate: Int

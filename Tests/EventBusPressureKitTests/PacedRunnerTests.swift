@@ -20,9 +20,32 @@ final class PacedRunnerTests: XCTestCase {
         XCTAssertLessThanOrEqual(report.latencyP99Milliseconds, report.latencyMaxMilliseconds)
     }
 
-    func testRefusesANonPositiveRateOrDuration() async {
+    /// Several publishing tasks a topic share its aggregates: every message still handled once and
+    /// in order, whether the tasks split the aggregates unevenly (7 tasks for 40 aggregates a topic)
+    /// or outnumber them (60, so some own none and end at once).
+    func testSeveralPublishersATopicKeepEveryAggregateInOrder() async throws {
+        for publishers in [7, 60] {
+            var plan = PacedRunner.Plan(rate: 2000, duration: .seconds(1))
+            plan.publishersPerTopic = publishers
+            let report = try await PacedRunner.run(plan, on: .memory())
+            XCTAssertEqual(report.client, "eventbus-p\(publishers)")
+            XCTAssertEqual(report.published, 2000)
+            XCTAssertEqual(report.handled, 2000, "publishers: \(publishers)")
+            XCTAssertTrue(report.completed)
+            XCTAssertEqual(report.orderViolations, 0, "publishers: \(publishers)")
+            XCTAssertEqual(report.duplicates, 0, "publishers: \(publishers)")
+            XCTAssertGreaterThanOrEqual(report.offeredSeconds, 0.99)
+        }
+    }
+
+    func testRefusesANonPositiveRateDurationOrPublisherCount() async {
         for plan in [
             PacedRunner.Plan(rate: 0, duration: .seconds(1)), PacedRunner.Plan(rate: 100, duration: .zero),
+            {
+                var plan = PacedRunner.Plan(rate: 100, duration: .seconds(1))
+                plan.publishersPerTopic = 0
+                return plan
+            }(),
         ] {
             do {
                 _ = try await PacedRunner.run(plan, on: .memory())

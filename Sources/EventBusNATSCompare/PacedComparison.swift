@@ -43,13 +43,8 @@ func comparePaced(
             reports.append(rawReport)
             if !json { print(PacedTable.row(rawReport)) }
         }
-        for tasks in Set([1, publishers]).sorted() {
-            var plan = PacedRunner.Plan(rate: rate, duration: .seconds(seconds))
-            plan.publishersPerTopic = tasks
-            let busReport = try await PacedRunner.run(plan, on: target)
-            reports.append(busReport)
-            if !json { print(PacedTable.row(busReport)) }
-        }
+        reports += try await PacedRunner.busRows(
+            rate: rate, seconds: seconds, publishers: publishers, on: target, printing: !json)
     }
     if json { print(try PacedTable.json(reports)) }
 }

@@ -114,6 +114,23 @@ public enum PacedRunner {
         )
     }
 
+    /// The bus's rows of a compare tool's paced run at `rate` for `seconds`: one with one
+    /// publishing task a topic and, when `publishers` is above 1, one with that many; each printed
+    /// as a ``PacedTable`` row as it finishes when `printing`.
+    public static func busRows(
+        rate: Int, seconds: Int, publishers: Int, on target: PressureTarget, printing: Bool
+    ) async throws -> [PacedReport] {
+        var reports: [PacedReport] = []
+        for tasks in Set([1, publishers]).sorted() {
+            var plan = Plan(rate: rate, duration: .seconds(seconds))
+            plan.publishersPerTopic = tasks
+            let report = try await run(plan, on: target)
+            reports.append(report)
+            if printing { print(PacedTable.row(report)) }
+        }
+        return reports
+    }
+
     /// Message `k` of the whole run is version `k / aggregates + 1` of aggregate `k % aggregates`,
     /// due at `k / rate` seconds after the start, on topic `aggregate % topics`. Each topic's
     /// aggregates are dealt round-robin to its `publishersPerTopic` tasks; a task sends its

@@ -75,6 +75,10 @@ final class NativePartitionReader: @unchecked Sendable {
     private let settings: NATSConfiguration.ConsumerSettings
     /// Per lane, the stream sequence of the last message this member acknowledged, if any.
     private let acknowledged: Mutex<[Int64?]>
+    /// Messages taken off a lane's held list to be acknowledged whose ack is not yet sent (and
+    /// `acknowledged` not yet moved); ``heldCount`` counts them, so it reaches 0 only once they are
+    /// acknowledged. Added to under the `books` lock, subtracted after the ack.
+    private let acking = Atomic<Int>(0)
     /// Where pull requests for each lane go.
     private let nextSubjects: [String]
     let membershipSubject: String
@@ -439,11 +443,13 @@ final class NativePartitionReader: @unchecked Sendable {
                 while let first = books[lane].held.first, first.sequence < end {
                     run.append(books[lane].held.removeFirst())
                 }
+                acking.add(run.count, ordering: .relaxed)
                 return run
             }
             guard let last = run.last else { continue }
-            _ = answer(last.message, "+ACK")
             acknowledged.withLock { $0[lane] = last.sequence }
+            _ = answer(last.message, "+ACK")
+            acking.subtract(run.count, ordering: .releasing)
             for held in run { releaseNativeMessage(held.message) }
         }
     }
@@ -461,8 +467,14 @@ final class NativePartitionReader: @unchecked Sendable {
         }
     }
 
-    /// Messages held over all lanes.
-    var heldCount: Int { books.withLock { $0.reduce(0) { $0 + $1.held.count } } }
+    /// Messages taken from the server and not yet acknowledged to it: held on a lane, or on their
+    /// way to an ack. (Counting only the held lists read 0 between a run's removal from its lane
+    /// and its ack, so health could report nothing unacknowledged before the ack was sent.)
+    var heldCount: Int {
+        books.withLock { books in
+            books.reduce(0) { $0 + $1.held.count } + acking.load(ordering: .acquiring)
+        }
+    }
 
     private func answer(_ handle: OpaquePointer, _ body: StaticString) -> natsStatus {
         guard let reply = natsMsg_GetReply(handle) else { return NATS_ILLEGAL_STATE }

@@ -44,8 +44,8 @@ public enum PacedRunner {
     }
 
     /// Offers `plan`'s messages to `target`'s bus at the planned rate and reports latency from
-    /// each message's due time to its handler. Throws `invalidArgument` for a non-positive rate or
-    /// duration, and what the bus throws from subscribe and publish.
+    /// each message's due time to its handler. Throws `invalidArgument` for a non-positive rate,
+    /// duration, topic count or publisher count, and what the bus throws from subscribe and publish.
     public static func run(_ plan: Plan, on target: PressureTarget) async throws -> PacedReport {
         guard plan.rate > 0, plan.duration > .zero, plan.topics > 0, plan.publishersPerTopic > 0 else {
             throw EventBusError(
@@ -208,13 +208,9 @@ public enum PacedRunner {
     /// The next message index after `k` whose aggregate `share` owns.
     private static func next(after k: Int, in share: Share, aggregates: Int) -> Int {
         var candidate = k + 1
-        // At most topics × shards steps when the share owns an aggregate; none owned ends the task.
-        var steps = 0
-        while !share.owns(aggregate: candidate % aggregates) {
-            candidate += 1
-            steps += 1
-            if steps > aggregates { return Int.max }
-        }
+        // Ends within `aggregates` steps: the share owns `k`'s aggregate, and the candidates go
+        // through every aggregate before they come back to it.
+        while !share.owns(aggregate: candidate % aggregates) { candidate += 1 }
         return candidate
     }
 

@@ -6,8 +6,9 @@ import Histogram
 /// The same code drives `eventbus-pressure` and the `PerformanceRegression` test suites, so the
 /// figures in the report and the figures the tests assert on are one measurement, not two.
 public enum PressureRunner {
-    /// The JSON body of every event: about 40 bytes, like the reference report's payload.
-    static let payload = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
+    /// The JSON body of every event: about 40 bytes, like the reference report's payload. Public so
+    /// the compare tools' raw clients send the same body.
+    public static let payload = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
 
     /// Publishes the workload, waits for every message to be handled (or the timeout), shuts the
     /// bus down and reports. Throws `invalidArgument` before building a bus when the workload's

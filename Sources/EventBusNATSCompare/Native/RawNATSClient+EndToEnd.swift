@@ -1,5 +1,6 @@
 import CNats
 import EventBus
+import EventBusPressureKit
 import Foundation
 import Synchronization
 
@@ -84,7 +85,6 @@ extension RawNATSClient {
         rate: Int?, start: UInt64, envelopes: Bool
     ) throws {
         var payload = [UInt8](repeating: UInt8(ascii: "x"), count: max(8, payloadSize))
-        let body = Array(#"{"amount":125.50,"currency":"EUR","n":42}"#.utf8)
         for index in 0..<count {
             let subject = subjects[index % subjects.count]
             var now = DispatchTime.now().uptimeNanoseconds
@@ -97,7 +97,7 @@ extension RawNATSClient {
                 let envelope = Envelope(
                     aggregateID: "agg-\(index % 1000)", eventType: "PressureTested",
                     eventVersion: Int64(index / 1000 + 1),
-                    timestamp: EventTimestamp(nanosecondsSinceEpoch: Int64(now)), payload: body)
+                    timestamp: EventTimestamp(nanosecondsSinceEpoch: Int64(now)), payload: PressureRunner.payload)
                 try Self.publishOne(
                     through: publishContext, subject: subject, payload: try EnvelopeCodec.encode(envelope),
                     id: envelope.eventID)

@@ -161,6 +161,7 @@ let package = Package(
             name: "EventBusNATSTests",
             dependencies: [
                 "EventBus", "EventBusNATS", "EventBusConformance", "EventBusMemberProcess",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]

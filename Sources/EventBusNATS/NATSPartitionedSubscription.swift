@@ -16,11 +16,14 @@ import Synchronization
 /// on a membership subject; every member computes the same assignment from the sorted member IDs
 /// (lane `i` goes to member `(i + topic hash) % count`), claims the lanes assigned to it and lets go of the others:
 ///
-/// - **Claim.** Ask the lane's consumer for one message without a pin ID. The server answers only
-///   once no other member holds the pin (released, or silent for ``NATSConfiguration/ConsumerSettings/memberTimeout``).
-///   That first message makes this member the pinned client; it is dropped, and the consumer is
-///   reset to its ack floor, so the lane starts again at the oldest unacknowledged message and goes
-///   forward in stream order.
+/// - **Claim.** Ask the lane's consumer for one message without a pin ID (a whole batch when the
+///   consumer had never delivered when this member subscribed). The server answers only once no
+///   other member holds the pin (released, or silent for ``NATSConfiguration/ConsumerSettings/memberTimeout``).
+///   That first message makes this member the pinned client. If it is the consumer's very first
+///   delivery, it and what followed it are the lane's oldest messages and are handled; otherwise
+///   they are dropped, and once the claim's request has ended the consumer is reset to its ack
+///   floor, so the lane starts again at the oldest unacknowledged message and goes forward in
+///   stream order.
 /// - **Own.** Pull with the pin ID; outcomes are acked as contiguous runs (ack policy `all`), so the
 ///   ack floor is exactly what this member finished.
 /// - **Release** (assigned elsewhere, or closing). Stop pulling, withdraw the lane's queued
@@ -36,6 +39,10 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     private enum Phase {
         case idle
         case claiming(requestOpenUntil: ContinuousClock.Instant?)
+        /// A claim for more than one message was answered by a message the consumer had delivered
+        /// before: this member holds the pin, but resets the consumer only once the claim's request
+        /// has ended, so that nothing it delivers can arrive after the reset.
+        case awaitingClaimEnd(pin: String, until: ContinuousClock.Instant, size: Int)
         case owned(pin: String)
         case releasing(since: ContinuousClock.Instant)
     }
@@ -56,6 +63,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         /// unpinning, since the pin may by now be another member's.
         var releasedPin: String?
         var lastRecreateAttempt: ContinuousClock.Instant?
+        /// How many messages the next claim asks for: more than one only while the lane's consumer
+        /// is believed never to have delivered (see ``claimBatch``).
+        var claimSize = 1
 
         /// A lane this member no longer owns, remembering the pin it last let go of.
         static func released(pin: String?) -> Lane {
@@ -117,8 +127,21 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     private var heartbeatInterval: Duration { settings.memberTimeout / 5 }
 
+    /// What a claim asks for on a lane whose consumer had never delivered when this member
+    /// subscribed: the lane's share of ``NATSConfiguration/ConsumerSettings/fetchBatch``, at least 16.
+    ///
+    /// A one-message claim costs the lane a second round trip before its messages flow (the pinned
+    /// pull is sent only once the claim is answered), and during a burst the server answers that
+    /// pull after the publishes queued before it: 2.5-12 ms at the pressure levels
+    /// (`Docs/Performance.md`). A consumer that never delivered has nothing unacknowledged to
+    /// rewind to, so its claim can ask for a whole batch. When another member did deliver from it
+    /// meanwhile, the claim is answered by an older message and the lane waits for the claim's
+    /// request to end before it resets (``Phase/awaitingClaimEnd(pin:until:)``).
+    private var claimBatch: Int { max(16, settings.fetchBatch / max(1, reader.laneCount)) }
+
     private func fetchLoop(started: UnsafeContinuation<Void, Never>) {
         var lanes = [Lane](repeating: Lane(), count: reader.laneCount)
+        for lane in lanes.indices where reader.freshAtStart[lane] { lanes[lane].claimSize = claimBatch }
         var members: [String: ContinuousClock.Instant] = [:]
         var backlog = HeldBacklog()
         // Ask who is there and give them a moment to answer, so a joining member does not first
@@ -192,11 +215,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                     reader.abandon(stale)
                     backlog.offer(current, to: pool)
                 case .claimed(let lane, let pin, let first):
-                    if let message = claimed(
+                    let messages = claimed(
                         lane: lane, pin: pin, first: first, state: &lanes[lane], wanted: assigned.contains(lane))
-                    {
-                        backlog.offer([message], to: pool)
-                    }
+                    if !messages.isEmpty { backlog.offer(messages, to: pool) }
                 case .status(let lane, let code, let description):
                     if status(code, description: description, lane: lane, state: &lanes[lane]) {
                         laneTakenAway = true
@@ -211,10 +232,16 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         // Whatever was fetched but never offered is not this member's any more.
         for lane in lanes.indices { reader.disown(lane: lane) }
         reader.abandon(backlog.removeAll())
+        for lane in lanes.indices {
+            // Held a pin without owning the lane yet: hand back what the claim brought and unpin.
+            if case .awaitingClaimEnd = lanes[lane].phase {
+                reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+            }
+        }
         let owned = lanes.indices.filter { lane in
             switch lanes[lane].phase {
             case .owned, .releasing: return true
-            case .idle, .claiming: return false
+            case .idle, .claiming, .awaitingClaimEnd: return false
             }
         }
         ownedAtExit.withLock { $0 = owned }
@@ -316,12 +343,31 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             // One claim at a time: a second open claim could deliver a message after the reset.
             if let openUntil, now < openUntil + .seconds(1) { return false }
             if let error = reader.requestPull(
-                lane: lane, batch: 1, expires: settings.fetchWait, group: Self.priorityGroup, pin: nil)
+                lane: lane, batch: state.claimSize, expires: settings.fetchWait, group: Self.priorityGroup, pin: nil)
             {
                 note(error, lane: lane)
                 return false
             }
             state.phase = .claiming(requestOpenUntil: now + settings.fetchWait)
+        case .awaitingClaimEnd(let pin, let until, let size):
+            guard wanted else {
+                reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+                state.phase = .idle
+                return false
+            }
+            // Over once it expired (its 408 moves `until` to the moment it came) or delivered all it asked for.
+            guard now >= until || reader.claimDeliveries(lane: lane) >= size else { return false }
+            do {
+                _ = try reader.own(lane: lane, first: false)
+            } catch {
+                note(error, lane: lane)
+                reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
+                state.phase = .claiming(requestOpenUntil: nil)
+                return false
+            }
+            ownedLanes.add(1, ordering: .relaxed)
+            state = Lane(phase: .owned(pin: pin))
+            logOwned(lane: lane, reset: true)
         case .owned(let pin):
             if !wanted {
                 startReleasing(lane: lane, state: &state)
@@ -386,49 +432,69 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         if lanes[lane].requests[0].remaining <= 0 { lanes[lane].requests.removeFirst() }
     }
 
-    /// A claim was answered: this member holds the lane's pin. Returns the claim message when it
-    /// is the lane's very first, to be handled.
-    private func claimed(lane: Int, pin: String, first: Bool, state: inout Lane, wanted: Bool) -> ReceivedMessage? {
+    /// A claim was answered: this member holds the lane's pin. Returns the claim message, and
+    /// what followed it under its pin, when it is the lane's very first, to be handled.
+    private func claimed(lane: Int, pin: String, first: Bool, state: inout Lane, wanted: Bool) -> [ReceivedMessage] {
         if pin == state.releasedPin {
             // Redelivered under the pin this member gave up: hand it back, leave the pin alone.
             reader.dropClaim(lane: lane)
-            return nil
+            return []
         }
+        let openUntil: ContinuousClock.Instant?
         switch state.phase {
-        case .owned, .releasing:
+        case .owned, .releasing, .awaitingClaimEnd:
             // A late delivery of a lane being let go: its next owner gets it after its reset.
             reader.dropClaim(lane: lane)
-            return nil
+            return []
         case .idle:
             // A claim answered after the lane went elsewhere: give up a pin this member will not use.
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
-            return nil
-        case .claiming:
-            break
+            return []
+        case .claiming(let until):
+            openUntil = until
         }
         guard wanted else {
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
             state.phase = .idle
-            return nil
+            return []
         }
-        let message: ReceivedMessage?
+        let claimSize = state.claimSize
+        state.claimSize = 1
+        if !first && claimSize > 1 {
+            // The consumer had delivered after all: rewind only once the claim's request is over.
+            state.phase = .awaitingClaimEnd(
+                pin: pin, until: (openUntil ?? ContinuousClock.now) + .seconds(1), size: claimSize)
+            logger.debug(
+                "a partition's batch claim was answered by a message delivered before; rewinding once the claim's request has ended",
+                metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
+            return []
+        }
+        let messages: [ReceivedMessage]
         do {
-            message = try reader.own(lane: lane, first: first)
+            messages = try reader.own(lane: lane, first: first)
         } catch {
             note(error, lane: lane)
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
             state.phase = .claiming(requestOpenUntil: nil)
-            return nil
+            return []
         }
         ownedLanes.add(1, ordering: .relaxed)
         state = Lane(phase: .owned(pin: pin))
+        if claimSize > 1, let openUntil {
+            // The rest of the claim's request is still owed, like a pull's.
+            state.requests = [PullRequest(remaining: claimSize - messages.count, expiresAt: openUntil)]
+        }
+        logOwned(lane: lane, reset: !first)
+        return messages
+    }
+
+    private func logOwned(lane: Int, reset: Bool) {
         logger.debug(
             "partition claimed",
             metadata: [
                 "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
-                "eventbus.reset": "\(!first)",
+                "eventbus.reset": "\(reset)",
             ])
-        return message
     }
 
     /// Creates the lane's vanished consumer again, at most once a second; true while it is still
@@ -480,6 +546,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             return true
         case .claiming:
             state.phase = .claiming(requestOpenUntil: nil)
+        case .awaitingClaimEnd:
+            reader.dropClaim(lane: lane)
+            state.phase = .claiming(requestOpenUntil: nil)
         case .idle:
             break
         }
@@ -489,17 +558,33 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// A status answer to one of a lane's pull requests; true when it took the lane away.
     private func status(_ code: String, description: String, lane: Int, state: inout Lane) -> Bool {
         if code == "503" || (code == "409" && description.lowercased().contains("consumer deleted")) {
+            // Requests sent before the consumer was created again are answered like this too (a
+            // claim asking for a batch stays open up to the fetch wait): only a consumer still
+            // missing on the server makes the lane's consumer vanished again.
+            if !state.consumerMissing, let recreated = state.lastRecreateAttempt,
+                ContinuousClock.now - recreated < settings.fetchWait + .seconds(1), reader.consumerExists(lane: lane)
+            {
+                return false
+            }
             return consumerVanished(lane: lane, state: &state)
         }
         switch code {
         case "404", "408":
             switch state.phase {
             case .claiming: state.phase = .claiming(requestOpenUntil: nil)
+            // The claim's request, the lane's only one, has ended: the rewind can go ahead.
+            case .awaitingClaimEnd(let pin, _, let size):
+                state.phase = .awaitingClaimEnd(pin: pin, until: .now, size: size)
             default: if !state.requests.isEmpty { state.requests.removeFirst() }
             }
         case "409":
             state.requests.removeAll()
-            if case .claiming = state.phase { state.phase = .claiming(requestOpenUntil: nil) }
+            switch state.phase {
+            case .claiming: state.phase = .claiming(requestOpenUntil: nil)
+            case .awaitingClaimEnd(let pin, _, let size):
+                state.phase = .awaitingClaimEnd(pin: pin, until: .now, size: size)
+            default: break
+            }
         case "423":
             // Another member holds the pin: this one was silent too long. Let go at once and
             // acknowledge nothing more, since the new owner has already rewound the lane.

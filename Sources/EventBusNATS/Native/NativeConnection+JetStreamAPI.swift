@@ -55,10 +55,14 @@ extension NativeConnection {
     /// of the stream's first message (a consumer deleted underneath a member is recreated after the
     /// last run the member acknowledged); a consumer that exists by then (another member recreated
     /// it first) is taken as it is.
+    ///
+    /// Returns true when the consumer has never delivered a message (its `delivered.consumer_seq`
+    /// is 0), false otherwise or when that is unknown.
+    @discardableResult
     func ensureLaneConsumer(
         stream: String, name: String, filter: String, group: String,
         settings: NATSConfiguration.ConsumerSettings, startSequence: Int64? = nil
-    ) throws(EventBusError) {
+    ) throws(EventBusError) -> Bool {
         var config: [String: Any] = [
             "durable_name": name,
             "name": name,
@@ -85,7 +89,7 @@ extension NativeConnection {
             guard startSequence != nil,
                 (try? jetStreamRequest("$JS.API.CONSUMER.INFO.\(stream).\(name)", body: "")) != nil
             else { throw error }
-            return
+            return false
         }
         let created = answer["config"] as? [String: Any]
         let metadata = created?["metadata"] as? [String: Any]
@@ -98,6 +102,8 @@ extension NativeConnection {
                 "nats-server \(version) cannot run partitioned consumer groups; they need nats-server 2.14 or newer "
                     + "(pinned-client priority groups and consumer reset)")
         }
+        let delivered = answer["delivered"] as? [String: Any]
+        return (delivered?["consumer_seq"] as? NSNumber)?.int64Value == 0
     }
 
     /// Rewinds consumer `name` to its ack floor: every message after the last acknowledged one is

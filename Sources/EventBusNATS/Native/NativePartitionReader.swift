@@ -45,6 +45,10 @@ final class NativePartitionReader: @unchecked Sendable {
         var held: Deque<Held> = []
         /// The message that answered this member's claim, kept until it owns the lane or lets go.
         var claim: Held?
+        /// The claim's pin, and the messages that arrived after the claim under that pin (a claim
+        /// asking for more than one message), in arrival order.
+        var claimPin: String?
+        var followers: [Held] = []
     }
 
     /// What one read brought for one lane.
@@ -84,6 +88,8 @@ final class NativePartitionReader: @unchecked Sendable {
     let membershipSubject: String
     private let books: Mutex<[Book]>
     private var epochCounter: UInt64 = 0
+    /// Per lane, whether its consumer had never delivered a message when this member subscribed.
+    let freshAtStart: [Bool]
 
     /// Creates (or checks) every lane's consumer and subscribes to the inbox and the membership
     /// subject. Blocks.
@@ -95,10 +101,13 @@ final class NativePartitionReader: @unchecked Sendable {
         self.stream = stream
         self.topic = topic
         self.membershipSubject = membershipSubject
+        var fresh: [Bool] = []
         for lane in lanes {
-            try connection.ensureLaneConsumer(
-                stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings)
+            fresh.append(
+                try connection.ensureLaneConsumer(
+                    stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings))
         }
+        self.freshAtStart = fresh
         self.consumerNames = lanes.map(\.consumer)
         self.filters = lanes.map(\.filter)
         self.priorityGroup = priorityGroup
@@ -129,7 +138,9 @@ final class NativePartitionReader: @unchecked Sendable {
             var all: [Held] = []
             for index in books.indices {
                 all.append(contentsOf: books[index].held)
-                books[index].held.removeAll()
+                all.append(contentsOf: books[index].followers)
+                if let claim = books[index].claim { all.append(claim) }
+                books[index] = Book()
             }
             return all
         }
@@ -238,9 +249,15 @@ final class NativePartitionReader: @unchecked Sendable {
                     if books[lane].claim == nil, let pin {
                         let position = NativePullConsumer.position(replySubject: natsMsg_GetReply(handle))
                         books[lane].claim = Held(sequence: position.sequence, message: handle, lastProgress: now)
+                        books[lane].claimPin = pin
                         claims.append(
                             .claimed(
                                 lane: lane, pin: pin, first: position.consumerSequence == 1 && position.delivered == 1))
+                    } else if let pin, pin == books[lane].claimPin {
+                        // More of the same claim: kept in arrival order behind it until the lane is
+                        // owned (then handled after it) or let go (then handed back after it).
+                        books[lane].followers.append(
+                            Held(sequence: converted[index].offset, message: handle, lastProgress: now))
                     } else {
                         strays.append(handle)
                     }
@@ -301,38 +318,65 @@ final class NativePartitionReader: @unchecked Sendable {
     // MARK: Ownership
 
     /// Starts owning `lane` after its claim was answered. Unless the claim was the consumer's very
-    /// first delivery (`first`), it hands the claim back and rewinds the consumer to its ack floor,
-    /// so every message the group has not acknowledged comes again, oldest first, and only then
-    /// newer ones; with `first`, the claim is the lane's oldest message and is returned to be handled.
-    /// Blocks (the reset is a request to the server).
-    func own(lane: Int, first: Bool) throws(EventBusError) -> ReceivedMessage? {
-        let (dropped, claim) = books.withLock { books -> (Deque<Held>, Held?) in
+    /// first delivery (`first`), it hands the claim (and what followed it) back and rewinds the
+    /// consumer to its ack floor, so every message the group has not acknowledged comes again,
+    /// oldest first, and only then newer ones; the caller must make sure no request of the claim is
+    /// still open then, or it could deliver an older message after the rewind. With `first`, the
+    /// claim is the lane's oldest message: it and the messages that followed it under its pin are
+    /// returned, in order, to be handled. Blocks (the reset is a request to the server).
+    func own(lane: Int, first: Bool) throws(EventBusError) -> [ReceivedMessage] {
+        let (dropped, claim, followers) = books.withLock { books -> (Deque<Held>, Held?, [Held]) in
             let held = books[lane].held
             let claim = books[lane].claim
+            let followers = books[lane].followers
             books[lane] = Book()
-            return (held, claim)
+            return (held, claim, followers)
         }
         for held in dropped { releaseNativeMessage(held.message) }
         if !first || claim == nil {
-            if let claim {
-                _ = answer(claim.message, "-NAK")
-                releaseNativeMessage(claim.message)
+            for held in (claim.map { [$0] } ?? []) + followers {
+                _ = answer(held.message, "-NAK")
+                releaseNativeMessage(held.message)
             }
             try connection.resetConsumer(stream: stream, name: consumerNames[lane])
         }
         epochCounter &+= 1
         let epoch = epochCounter
-        return books.withLock { books -> ReceivedMessage? in
-            books[lane].epoch = epoch
-            books[lane].current = true
-            guard first, let claim else { return nil }
-            var message = NativePullConsumer.convert(claim.message, topic: topic, droppingLast: Self.pinHeader)
+        guard first, let claim else {
+            books.withLock { books in
+                books[lane].epoch = epoch
+                books[lane].current = true
+            }
+            return []
+        }
+        var messages: [ReceivedMessage] = []
+        messages.reserveCapacity(1 + followers.count)
+        for held in [claim] + followers {
+            var message = NativePullConsumer.convert(held.message, topic: topic, droppingLast: Self.pinHeader)
             message.partition = Int32(lane)
             message.deliveryTag = epoch
-            books[lane].tracker.track(message.offset)
-            books[lane].held.append(claim)
-            return message
+            messages.append(message)
         }
+        let (taken, strays) = books.withLock { books -> ([ReceivedMessage], [Held]) in
+            books[lane].epoch = epoch
+            books[lane].current = true
+            var taken: [ReceivedMessage] = []
+            var strays: [Held] = []
+            for (held, message) in zip([claim] + followers, messages) {
+                if books[lane].tracker.track(message.offset) {
+                    books[lane].held.append(held)
+                    taken.append(message)
+                } else {
+                    strays.append(held)
+                }
+            }
+            return (taken, strays)
+        }
+        for held in strays {
+            _ = answer(held.message, "-NAK")
+            releaseNativeMessage(held.message)
+        }
+        return taken
     }
 
     /// Creates `lane`'s consumer again after it vanished from the server (deleted by another
@@ -346,16 +390,33 @@ final class NativePartitionReader: @unchecked Sendable {
         return start
     }
 
-    /// Hands back (NAK) and frees the message that answered a claim this member will not use.
+    /// Whether `lane`'s consumer exists on the server now; false when the server says it does not
+    /// or does not answer within a second. Blocks.
+    func consumerExists(lane: Int) -> Bool {
+        (try? connection.jetStreamRequest(
+            "$JS.API.CONSUMER.INFO.\(stream).\(consumerNames[lane])", body: "", timeout: .seconds(1))) != nil
+    }
+
+    /// How many messages the lane's open claim has brought: the claim and what followed it.
+    func claimDeliveries(lane: Int) -> Int {
+        books.withLock { $0[lane].claim == nil ? 0 : 1 + $0[lane].followers.count }
+    }
+
+    /// Hands back (NAK, oldest first) and frees the message that answered a claim this member will
+    /// not use, and the messages that followed it.
     func dropClaim(lane: Int) {
-        guard
-            let claim = books.withLock({ books -> Held? in
-                defer { books[lane].claim = nil }
-                return books[lane].claim
-            })
-        else { return }
-        _ = answer(claim.message, "-NAK")
-        releaseNativeMessage(claim.message)
+        let dropped = books.withLock { books -> [Held] in
+            defer {
+                books[lane].claim = nil
+                books[lane].claimPin = nil
+                books[lane].followers = []
+            }
+            return (books[lane].claim.map { [$0] } ?? []) + books[lane].followers
+        }
+        for held in dropped {
+            _ = answer(held.message, "-NAK")
+            releaseNativeMessage(held.message)
+        }
     }
 
     /// The server's pin marker on every pinned delivery: not part of what was published.

@@ -141,7 +141,11 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
 
     private func fetchLoop(started: UnsafeContinuation<Void, Never>) {
         var lanes = [Lane](repeating: Lane(), count: reader.laneCount)
-        for lane in lanes.indices where reader.freshAtStart[lane] { lanes[lane].claimSize = claimBatch }
+        // Only where the pin outlives the longest wait for a claim's end (fetchWait and a second,
+        // from the claim's request), so the rewind never comes after the pin passed on.
+        if settings.memberTimeout >= (settings.fetchWait + .seconds(1)) * 2 {
+            for lane in lanes.indices where reader.freshAtStart[lane] { lanes[lane].claimSize = claimBatch }
+        }
         var members: [String: ContinuousClock.Instant] = [:]
         var backlog = HeldBacklog()
         // Ask who is there and give them a moment to answer, so a joining member does not first

@@ -56,13 +56,17 @@ extension NativeConnection {
     /// last run the member acknowledged); a consumer that exists by then (another member recreated
     /// it first) is taken as it is.
     ///
-    /// Returns true when the consumer has never delivered a message (its `delivered.consumer_seq`
-    /// is 0), false otherwise or when that is unknown.
+    /// Returns what the server reports of the consumer when this call created it (or found it with
+    /// exactly these settings): the stream sequence of its ack floor, and whether it has never
+    /// delivered a message (`delivered.consumer_seq` 0); nil when it took a consumer with other
+    /// settings as it is. A consumer the server created over a stored state it still held under the
+    /// same name starts from that state, not at `startSequence`; see
+    /// ``NativePartitionReader/recreateConsumer(lane:)``.
     @discardableResult
     func ensureLaneConsumer(
         stream: String, name: String, filter: String, group: String,
         settings: NATSConfiguration.ConsumerSettings, startSequence: Int64? = nil
-    ) throws(EventBusError) -> Bool {
+    ) throws(EventBusError) -> (ackFloor: Int64, neverDelivered: Bool)? {
         var config: [String: Any] = [
             "durable_name": name,
             "name": name,
@@ -89,7 +93,7 @@ extension NativeConnection {
             guard startSequence != nil,
                 (try? jetStreamRequest("$JS.API.CONSUMER.INFO.\(stream).\(name)", body: "")) != nil
             else { throw error }
-            return false
+            return nil
         }
         let created = answer["config"] as? [String: Any]
         let metadata = created?["metadata"] as? [String: Any]
@@ -102,16 +106,23 @@ extension NativeConnection {
                 "nats-server \(version) cannot run partitioned consumer groups; they need nats-server 2.14 or newer "
                     + "(pinned-client priority groups and consumer reset)")
         }
+        let floor = answer["ack_floor"] as? [String: Any]
         let delivered = answer["delivered"] as? [String: Any]
-        return (delivered?["consumer_seq"] as? NSNumber)?.int64Value == 0
+        return (
+            ackFloor: (floor?["stream_seq"] as? NSNumber)?.int64Value ?? 0,
+            neverDelivered: (delivered?["consumer_seq"] as? NSNumber)?.int64Value == 0
+        )
     }
 
     /// Rewinds consumer `name` to its ack floor: every message after the last acknowledged one is
-    /// delivered again, in stream order, before anything newer. Returns the stream sequence it
+    /// delivered again, in stream order, before anything newer. With `sequence`, moves it to that
+    /// stream sequence instead, forgetting what it delivered and acknowledged (the server refuses a
+    /// sequence below a `by_start_sequence` consumer's start). Returns the stream sequence it
     /// restarts at. Blocks.
     @discardableResult
-    func resetConsumer(stream: String, name: String) throws(EventBusError) -> Int64 {
-        let answer = try jetStreamRequest("$JS.API.CONSUMER.RESET.\(stream).\(name)", body: "")
+    func resetConsumer(stream: String, name: String, to sequence: Int64? = nil) throws(EventBusError) -> Int64 {
+        let body = sequence.map { Self.json(["seq": $0]) } ?? ""
+        let answer = try jetStreamRequest("$JS.API.CONSUMER.RESET.\(stream).\(name)", body: body)
         return (answer["reset_seq"] as? NSNumber)?.int64Value ?? 0
     }
 

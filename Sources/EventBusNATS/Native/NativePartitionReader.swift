@@ -103,9 +103,9 @@ final class NativePartitionReader: @unchecked Sendable {
         self.membershipSubject = membershipSubject
         var fresh: [Bool] = []
         for lane in lanes {
-            fresh.append(
-                try connection.ensureLaneConsumer(
-                    stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings))
+            let state = try connection.ensureLaneConsumer(
+                stream: stream, name: lane.consumer, filter: lane.filter, group: priorityGroup, settings: settings)
+            fresh.append(state?.neverDelivered ?? false)
         }
         self.freshAtStart = fresh
         self.consumerNames = lanes.map(\.consumer)
@@ -382,11 +382,30 @@ final class NativePartitionReader: @unchecked Sendable {
     /// Creates `lane`'s consumer again after it vanished from the server (deleted by another
     /// process, or lost with a server's state): it starts after the last message this member
     /// acknowledged on the lane, or at the stream's first message when there is none. Blocks.
+    ///
+    /// nats-server answers the open pulls of a consumer being deleted (`409 Consumer Deleted`) before
+    /// it removes the consumer's stored state, and a consumer created under the same name in between
+    /// takes that state up instead of the start sequence: a copy written some time before, behind
+    /// what was acknowledged since. Seen under load: this member had acknowledged both messages of
+    /// its lane, the consumer it created again delivered the second one as its second delivery (the
+    /// stored copy knew of the first only, unacknowledged), the claim's reset went back to sequence 1
+    /// and both were handled again. A consumer created behind this member's acknowledged run is
+    /// therefore moved to the start before anything is pulled from it.
     func recreateConsumer(lane: Int) throws(EventBusError) -> Int64? {
         let start = acknowledged.withLock { $0[lane] }.map { $0 + 1 }
-        try connection.ensureLaneConsumer(
+        let floor = try connection.ensureLaneConsumer(
             stream: stream, name: consumerNames[lane], filter: filters[lane], group: priorityGroup,
-            settings: settings, startSequence: start)
+            settings: settings, startSequence: start)?.ackFloor
+        if let start, let floor, floor < start - 1 {
+            let moved = try connection.resetConsumer(stream: stream, name: consumerNames[lane], to: start)
+            guard moved == start else {
+                throw EventBusError(
+                    .subscribeFailed,
+                    "consumer '\(consumerNames[lane])' was created again behind what this member acknowledged "
+                        + "(ack floor \(floor)) and could not be moved to sequence \(start) (it restarts at \(moved))",
+                    isRetriable: true)
+            }
+        }
         return start
     }
 

@@ -204,6 +204,44 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    /// nats-server answers every open pull of a deleted consumer `409 Consumer Deleted`; under load
+    /// the second of two such answers reached a member after it had created the consumer again, and
+    /// counted as that consumer vanishing too (health `degraded`, one recreation too many). Here the
+    /// late answer is sent by hand, to the reply subject of a pull the member made before the
+    /// deletion: it must be dropped.
+    func testLateAnswerToAPullOfADeletedConsumerIsIgnoredWhenTheConsumerWasCreatedAgain() async throws {
+        let bus = try await connect { $0.consumer.fetchWait = .seconds(1) }
+        let other = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let url = bus.configuration.servers[0]
+        let handled = Recorder<String>()
+        // Sees the member's pull requests to partition 0's consumer, reply subjects included.
+        let pulls = try PlainNATSSubscriber(
+            url: url, subject: "$JS.API.CONSUMER.MSG.NEXT.EBNATS_TESTS.eventbus_\(topic)_late_p0")
+        let subscription = try await bus.subscribe(topic: topic, group: "late") {
+            handled.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        try await bus.publish(OutgoingMessage(topic: topic, key: "k1", payload: Array("first".utf8)))
+        try await NATSTestEnvironment.waitUntil("first handled") { handled.all == ["first"] }
+        let reply = try XCTUnwrap(pulls.nextReplySubject(), "no pull request seen")
+        let existed = try await other.deleteGroup(topic: topic, group: "late")
+        XCTAssertTrue(existed)
+        try await NATSTestEnvironment.waitUntil("the four consumers created again") {
+            await bus.health().details["eventbus.consume.consumers_recreated"] == "4"
+        }
+        try PlainNATSPublisher.publish(
+            url: url, subject: reply, headerBlock: "NATS/1.0 409 Consumer Deleted\r\n\r\n", payload: [])
+        try await bus.publish(OutgoingMessage(topic: topic, key: "k1", payload: Array("second".utf8)))
+        try await NATSTestEnvironment.waitUntil("second handled") { handled.all.contains("second") }
+        let health = await bus.health()
+        XCTAssertEqual(health.status, .healthy, "\(health.details)")
+        XCTAssertEqual(health.details["eventbus.consume.consumers_recreated"], "4", "\(health.details)")
+        XCTAssertEqual(handled.all, ["first", "second"])
+        await subscription.close()
+        await other.shutdown()
+        await bus.shutdown()
+    }
+
     func testDeadLetterCarriesOriginalHeadersAndErrorWhenHandlerFailsEveryAttempt() async throws {
         struct Boom: Error, CustomStringConvertible {
             var description: String { "Boom\r\nat line two" }

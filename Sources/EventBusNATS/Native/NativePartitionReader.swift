@@ -24,7 +24,8 @@ final class NativePartitionReader: @unchecked Sendable {
     // Safe because: the subscriptions and names are immutable after init; `lanes` (book-keeping
     // shared with the pool's actors, which settle) sits behind a Mutex and every use of a held
     // handle happens under that lock or after its removal; `epochCounter` is only touched by
-    // `own(lane:)`, which only the member's fetch thread calls (see NATSPartitionedSubscription).
+    // `own(lane:)` and `incarnations` only by `requestPull`, `read` and `recreateConsumer`, which
+    // only the member's fetch thread calls (see NATSPartitionedSubscription).
 
     /// A held message: its handle, stream sequence and when the server last heard about it.
     private struct Held: @unchecked Sendable {
@@ -90,6 +91,14 @@ final class NativePartitionReader: @unchecked Sendable {
     private var epochCounter: UInt64 = 0
     /// Per lane, whether its consumer had never delivered a message when this member subscribed.
     let freshAtStart: [Bool]
+    /// Per lane, how often this member created the lane's consumer again. Pull requests name it in
+    /// their reply subject, `<inbox>.<lane>.<incarnation>`, so a status answering a request to a
+    /// consumer that has since been created again is told apart and dropped: nats-server answers
+    /// every open pull of a deleted consumer `409 Consumer Deleted`, and under load the second of
+    /// two such answers arrived after the member had already created the consumer again, which
+    /// then counted as vanished a second time (health `degraded` for up to a second, an owned lane
+    /// dropped; seen once in 36 runs of `NATSEventBusTests`, 2026-11-30).
+    private var incarnations: [UInt32]
 
     /// Creates (or checks) every lane's consumer and subscribes to the inbox and the membership
     /// subject. Blocks.
@@ -115,9 +124,10 @@ final class NativePartitionReader: @unchecked Sendable {
         self.acknowledged = Mutex(Array(repeating: nil, count: lanes.count))
         self.nextSubjects = lanes.map { "$JS.API.CONSUMER.MSG.NEXT.\(stream).\($0.consumer)" }
         self.books = Mutex(Array(repeating: Book(), count: lanes.count))
+        self.incarnations = Array(repeating: 0, count: lanes.count)
         self.inbox = try connection.newInbox()
         var subscription: OpaquePointer?
-        var status = natsConnection_SubscribeSync(&subscription, connection.connection, inbox + ".*")
+        var status = natsConnection_SubscribeSync(&subscription, connection.connection, inbox + ".*.*")
         guard status == NATS_OK, let subscription else {
             throw NativeError.make(.subscribeFailed, "cannot subscribe to the pull inbox", status: status)
         }
@@ -183,7 +193,7 @@ final class NativePartitionReader: @unchecked Sendable {
         if let pin { body += ",\"id\":\"\(pin)\"" }
         body += "}"
         let status = natsConnection_PublishRequestString(
-            connection.connection, nextSubjects[lane], inbox + "." + String(lane), body)
+            connection.connection, nextSubjects[lane], "\(inbox).\(lane).\(incarnations[lane])", body)
         guard status == NATS_OK else {
             return NativeError.make(.nativeError, "cannot send a pull request", status: status)
         }
@@ -207,11 +217,14 @@ final class NativePartitionReader: @unchecked Sendable {
             count += 1
             if let reply = natsMsg_GetReply(handle), reply.pointee != 0 {
                 owned.append((dataLane(of: handle), handle))
-            } else if let lane = Self.statusLane(of: handle), lane < laneCount {
-                arrivals.append(
-                    .status(
-                        lane: lane, code: NativeHeaders.value("Status", of: handle) ?? "",
-                        description: NativeHeaders.value("Description", of: handle) ?? ""))
+            } else if let (lane, incarnation) = Self.statusOrigin(of: handle), lane < laneCount {
+                // An answer to a request of a consumer since created again says nothing of this one.
+                if incarnation == incarnations[lane] {
+                    arrivals.append(
+                        .status(
+                            lane: lane, code: NativeHeaders.value("Status", of: handle) ?? "",
+                            description: NativeHeaders.value("Description", of: handle) ?? ""))
+                }
                 releaseNativeMessage(handle)
             } else {
                 releaseNativeMessage(handle)
@@ -283,12 +296,15 @@ final class NativePartitionReader: @unchecked Sendable {
         return received.isEmpty ? claims : claims + [.messages(received)]
     }
 
-    /// The lane of a status message, from the inbox subject it arrived on, `<inbox>.<lane>`.
-    private static func statusLane(of handle: OpaquePointer) -> Int? {
+    /// The lane and consumer incarnation of a status message, from the inbox subject it arrived
+    /// on, `<inbox>.<lane>.<incarnation>`.
+    private static func statusOrigin(of handle: OpaquePointer) -> (lane: Int, incarnation: UInt32)? {
         guard let subject = natsMsg_GetSubject(handle) else { return nil }
-        let text = String(cString: subject)
-        guard let dot = text.lastIndex(of: ".") else { return nil }
-        return Int(text[text.index(after: dot)...])
+        let tokens = String(cString: subject).split(separator: ".")
+        guard tokens.count >= 2, let lane = Int(tokens[tokens.count - 2]),
+            let incarnation = UInt32(tokens[tokens.count - 1])
+        else { return nil }
+        return (lane, incarnation)
     }
 
     /// The lane of a data message, from the subject it was published on (JetStream delivers it
@@ -406,6 +422,7 @@ final class NativePartitionReader: @unchecked Sendable {
                     isRetriable: true)
             }
         }
+        incarnations[lane] &+= 1
         return start
     }
 

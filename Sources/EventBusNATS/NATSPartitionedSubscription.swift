@@ -324,7 +324,14 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// just revoked from this member.
     private func step(lane: Int, state: inout Lane, wanted: Bool, backlogFull: Bool) -> Bool {
         let now = ContinuousClock.now
+        // The server ends an expired request with a 408; one that got no answer at all a second
+        // later may have gone to a consumer that no longer exists (see `consumerIsGone`).
+        var unanswered = state.requests.contains { now >= $0.expiresAt + .seconds(1) }
         state.requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        if case .claiming(let openUntil?) = state.phase, now >= openUntil + .seconds(1) { unanswered = true }
+        if unanswered, !state.consumerMissing, reader.consumerIsGone(lane: lane, timeout: settings.fetchWait) {
+            return consumerVanished(lane: lane, state: &state)
+        }
         if state.consumerMissing {
             if !wanted {
                 // Another member's to create again now.
@@ -562,14 +569,6 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// A status answer to one of a lane's pull requests; true when it took the lane away.
     private func status(_ code: String, description: String, lane: Int, state: inout Lane) -> Bool {
         if code == "503" || (code == "409" && description.lowercased().contains("consumer deleted")) {
-            // Requests sent before the consumer was created again are answered like this too (a
-            // claim asking for a batch stays open up to the fetch wait): only a consumer still
-            // missing on the server makes the lane's consumer vanished again.
-            if !state.consumerMissing, let recreated = state.lastRecreateAttempt,
-                ContinuousClock.now - recreated < settings.fetchWait + .seconds(1), reader.consumerExists(lane: lane)
-            {
-                return false
-            }
             return consumerVanished(lane: lane, state: &state)
         }
         switch code {

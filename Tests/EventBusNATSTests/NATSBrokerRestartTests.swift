@@ -23,6 +23,18 @@ final class NATSBrokerRestartTests: XCTestCase {
         return configuration
     }
 
+    /// Publishes `text` with `key` to `topic`, again while it fails retriably (reconnecting after a
+    /// restart; the server drops a copy it already stored, by its event ID).
+    private static func publishRetrying(_ bus: NATSEventBus, topic: String, key: String, _ text: String) async throws {
+        let message = OutgoingMessage(
+            topic: topic, key: key, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(text)")],
+            payload: Array(text.utf8))
+        while let failure = await attempt({ () async throws(EventBusError) in try await bus.publish(message) }) {
+            guard failure.isRetriable else { throw failure }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Publishes `total` numbered messages in batches, publishing a batch again while it fails retriably.
     private static func publishAll(
         bus: NATSEventBus, topic: String, total: Int, published: Counter, retries: Counter
@@ -101,15 +113,7 @@ final class NATSBrokerRestartTests: XCTestCase {
         }
         // k1 and k2 both hash to partition 0 (FNV-1a % 3): one lane, one consumer.
         func publish(_ key: String, _ text: String) async throws {
-            let message = OutgoingMessage(
-                topic: topic, key: key, headers: [MessageHeader(name: "X-Event-ID", value: "\(topic)-\(text)")],
-                payload: Array(text.utf8))
-            while let failure = await Self.attempt({ () async throws(EventBusError) in try await bus.publish(message) })
-            {
-                // Reconnecting after the restart: publish again (deduplicated by its event ID).
-                guard failure.isRetriable else { throw failure }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            try await Self.publishRetrying(bus, topic: topic, key: key, text)
         }
         func waitAcknowledged(_ text: String) async throws {
             try await NATSTestEnvironment.waitUntil("\(text) handled") { handled.all.contains(text) }
@@ -149,6 +153,39 @@ final class NATSBrokerRestartTests: XCTestCase {
         XCTAssertEqual(handled.all, ["first", "second", "third"], "an acknowledged message was handled again")
         await subscription.close()
         await other.shutdown()
+        await bus.shutdown()
+    }
+
+    /// A pull sent to a consumer that does not exist gets no answer at all (nats-server's own
+    /// `$JS.API.>` subscription takes it, so no `503` comes either). A member whose lane consumer
+    /// the server lost while it was down pulled it unanswered for ever and never handled the lane's
+    /// messages again (seen: 17 pulls in 15 s, none answered); now an unanswered pull makes it ask
+    /// whether the consumer exists, and it creates it again after what it acknowledged.
+    func testMemberCreatesAConsumerTheServerLostAgainWhenItsPullsGoUnanswered() async throws {
+        let server = try NATSTestServer()
+        let bus = try await NATSEventBus.connect(configuration(server))
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let handled = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: topic, group: "lost") {
+            handled.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        try await Self.publishRetrying(bus, topic: topic, key: "k1", "first")
+        try await NATSTestEnvironment.waitUntil("first handled") { handled.all.contains("first") }
+        try await NATSTestEnvironment.waitUntil("first acknowledged on the server") {
+            (try? await bus.consumerLag(topic: topic, group: "lost").total) == 0
+        }
+        // The server comes back without partition 0's consumer (k1 hashes to partition 0).
+        server.stop()
+        try FileManager.default.removeItem(
+            at: server.storeDirectory.appendingPathComponent(
+                "jetstream/$G/streams/EBNATS_TESTS/obs/eventbus_\(topic)_lost_p0"))
+        try server.start()
+        try await Self.publishRetrying(bus, topic: topic, key: "k1", "second")
+        try await NATSTestEnvironment.waitUntil("second handled") { handled.all.contains("second") }
+        XCTAssertEqual(handled.all, ["first", "second"])
+        let health = await bus.health()
+        XCTAssertGreaterThanOrEqual(Int(health.details["eventbus.consume.consumers_recreated"] ?? "0") ?? 0, 1)
+        await subscription.close()
         await bus.shutdown()
     }
 

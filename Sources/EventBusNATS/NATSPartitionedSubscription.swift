@@ -532,7 +532,8 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         }
     }
 
-    /// The lane's consumer is gone on the server (`503` no responders, or `409 Consumer Deleted`):
+    /// The lane's consumer is gone on the server (`409 Consumer Deleted`, its info says "not found"
+    /// after a pull went unanswered, or `503` no responders where a server sends one):
     /// let go of what it delivered, as when the pin was lost, and create it again before pulling.
     /// Returns true when it took the lane away.
     private func consumerVanished(lane: Int, state: inout Lane) -> Bool {

@@ -136,7 +136,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// (`Docs/Performance.md`). A consumer that never delivered has nothing unacknowledged to
     /// rewind to, so its claim can ask for a whole batch. When another member did deliver from it
     /// meanwhile, the claim is answered by an older message and the lane waits for the claim's
-    /// request to end before it resets (``Phase/awaitingClaimEnd(pin:until:)``).
+    /// request to end before it resets (``Phase/awaitingClaimEnd(pin:until:size:)``).
     private var claimBatch: Int { max(16, settings.fetchBatch / max(1, reader.laneCount)) }
 
     private func fetchLoop(started: UnsafeContinuation<Void, Never>) {

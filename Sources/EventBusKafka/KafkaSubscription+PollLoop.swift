@@ -13,19 +13,21 @@ extension KafkaSubscription {
         let clock = ContinuousClock()
         let assignmentDeadline = clock.now + options.assignmentTimeout
         var nextCommit = clock.now + options.commitInterval
-        // Sized by each poll to what it took.
+        // Reused fetch after fetch: the pool moves the messages out and leaves the capacity.
         var batch: [ReceivedMessage] = []
+        // Per message of `batch`, its actor (-1: keyless), chosen once while fetching.
+        var actors: [Int] = []
         // Pausing makes librdkafka drop what it prefetched for those partitions and fetch it again
         // on resume, so a pool that is full for a moment is waited for briefly before pausing.
         let pauseAfter = Duration.milliseconds(20)
         var fullSince: ContinuousClock.Instant?
         while !lifecycle.withLock({ $0.closeRequested }) {
             if pending.isEmpty {
-                fetch(into: &batch, timeoutMilliseconds: 50)
+                fetch(into: &batch, actors: &actors, timeoutMilliseconds: 50)
                 if !batch.isEmpty {
                     // Handed over, not copied: the pool moves the messages into its inboxes.
-                    pending.offer(consume batch, to: pool)
-                    batch = []
+                    pending.offer(draining: &batch, actors: actors, to: pool)
+                    actors.removeAll(keepingCapacity: true)
                     if !pending.isEmpty { fullSince = clock.now }
                 }
             } else if paused.isEmpty {
@@ -37,17 +39,19 @@ extension KafkaSubscription {
                     consumer.pause(paused)
                     if paused.isEmpty {
                         // Nothing left to pause (all revoked): keep serving the group meanwhile.
-                        fetch(into: &batch, timeoutMilliseconds: 1)
+                        fetch(into: &batch, actors: &actors, timeoutMilliseconds: 1)
                         pending.hold(batch)
                         batch.removeAll(keepingCapacity: true)
+                        actors.removeAll(keepingCapacity: true)
                     }
                 }
             } else {
                 // Paused: keep serving rebalances and heartbeats, and retry as the pool drains.
-                fetch(into: &batch, timeoutMilliseconds: 1)
+                fetch(into: &batch, actors: &actors, timeoutMilliseconds: 1)
                 if !batch.isEmpty {
                     pending.hold(batch)
                     batch.removeAll(keepingCapacity: true)
+                    actors.removeAll(keepingCapacity: true)
                 }
                 if pending.retry(pool) {
                     consumer.resume(paused)
@@ -85,16 +89,18 @@ extension KafkaSubscription {
     }
 
     /// Polls the consumer and appends what it took to `batch`, each message tagged with its
-    /// partition's assignment generation and its offset tracked; messages of partitions no longer
-    /// assigned are left out (the next owner reads them).
+    /// partition's assignment generation and its offset tracked, and its actor to `actors` (-1
+    /// when keyless); messages of partitions no longer assigned are left out (the next owner reads
+    /// them).
     ///
     /// The messages are built before the lock is taken and tagged in place under it, so the lock
     /// that every outcome report also takes is held only for the tagging.
-    private func fetch(into batch: inout [ReceivedMessage], timeoutMilliseconds: Int32) {
+    private func fetch(into batch: inout [ReceivedMessage], actors: inout [Int], timeoutMilliseconds: Int32) {
         guard consumer.poll(timeoutMilliseconds: timeoutMilliseconds) > 0 else { return }
         let first = batch.count
         let pool = self.pool
-        consumer.take(into: &batch) { pool.actorIndex(forKey: $0) }
+        // Each key is hashed once: the actor it maps to is also the lane its content is copied on.
+        consumer.take(into: &batch, lanes: &actors) { pool.actorIndex(forKey: $0) }
         let dropped = batch.withUnsafeMutableBufferPointer { messages in
             progress.withLock { progress in
                 var dropped = false
@@ -111,7 +117,16 @@ extension KafkaSubscription {
                 return dropped
             }
         }
-        if dropped { batch.removeAll { $0.deliveryTag == 0 } }
+        if dropped {
+            var kept = first
+            for index in first..<batch.count where batch[index].deliveryTag != 0 {
+                batch.swapAt(kept, index)
+                actors.swapAt(kept, index)
+                kept += 1
+            }
+            batch.removeSubrange(kept...)
+            actors.removeSubrange(kept...)
+        }
     }
 
     func commit(_ offsets: [(partition: Int32, offset: Int64)], wait: Bool) {

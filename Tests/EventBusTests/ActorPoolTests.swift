@@ -192,6 +192,36 @@ final class ActorPoolTests: XCTestCase {
         XCTAssertEqual(outcomes.value.filter { $0.offset % 2 == 1 }.map(\.offset), [1, 3, 5])
     }
 
+    func testOfferDrainingUsesGivenActorsAndChoosesKeylessOnesWhenActorsAreGiven() async throws {
+        let outcomes = Recorder<[DispatchOutcome]>([])
+        let pool = try makePool(ActorPoolConfiguration(actorCount: 2, inboxCapacity: 3), outcomes: outcomes) { _ in }
+        let keys = (0..<50).map { "key-\($0)" }
+        let first = try XCTUnwrap(keys.first { pool.actorIndex(forKey: $0) == 0 })
+        let second = try XCTUnwrap(keys.first { pool.actorIndex(forKey: $0) == 1 })
+        // a0 b1 -2 a3 b4 a5 a6, where -2 is keyless: its actor (-1) is chosen by the pool.
+        var batch = [
+            message(key: first, "0", offset: 0), message(key: second, "1", offset: 1),
+            message(key: nil, "2", offset: 2), message(key: first, "3", offset: 3),
+            message(key: second, "4", offset: 4), message(key: first, "5", offset: 5),
+            message(key: first, "6", offset: 6),
+        ]
+        let actors = batch.map { $0.key.map { pool.actorIndex(forKey: $0) } ?? -1 }
+        let rest = pool.offer(draining: &batch, actors: actors)
+        XCTAssertTrue(batch.isEmpty, "the buffer is left empty for the next fetch")
+        XCTAssertGreaterThanOrEqual(batch.capacity, 7, "and keeps its capacity")
+        // Keyless messages rotate from actor 0, so actor 0 is given a0 -2 a3 a5 a6 and takes three;
+        // actor 1 takes b1 b4.
+        XCTAssertEqual(pool.occupancy, 5)
+        XCTAssertEqual(rest.map(\.offset), [5, 6])
+        let runner = Task { await pool.run() }
+        try await pool.submit(rest)
+        await waitUntil("7 outcomes") { outcomes.value.count == 7 }
+        pool.finish()
+        await runner.value
+        let firstKeyOffsets = outcomes.value.map(\.offset).filter { [0, 3, 5, 6].contains($0) }
+        XCTAssertEqual(firstKeyOffsets, [0, 3, 5, 6], "one key's messages stay in order")
+    }
+
     func testDeferredContentIsCopiedOnceBeforeTheHandlerAndReleasedAfterHandling() async throws {
         let outcomes = Recorder<[DispatchOutcome]>([])
         let deadLetters = Recorder<[DeadLetter]>([])

@@ -23,6 +23,18 @@ package struct HeldBacklog {
         }
     }
 
+    /// ``offer(_:to:)`` for a poll thread that reuses its fetch buffer: `arrivals` is left empty
+    /// with its capacity kept. `actors` is as in ``ActorPool/offer(draining:actors:)`` (one entry
+    /// per arrival); it is not needed when the arrivals are held.
+    package mutating func offer(draining arrivals: inout [ReceivedMessage], actors: [Int], to pool: ActorPool) {
+        if messages.isEmpty {
+            messages = pool.offer(draining: &arrivals, actors: actors)
+        } else {
+            messages.append(contentsOf: arrivals)
+            arrivals.removeAll(keepingCapacity: true)
+        }
+    }
+
     /// Holds `arrivals` behind what is held, without offering them.
     package mutating func hold(_ arrivals: [ReceivedMessage]) {
         messages.append(contentsOf: arrivals)

@@ -127,11 +127,12 @@ final class RDKafkaConsumer: @unchecked Sendable {
     }
 
     /// Appends the messages of the last ``poll(timeoutMilliseconds:)`` to `messages`, with delivery
-    /// tag 0 for the owner to set.
+    /// tag 0 for the owner to set, and each one's lane to `lanes` (-1 for a keyless message).
     ///
     /// `lane` says which thread (a small index) copies a keyed message's content, messages of one
     /// lane being copied in fetch order: each copy then starts loading the next one of its lane.
-    func take(into messages: inout [ReceivedMessage], lane: (String) -> Int) {
+    /// The owner passes the pool's actor choice, so `lanes` is also where each message goes.
+    func take(into messages: inout [ReceivedMessage], lanes: inout [Int], lane: (String) -> Int) {
         guard !fetched.isEmpty else { return }
         // Only what routing and offset tracking need is read here; payload and headers are copied
         // by the thread that handles each message. One slow message keeps its whole fetch alive,
@@ -141,6 +142,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
         entries.reserveCapacity(fetched.count)
         var keys: [String?] = []
         keys.reserveCapacity(fetched.count)
+        lanes.reserveCapacity(lanes.count + fetched.count)
         for (index, message) in fetched.enumerated() {
             // The keys lie in the fetch response another core received; ask for them a few
             // messages ahead (the message structs were just read by the consume call).
@@ -151,8 +153,12 @@ final class RDKafkaConsumer: @unchecked Sendable {
                 String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
             }
             keys.append(key)
-            guard let key else { continue }
+            guard let key else {
+                lanes.append(-1)
+                continue
+            }
             let laneIndex = lane(key)
+            lanes.append(laneIndex)
             if laneIndex >= lastOfLane.count {
                 lastOfLane.append(contentsOf: repeatElement(-1, count: laneIndex - lastOfLane.count + 1))
             }

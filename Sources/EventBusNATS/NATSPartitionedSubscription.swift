@@ -67,6 +67,17 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         /// is believed never to have delivered (see ``claimBatch``).
         var claimSize = 1
 
+        /// The lane's open claim request has ended (a status answered it): another claim may go out,
+        /// or a rewind waiting for it may go ahead. False when the lane had no claim open.
+        mutating func claimRequestEnded() -> Bool {
+            switch phase {
+            case .claiming: phase = .claiming(requestOpenUntil: nil)
+            case .awaitingClaimEnd(let pin, _, let size): phase = .awaitingClaimEnd(pin: pin, until: .now, size: size)
+            default: return false
+            }
+            return true
+        }
+
         /// A lane this member no longer owns, remembering the pin it last let go of.
         static func released(pin: String?) -> Lane {
             var lane = Lane()
@@ -326,8 +337,9 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         let now = ContinuousClock.now
         // The server ends an expired request with a 408; one that got no answer at all a second
         // later may have gone to a consumer that no longer exists (see `consumerIsGone`).
-        var unanswered = state.requests.contains { now >= $0.expiresAt + .seconds(1) }
+        let open = state.requests.count
         state.requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        var unanswered = state.requests.count < open
         if case .claiming(let openUntil?) = state.phase, now >= openUntil + .seconds(1) { unanswered = true }
         if unanswered, !state.consumerMissing, reader.consumerIsGone(lane: lane, timeout: settings.fetchWait) {
             return consumerVanished(lane: lane, state: &state)
@@ -368,17 +380,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             }
             // Over once it expired (its 408 moves `until` to the moment it came) or delivered all it asked for.
             guard now >= until || reader.claimDeliveries(lane: lane) >= size else { return false }
-            do {
-                _ = try reader.own(lane: lane, first: false)
-            } catch {
-                note(error, lane: lane)
-                reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
-                state.phase = .claiming(requestOpenUntil: nil)
-                return false
-            }
-            ownedLanes.add(1, ordering: .relaxed)
-            state = Lane(phase: .owned(pin: pin))
-            logOwned(lane: lane, reset: true)
+            _ = startOwning(lane: lane, pin: pin, first: false, state: &state)
         case .owned(let pin):
             if !wanted {
                 startReleasing(lane: lane, state: &state)
@@ -480,6 +482,18 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                 metadata: ["eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)"])
             return []
         }
+        guard let messages = startOwning(lane: lane, pin: pin, first: first, state: &state) else { return [] }
+        if claimSize > 1, let openUntil {
+            // The rest of the claim's request is still owed, like a pull's.
+            state.requests = [PullRequest(remaining: claimSize - messages.count, expiresAt: openUntil)]
+        }
+        return messages
+    }
+
+    /// Makes this member the lane's owner under `pin` (``NativePartitionReader/own(lane:first:)``):
+    /// returns the claim's messages to handle when `first`, or nil when the reset failed, in which
+    /// case the pin is given up and the lane claimed again.
+    private func startOwning(lane: Int, pin: String, first: Bool, state: inout Lane) -> [ReceivedMessage]? {
         let messages: [ReceivedMessage]
         do {
             messages = try reader.own(lane: lane, first: first)
@@ -487,25 +501,17 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             note(error, lane: lane)
             reader.release(lane: lane, group: Self.priorityGroup, acknowledge: false, unpin: true)
             state.phase = .claiming(requestOpenUntil: nil)
-            return []
+            return nil
         }
         ownedLanes.add(1, ordering: .relaxed)
         state = Lane(phase: .owned(pin: pin))
-        if claimSize > 1, let openUntil {
-            // The rest of the claim's request is still owed, like a pull's.
-            state.requests = [PullRequest(remaining: claimSize - messages.count, expiresAt: openUntil)]
-        }
-        logOwned(lane: lane, reset: !first)
-        return messages
-    }
-
-    private func logOwned(lane: Int, reset: Bool) {
         logger.debug(
             "partition claimed",
             metadata: [
                 "eventbus.topic": "\(topic)", "eventbus.group": "\(group)", "eventbus.partition": "\(lane)",
-                "eventbus.reset": "\(reset)",
+                "eventbus.reset": "\(!first)",
             ])
+        return messages
     }
 
     /// Creates the lane's vanished consumer again, at most once a second; true while it is still
@@ -574,21 +580,11 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
         }
         switch code {
         case "404", "408":
-            switch state.phase {
-            case .claiming: state.phase = .claiming(requestOpenUntil: nil)
-            // The claim's request, the lane's only one, has ended: the rewind can go ahead.
-            case .awaitingClaimEnd(let pin, _, let size):
-                state.phase = .awaitingClaimEnd(pin: pin, until: .now, size: size)
-            default: if !state.requests.isEmpty { state.requests.removeFirst() }
-            }
+            // While claiming, the claim's request is the lane's only one.
+            if !state.claimRequestEnded(), !state.requests.isEmpty { state.requests.removeFirst() }
         case "409":
             state.requests.removeAll()
-            switch state.phase {
-            case .claiming: state.phase = .claiming(requestOpenUntil: nil)
-            case .awaitingClaimEnd(let pin, _, let size):
-                state.phase = .awaitingClaimEnd(pin: pin, until: .now, size: size)
-            default: break
-            }
+            _ = state.claimRequestEnded()
         case "423":
             // Another member holds the pin: this one was silent too long. Let go at once and
             // acknowledge nothing more, since the new owner has already rewound the lane.

@@ -50,6 +50,9 @@ final class NativePartitionReader: @unchecked Sendable {
         /// asking for more than one message), in arrival order.
         var claimPin: String?
         var followers: [Held] = []
+
+        /// The claim and what followed it, in arrival order.
+        var claimed: [Held] { (claim.map { [$0] } ?? []) + followers }
     }
 
     /// What one read brought for one lane.
@@ -148,8 +151,7 @@ final class NativePartitionReader: @unchecked Sendable {
             var all: [Held] = []
             for index in books.indices {
                 all.append(contentsOf: books[index].held)
-                all.append(contentsOf: books[index].followers)
-                if let claim = books[index].claim { all.append(claim) }
+                all.append(contentsOf: books[index].claimed)
                 books[index] = Book()
             }
             return all
@@ -341,24 +343,18 @@ final class NativePartitionReader: @unchecked Sendable {
     /// claim is the lane's oldest message: it and the messages that followed it under its pin are
     /// returned, in order, to be handled. Blocks (the reset is a request to the server).
     func own(lane: Int, first: Bool) throws(EventBusError) -> [ReceivedMessage] {
-        let (dropped, claim, followers) = books.withLock { books -> (Deque<Held>, Held?, [Held]) in
-            let held = books[lane].held
-            let claim = books[lane].claim
-            let followers = books[lane].followers
-            books[lane] = Book()
-            return (held, claim, followers)
+        let (dropped, claimed) = books.withLock { books -> (Deque<Held>, [Held]) in
+            defer { books[lane] = Book() }
+            return (books[lane].held, books[lane].claimed)
         }
         for held in dropped { releaseNativeMessage(held.message) }
-        if !first || claim == nil {
-            for held in (claim.map { [$0] } ?? []) + followers {
-                _ = answer(held.message, "-NAK")
-                releaseNativeMessage(held.message)
-            }
+        if !first || claimed.isEmpty {
+            handBack(claimed)
             try connection.resetConsumer(stream: stream, name: consumerNames[lane])
         }
         epochCounter &+= 1
         let epoch = epochCounter
-        guard first, let claim else {
+        guard first, !claimed.isEmpty else {
             books.withLock { books in
                 books[lane].epoch = epoch
                 books[lane].current = true
@@ -366,8 +362,8 @@ final class NativePartitionReader: @unchecked Sendable {
             return []
         }
         var messages: [ReceivedMessage] = []
-        messages.reserveCapacity(1 + followers.count)
-        for held in [claim] + followers {
+        messages.reserveCapacity(claimed.count)
+        for held in claimed {
             var message = NativePullConsumer.convert(held.message, topic: topic, droppingLast: Self.pinHeader)
             message.partition = Int32(lane)
             message.deliveryTag = epoch
@@ -378,7 +374,7 @@ final class NativePartitionReader: @unchecked Sendable {
             books[lane].current = true
             var taken: [ReceivedMessage] = []
             var strays: [Held] = []
-            for (held, message) in zip([claim] + followers, messages) {
+            for (held, message) in zip(claimed, messages) {
                 if books[lane].tracker.track(message.offset) {
                     books[lane].held.append(held)
                     taken.append(message)
@@ -388,10 +384,7 @@ final class NativePartitionReader: @unchecked Sendable {
             }
             return (taken, strays)
         }
-        for held in strays {
-            _ = answer(held.message, "-NAK")
-            releaseNativeMessage(held.message)
-        }
+        handBack(strays)
         return taken
     }
 
@@ -442,21 +435,27 @@ final class NativePartitionReader: @unchecked Sendable {
 
     /// How many messages the lane's open claim has brought: the claim and what followed it.
     func claimDeliveries(lane: Int) -> Int {
-        books.withLock { $0[lane].claim == nil ? 0 : 1 + $0[lane].followers.count }
+        books.withLock { $0[lane].claimed.count }
     }
 
     /// Hands back (NAK, oldest first) and frees the message that answered a claim this member will
     /// not use, and the messages that followed it.
     func dropClaim(lane: Int) {
-        let dropped = books.withLock { books -> [Held] in
-            defer {
-                books[lane].claim = nil
-                books[lane].claimPin = nil
-                books[lane].followers = []
-            }
-            return (books[lane].claim.map { [$0] } ?? []) + books[lane].followers
-        }
-        for held in dropped {
+        handBack(
+            books.withLock { books -> [Held] in
+                defer {
+                    books[lane].claim = nil
+                    books[lane].claimPin = nil
+                    books[lane].followers = []
+                }
+                return books[lane].claimed
+            })
+    }
+
+    /// Hands `messages` back (NAK, in the order given) so they can be delivered again at once, and
+    /// frees them.
+    private func handBack(_ messages: [Held]) {
+        for held in messages {
             _ = answer(held.message, "-NAK")
             releaseNativeMessage(held.message)
         }

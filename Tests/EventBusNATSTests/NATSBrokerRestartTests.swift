@@ -189,6 +189,36 @@ final class NATSBrokerRestartTests: XCTestCase {
         await bus.shutdown()
     }
 
+    /// A dead-letter reader pulls one durable of the dead-letter stream. The server comes back
+    /// without it, so its pulls go unanswered; it must notice and create it again.
+    func testDeadLetterReaderCreatesItsDurableAgainWhenItsPullsGoUnanswered() async throws {
+        let server = try NATSTestServer()
+        let configuration = configuration(server)
+        let bus = try await NATSEventBus.connect(configuration)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let handled = Recorder<String>()
+        let subscription = try await bus.subscribe(topic: "\(topic).dlq", group: "lost") {
+            handled.append(String(decoding: $0.payload, as: UTF8.self))
+        }
+        try await Self.publishRetrying(bus, topic: "\(topic).dlq", key: "k1", "first")
+        try await NATSTestEnvironment.waitUntil("first handled") { handled.all.contains("first") }
+        server.stop()
+        let durable = try NATSSubjects.deadLetterDurableName(
+            prefix: configuration.consumer.durablePrefix, topic: topic, group: "lost")
+        try FileManager.default.removeItem(
+            at: server.storeDirectory.appendingPathComponent(
+                "jetstream/$G/streams/\(configuration.effectiveDeadLetterStreamName)/obs/\(durable)"))
+        try server.start()
+        try await Self.publishRetrying(bus, topic: "\(topic).dlq", key: "k1", "second")
+        try await NATSTestEnvironment.waitUntil("second handled") { handled.all.contains("second") }
+        // Created again from the dead-letter stream's start, so "first" may come once more.
+        XCTAssertEqual(handled.all.last, "second")
+        let health = await bus.health()
+        XCTAssertGreaterThanOrEqual(Int(health.details["eventbus.consume.consumers_recreated"] ?? "0") ?? 0, 1)
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testPublishFailsRetriablyWhenBrokerIsDownAndSucceedsAfterItReturns() async throws {
         let server = try NATSTestServer()
         let bus = try await NATSEventBus.connect(configuration(server))

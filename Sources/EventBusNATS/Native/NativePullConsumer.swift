@@ -142,6 +142,21 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     /// is in the server's queue of waiting requests by the time `subscribe` returns.
     func requestIfNeeded(batch: Int, wait: Duration) -> EventBusError? {
         let now = ContinuousClock.now
+        // A server that restarted forgot our requests: ask afresh instead of waiting them out.
+        let reconnects = connection.events.reconnectCount
+        if reconnects != requestsReconnectCount {
+            requests.removeAll()
+            requestsReconnectCount = reconnects
+        }
+        // The server ends an expired request with a 408. One that got no answer at all a second
+        // later may have gone to a consumer that no longer exists: deleted while none of our
+        // pulls was open, or lost with the server's state. nats-server takes such a pull on its
+        // own `$JS.API.>` subscription and never answers it, not even with a `503`.
+        let open = requests.count
+        requests.removeAll { now >= $0.expiresAt + .seconds(1) }
+        if requests.count < open, !missing.load(ordering: .relaxed), consumerIsGone(timeout: wait) {
+            missing.store(true, ordering: .relaxed)
+        }
         if missing.load(ordering: .relaxed) {
             // Created again at most once a second; until then every fetch fails (and is counted).
             if let last = lastRecreateAttempt, now - last < .seconds(1) {
@@ -158,18 +173,20 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             requests.removeAll()
             recreations.add(1, ordering: .relaxed)
         }
-        // A server that restarted forgot our requests: ask afresh instead of waiting them out.
-        let reconnects = connection.events.reconnectCount
-        if reconnects != requestsReconnectCount {
-            requests.removeAll()
-            requestsReconnectCount = reconnects
-        }
-        // The server ends an expired request with a 408; one lost otherwise just disappears.
-        requests.removeAll { now >= $0.expiresAt + .seconds(1) }
         guard requests.reduce(0, { $0 + $1.remaining }) <= batch / 2 else { return nil }
         if let error = requestMessages(batch, expires: wait) { return error }
         requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
         return nil
+    }
+
+    /// Whether the durable is missing on the server (its info says "consumer not found"). False
+    /// when the server does not answer within `timeout`. Blocks.
+    private func consumerIsGone(timeout: Duration) -> Bool {
+        do {
+            return try connection.consumerBacklog(stream: stream, name: durable, timeout: timeout) == nil
+        } catch {
+            return false
+        }
     }
 
     /// Returns what earlier pull requests have delivered so far, without waiting or asking for more.

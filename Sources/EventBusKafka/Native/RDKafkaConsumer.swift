@@ -105,8 +105,14 @@ final class RDKafkaConsumer: @unchecked Sendable {
                     max(0, rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, buffer.count - 1))
                 }
         }
+        // Built in a local: each access to a stored property of this class in the loop is a
+        // dynamic exclusivity check (`swift_beginAccess`/`swift_endAccess`, a thread-local access
+        // set): 5-7 % of the poll thread in the 2026-11-30 consume profiles, with `take`'s.
+        var fetched: [UnsafeMutablePointer<rd_kafka_message_t>] = []
         fetched.reserveCapacity(Int(count))
-        for index in 0..<count {
+        defer { self.fetched = fetched }
+        let batch = self.batch
+        for index in 0..<Int(count) {
             guard let message = batch[index] else { continue }
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -138,6 +144,14 @@ final class RDKafkaConsumer: @unchecked Sendable {
         // by the thread that handles each message. One slow message keeps its whole fetch alive,
         // so once many fetches are pinned that way, new ones are copied here and freed at once.
         let copyNow = liveBatches.live >= Self.maxDeferredBatches
+        // Locals, not this class's properties, in the loops (see `poll`): the scratch is swapped
+        // out and back, the fetched pointers moved out.
+        let fetched = self.fetched
+        self.fetched = []
+        let topic = self.topic
+        var lastOfLane: [Int] = []
+        swap(&lastOfLane, &self.lastOfLane)
+        defer { swap(&lastOfLane, &self.lastOfLane) }
         var entries: [RDKafkaFetchedBatch.Entry] = []
         entries.reserveCapacity(fetched.count)
         var keys: [String?] = []
@@ -184,8 +198,8 @@ final class RDKafkaConsumer: @unchecked Sendable {
                     deferredContent: content, index: index))
             if copyNow { messages[messages.count - 1].copyDeferredContent() }
         }
-        // The fetch owns the pointers now; the next poll sizes a new list to what it takes.
-        fetched = []
+        // The fetch owns the pointers now (taken out above); the next poll sizes a new list to
+        // what it takes.
     }
 
     /// The high watermark of each of `partitions` as librdkafka last learnt it from a fetch

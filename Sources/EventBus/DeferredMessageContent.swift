@@ -8,4 +8,39 @@
 package protocol DeferredMessageContent: AnyObject, Sendable {
     /// The payload and headers of message `index` of this fetch.
     func content(at index: Int) -> (payload: [UInt8], headers: [MessageHeader])
+
+    /// The payload of message `index`; by default through ``content(at:)``.
+    func payload(at index: Int) -> [UInt8]
+
+    /// The headers of message `index`; by default through ``content(at:)``.
+    func headers(at index: Int) -> [MessageHeader]
+
+    /// Calls `body` with the bytes of message `index`'s payload, valid only inside `body`; by
+    /// default with a copy.
+    func withPayload<Value, Failure: Error>(
+        at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
+    ) throws(Failure) -> Value
+
+    /// Whether the content stays readable, from any thread, for as long as a message refers to
+    /// this source, so that the pool need not copy it out before the handler runs and a handler
+    /// that reads only the payload never has the headers built. False by default: the pool copies
+    /// both on the handling thread (``ReceivedMessage/copyDeferredContent()``).
+    var readsOnDemand: Bool { get }
+}
+
+extension DeferredMessageContent {
+    package func payload(at index: Int) -> [UInt8] { content(at: index).payload }
+
+    package func headers(at index: Int) -> [MessageHeader] { content(at: index).headers }
+
+    package func withPayload<Value, Failure: Error>(
+        at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
+    ) throws(Failure) -> Value {
+        let payload = self.payload(at: index)
+        // Array's `withUnsafeBytes` rethrows untyped errors: carried out as a typed Result.
+        let result = payload.withUnsafeBytes { bytes in Result { () throws(Failure) in try body(bytes) } }
+        return try result.get()
+    }
+
+    package var readsOnDemand: Bool { false }
 }

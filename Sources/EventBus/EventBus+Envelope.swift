@@ -43,7 +43,11 @@ package func envelopeMessageHandler(_ envelopeHandler: @escaping EnvelopeHandler
         if let decoded = message.decodedEnvelope {
             try await envelopeHandler(decoded.envelope)
         } else {
-            try await envelopeHandler(EnvelopeCodec.decode(message.payload))
+            // Decoded where the payload lies: a backend that reads on demand copies nothing.
+            let envelope = try message.withPayloadBytes { bytes throws(EventBusError) in
+                try EnvelopeCodec.decode(bytes)
+            }
+            try await envelopeHandler(envelope)
         }
     }
 }

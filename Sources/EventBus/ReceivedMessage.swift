@@ -81,12 +81,13 @@ extension ReceivedMessage {
 
     /// Creates a message whose payload and headers stay with `source` until ``materialized()``.
     package init(
-        topic: String, key: String?, partition: Int32, offset: Int64,
+        topic: String, key: String?, partition: Int32, offset: Int64, deliveryCount: Int = 1, deliveryTag: UInt64 = 0,
         deferredContent source: any DeferredMessageContent, index: Int
     ) {
         self.init(
             topic: topic, key: key, storedHeaders: [], storedPayload: [], partition: partition, offset: offset,
-            deliveryCount: 1, deliveryTag: 0, carriedEnvelope: nil, deferredContent: (source, index))
+            deliveryCount: deliveryCount, deliveryTag: deliveryTag, carriedEnvelope: nil,
+            deferredContent: (source, index))
     }
 
     /// The headers it was published with (a carried envelope's `X-Event-*` headers first, as a
@@ -94,7 +95,7 @@ extension ReceivedMessage {
     public var headers: [MessageHeader] {
         get {
             if let deferred = deferredContent {
-                let content = deferred.source.content(at: deferred.index).headers
+                let content = deferred.source.headers(at: deferred.index)
                 return storedHeaders.isEmpty ? content : content + storedHeaders
             }
             if let carried = carriedEnvelope, storedPayload.isEmpty {
@@ -108,10 +109,18 @@ extension ReceivedMessage {
         }
     }
 
+    /// The headers a broker delivered: stored, or read from a backend's deferred content; unlike
+    /// ``headers``, without a carried envelope's `X-Event-*` headers.
+    package var deliveredHeaders: [MessageHeader] {
+        guard let deferred = deferredContent else { return storedHeaders }
+        let content = deferred.source.headers(at: deferred.index)
+        return storedHeaders.isEmpty ? content : content + storedHeaders
+    }
+
     /// The raw payload: for an envelope, its jxt-core JSON.
     public var payload: [UInt8] {
         get {
-            if let deferred = deferredContent { return deferred.source.content(at: deferred.index).payload }
+            if let deferred = deferredContent { return deferred.source.payload(at: deferred.index) }
             if let carried = carriedEnvelope, storedPayload.isEmpty { return carried.encodedPayload }
             return storedPayload
         }
@@ -121,10 +130,34 @@ extension ReceivedMessage {
         }
     }
 
-    /// Fills the stored payload and headers from deferred content, if any, and lets go of its source.
+    /// Calls `body` with the payload's bytes, valid only inside `body`: content a backend left in
+    /// its buffers is read in place, without the copy ``payload`` makes.
+    package func withPayloadBytes<Value, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
+    ) throws(Failure) -> Value {
+        if let deferred = deferredContent {
+            return try deferred.source.withPayload(at: deferred.index, body)
+        }
+        let payload = self.payload
+        // Array's `withUnsafeBytes` rethrows untyped errors: carried out as a typed Result.
+        let result = payload.withUnsafeBytes { bytes in Result { () throws(Failure) in try body(bytes) } }
+        return try result.get()
+    }
+
+    /// Fills the stored payload and headers from deferred content, if any, and lets go of its
+    /// source; content whose source reads on demand (``DeferredMessageContent/readsOnDemand``)
+    /// stays there, to be read only if the handler asks for it.
     ///
     /// The actor pool calls it on the thread that handles the message, just before the handler.
     package mutating func copyDeferredContent() {
+        guard let deferred = deferredContent, !deferred.source.readsOnDemand else { return }
+        takeDeferredContent()
+    }
+
+    /// Fills the stored payload and headers from deferred content, if any, and lets go of its
+    /// source, whatever the source: for a message that must outlive the source's buffers or be
+    /// changed.
+    package mutating func takeDeferredContent() {
         guard let deferred = deferredContent else { return }
         deferredContent = nil
         let content = deferred.source.content(at: deferred.index)
@@ -153,7 +186,7 @@ extension ReceivedMessage {
         encode: (CarriedEnvelope) throws(Failure) -> [UInt8]
     ) throws(Failure) {
         if deferredContent != nil {
-            copyDeferredContent()
+            takeDeferredContent()
         } else if let carried = carriedEnvelope, storedPayload.isEmpty {
             storedPayload = try encode(carried)
             storedHeaders = OutgoingMessage.headers(for: carried.envelope) + storedHeaders

@@ -12,7 +12,7 @@ public struct DeadLetter: Sendable {
         // Content a broker backend deferred is copied out now: a sink may keep the letter after the
         // backend's buffers are gone.
         var message = message
-        message.copyDeferredContent()
+        message.takeDeferredContent()
         self.message = message
         self.error = error
         self.attempts = attempts

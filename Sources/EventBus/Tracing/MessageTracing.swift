@@ -141,10 +141,12 @@ package struct MessageTracing: Sendable {
     /// envelope trace ID, if any, is kept as ``ServiceContext/eventBusTraceID``.
     package func startProcessSpan(_ message: ReceivedMessage) -> any Span {
         var context = ServiceContext.topLevel
-        // The stored headers: the pool copied a broker backend's deferred content before this, and
-        // a carried envelope's `X-Event-*` headers carry no trace context (its IDs are read below).
-        instrument.extract(message.storedHeaders, into: &context, using: MessageHeaderExtractor())
-        if let traceID = Self.envelopeTraceID(of: message) { context.eventBusTraceID = traceID }
+        // The headers a broker delivered (stored, or still with a backend that reads them on
+        // demand), read once: a carried envelope's `X-Event-*` headers carry no trace context (its
+        // IDs are read below).
+        let headers = message.deliveredHeaders
+        instrument.extract(headers, into: &context, using: MessageHeaderExtractor())
+        if let traceID = Self.envelopeTraceID(of: message, headers: headers) { context.eventBusTraceID = traceID }
         let span = tracer.startSpan("process \(message.topic)", context: context, ofKind: .consumer)
         span.updateAttributes { attributes in
             attributes.set(MessagingAttribute.system, value: .string(system))
@@ -153,7 +155,7 @@ package struct MessageTracing: Sendable {
             attributes.set(MessagingAttribute.operationName, value: .string("process"))
             attributes.set(MessagingAttribute.partitionID, value: .string(String(message.partition)))
             if let group { attributes.set(MessagingAttribute.consumerGroupName, value: .string(group)) }
-            if let eventID = Self.eventID(of: message) {
+            if let eventID = Self.eventID(of: message, headers: headers) {
                 attributes.set(MessagingAttribute.messageID, value: .string(eventID))
             }
             if message.deliveryCount > 1 {
@@ -190,15 +192,15 @@ package struct MessageTracing: Sendable {
         span.setStatus(SpanStatus(code: .error, message: "dead-lettered after \(attempts) attempts: \(error)"))
     }
 
-    private static func eventID(of message: ReceivedMessage) -> String? {
-        message.storedHeaders[header: OutgoingMessage.EnvelopeHeader.eventID] ?? message.carriedEnvelope?.envelope
+    private static func eventID(of message: ReceivedMessage, headers: [MessageHeader]) -> String? {
+        headers[header: OutgoingMessage.EnvelopeHeader.eventID] ?? message.carriedEnvelope?.envelope
             .eventID
             ?? message.decodedEnvelope?.envelope.eventID
     }
 
-    private static func envelopeTraceID(of message: ReceivedMessage) -> String? {
+    private static func envelopeTraceID(of message: ReceivedMessage, headers: [MessageHeader]) -> String? {
         let traceID =
-            message.storedHeaders[header: OutgoingMessage.EnvelopeHeader.traceID]
+            headers[header: OutgoingMessage.EnvelopeHeader.traceID]
             ?? message.carriedEnvelope?.envelope.traceID ?? message.decodedEnvelope?.envelope.traceID
         guard let traceID, !traceID.isEmpty else { return nil }
         return traceID

@@ -472,6 +472,35 @@ final class NATSEventBusTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testKeptMessagesReadAsPublishedWhenTheyWereAcknowledgedAndTheBusShutDown() async throws {
+        let bus = try await connect()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let received = Recorder<ReceivedMessage>()
+        let subscription = try await bus.subscribe(topic: topic, group: "kept") { received.append($0) }
+        try await bus.publish(
+            OutgoingMessage(
+                topic: topic, key: "customer-7", headers: [MessageHeader(name: "X-Note", value: "kept")],
+                payload: Array("kept".utf8)))
+        // A header block only nats.c's own parser reads (a folded value), with the key in it.
+        try PlainNATSPublisher.publish(
+            url: bus.configuration.servers[0], subject: "ebnats.\(topic)",
+            headerBlock: "NATS/1.0\r\nX-Key: customer-8\r\nX-Folded: first\r\n  second\r\n\r\n",
+            payload: Array("folded".utf8))
+        try await NATSTestEnvironment.waitUntil("both messages") { received.count == 2 }
+        // Payloads and headers are read from the messages as nats.c delivered them: they must stay
+        // readable after the messages were acknowledged and the connection is gone.
+        await subscription.close()
+        await bus.shutdown()
+        let kept = try XCTUnwrap(received.all.first { $0.payload == Array("kept".utf8) })
+        XCTAssertEqual(kept.key, "customer-7")
+        XCTAssertEqual(kept.headers[header: "X-Note"], "kept")
+        XCTAssertNil(kept.headers[header: "X-Key"], "the key travels in X-Key but is not a header")
+        XCTAssertNil(kept.headers[header: "Nats-Pin-Id"], "the server's pin is not a header")
+        let folded = try XCTUnwrap(received.all.first { $0.payload == Array("folded".utf8) })
+        XCTAssertEqual(folded.key, "customer-8")
+        XCTAssertEqual(folded.headers, [MessageHeader(name: "X-Folded", value: "first second")])
+    }
+
     func testEnvelopeMessageCarriesEventHeadersBesideJSONBodyWhenPublishedByBus() async throws {
         let bus = try await connect()
         let topic = NATSTestEnvironment.uniqueTopic()

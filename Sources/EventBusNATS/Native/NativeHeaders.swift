@@ -149,25 +149,69 @@ enum NativeHeaders {
 
     /// Every header of a received message.
     ///
-    /// Read in wire order straight from the header block, which nats.c keeps between the reply
-    /// subject and the payload (the layout of `natsMsg_create`, unchanged from nats.c 1.x to
-    /// today's main). Asking nats.c instead lifts the block into a hash map first: a malloc per
-    /// header and two arrays, for every message. A block that does not look exactly as expected
-    /// (another layout, headers nats.c already lifted, a status line, folded or empty values)
-    /// is read through nats.c's accessors, as before. An empty value is read as empty here
-    /// (nats.c's own parser would take the next header line for it).
+    /// Read in wire order straight from the header block (``readInPlace(_:droppingLast:)``) or, for a
+    /// block that does not look exactly as expected, through nats.c's accessors, as before. nats.c
+    /// lifts the block into a hash map inside the message when asked: never from two threads at once.
     ///
     /// With `droppingLast`, the last header of that name is left out (the server's `Nats-Pin-Id`,
     /// which it appends to every message it delivers to a pinned client): never built as a string
     /// at all, instead of built and removed again (measured: removing it afterwards took 1 % of
     /// the process's CPU in an extreme-level run).
     static func read(_ natsMessage: OpaquePointer, droppingLast dropped: StaticString? = nil) -> [MessageHeader] {
-        if let block = rawBlock(of: natsMessage), let headers = parse(block, droppingLast: dropped) { return headers }
+        if let headers = readInPlace(natsMessage, droppingLast: dropped) { return headers }
         var headers = readThroughNATS(natsMessage)
         if let dropped, let index = headers.lastIndex(where: { $0.name == dropped.description }) {
             headers.remove(at: index)
         }
         return headers
+    }
+
+    /// Every header of a received message read in wire order straight from the header block, which
+    /// nats.c keeps between the reply subject and the payload (the layout of `natsMsg_create`,
+    /// unchanged from nats.c 1.x to today's main); nil for a block that does not look exactly as
+    /// expected (another layout, headers nats.c already lifted, a status line, folded or empty
+    /// values), which only nats.c's accessors read. Asking nats.c instead lifts the block into a
+    /// hash map first: a malloc per header and two arrays, for every message. Reads the message's
+    /// bytes only, so any number of threads may call it at once. An empty value is read as empty
+    /// here (nats.c's own parser would take the next header line for it).
+    static func readInPlace(_ natsMessage: OpaquePointer, droppingLast dropped: StaticString? = nil)
+        -> [MessageHeader]?
+    {
+        guard let block = rawBlock(of: natsMessage) else { return nil }
+        return parse(block, droppingLast: dropped)
+    }
+
+    /// What ``messageKey(of:)`` found.
+    enum KeyScan {
+        /// The key: the last `X-Key`, else the first `X-Aggregate-ID`, else none.
+        case key(String?)
+        /// The header block is not one ``readInPlace(_:droppingLast:)`` reads.
+        case unreadable
+    }
+
+    /// A received message's key, as ``read(_:droppingLast:)`` and then taking the last `X-Key`
+    /// out (else the first `X-Aggregate-ID`) would give it, scanned in place without building any
+    /// other header. Reads the message's bytes only.
+    static func messageKey(of natsMessage: OpaquePointer) -> KeyScan {
+        guard let block = rawBlock(of: natsMessage), let base = block.baseAddress else { return .unreadable }
+        let aggregateName: StaticString = "X-Aggregate-ID"
+        let keyName: StaticString = "X-Key"
+        var lastKey: Range<Int>?
+        var firstAggregate: Range<Int>?
+        let readable = forEachLine(block) { name, value in
+            if name.count == keyName.utf8CodeUnitCount,
+                memcmp(base + name.lowerBound, keyName.utf8Start, name.count) == 0
+            {
+                lastKey = value
+            } else if firstAggregate == nil, name.count == aggregateName.utf8CodeUnitCount,
+                memcmp(base + name.lowerBound, aggregateName.utf8Start, name.count) == 0
+            {
+                firstAggregate = value
+            }
+        }
+        guard readable else { return .unreadable }
+        guard let range = lastKey ?? firstAggregate else { return .key(nil) }
+        return .key(String(decoding: UnsafeBufferPointer(rebasing: block[range]), as: UTF8.self))
     }
 
     /// The bytes between the reply subject's terminating NUL and the NUL before the payload.
@@ -183,10 +227,12 @@ enum NativeHeaders {
         return UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
     }
 
-    /// Parses `NATS/1.0\r\n` + `Name: Value\r\n`… + `\r\n`; nil for anything else.
-    private static func parse(_ block: UnsafeBufferPointer<UInt8>, droppingLast dropped: StaticString?)
-        -> [MessageHeader]?
-    {
+    /// Calls `visit` with the name and value ranges (the value trimmed) of each line of
+    /// `NATS/1.0\r\n` + `Name: Value\r\n`… + `\r\n`, in order; false, part way through, for
+    /// anything else.
+    private static func forEachLine(
+        _ block: UnsafeBufferPointer<UInt8>, _ visit: (_ name: Range<Int>, _ value: Range<Int>) -> Void
+    ) -> Bool {
         let carriageReturn = UInt8(ascii: "\r")
         let lineFeed = UInt8(ascii: "\n")
         let colon = UInt8(ascii: ":")
@@ -194,25 +240,50 @@ enum NativeHeaders {
         let version: StaticString = "NATS/1.0\r\n"
         guard count >= 12, block[count - 4] == carriageReturn, block[count - 3] == lineFeed,
             block[count - 2] == carriageReturn, block[count - 1] == lineFeed
-        else { return nil }
+        else { return false }
         for index in 0..<version.utf8CodeUnitCount where block[index] != version.utf8Start[index] {
-            return nil
+            return false
         }
+        var index = version.utf8CodeUnitCount
+        let bodyEnd = count - 2
+        while index < bodyEnd {
+            let lineStart = index
+            var nameEnd = -1
+            while index < bodyEnd, block[index] != carriageReturn {
+                let byte = block[index]
+                if byte == 0 || byte == lineFeed { return false }
+                if byte == colon, nameEnd < 0 { nameEnd = index }
+                index += 1
+            }
+            guard index + 1 < count, block[index + 1] == lineFeed, nameEnd > lineStart,
+                !isSpace(block[lineStart])
+            else { return false }
+            var valueStart = nameEnd + 1
+            var valueEnd = index
+            while valueStart < valueEnd, isSpace(block[valueStart]) { valueStart += 1 }
+            while valueEnd > valueStart, isSpace(block[valueEnd - 1]) { valueEnd -= 1 }
+            visit(lineStart..<nameEnd, valueStart..<valueEnd)
+            index += 2
+        }
+        return true
+    }
+
+    /// Parses `NATS/1.0\r\n` + `Name: Value\r\n`… + `\r\n`; nil for anything else.
+    private static func parse(_ block: UnsafeBufferPointer<UInt8>, droppingLast dropped: StaticString?)
+        -> [MessageHeader]?
+    {
+        guard let base = block.baseAddress else { return nil }
         var headers: [MessageHeader] = []
         // One line a header: sized once instead of growing 1, 2, 4, 8 (a malloc each).
         var lines = 0
-        if let base = block.baseAddress {
-            // memchr jumps from line to line; a byte-by-byte loop costs microseconds in debug builds.
-            var cursor = UnsafeRawPointer(base)
-            let end = cursor + count
-            while cursor < end, let found = memchr(cursor, Int32(lineFeed), end - cursor) {
-                lines += 1
-                cursor = UnsafeRawPointer(found) + 1
-            }
+        // memchr jumps from line to line; a byte-by-byte loop costs microseconds in debug builds.
+        var cursor = UnsafeRawPointer(base)
+        let end = cursor + block.count
+        while cursor < end, let found = memchr(cursor, Int32(UInt8(ascii: "\n")), end - cursor) {
+            lines += 1
+            cursor = UnsafeRawPointer(found) + 1
         }
         headers.reserveCapacity(max(0, lines - 2))
-        var index = version.utf8CodeUnitCount
-        let bodyEnd = count - 2
         // The last header named `dropped` seen so far, kept back until a later one of that name shows
         // it was not the last.
         var droppedCandidate: (name: Range<Int>, value: Range<Int>, position: Int)?
@@ -222,9 +293,7 @@ enum NativeHeaders {
         func header(_ name: Range<Int>, _ value: Range<Int>) -> MessageHeader {
             let text: String
             if let lastLong, lastLong.range.count == value.count,
-                memcmp(
-                    block.baseAddress! + lastLong.range.lowerBound, block.baseAddress! + value.lowerBound, value.count)
-                    == 0
+                memcmp(base + lastLong.range.lowerBound, base + value.lowerBound, value.count) == 0
             {
                 text = lastLong.value
             } else {
@@ -233,35 +302,19 @@ enum NativeHeaders {
             }
             return MessageHeader(name: knownName(block, name), value: text)
         }
-        while index < bodyEnd {
-            let lineStart = index
-            var nameEnd = -1
-            while index < bodyEnd, block[index] != carriageReturn {
-                let byte = block[index]
-                if byte == 0 || byte == lineFeed { return nil }
-                if byte == colon, nameEnd < 0 { nameEnd = index }
-                index += 1
-            }
-            guard index + 1 < count, block[index + 1] == lineFeed, nameEnd > lineStart,
-                !isSpace(block[lineStart])
-            else { return nil }
-            var valueStart = nameEnd + 1
-            var valueEnd = index
-            while valueStart < valueEnd, isSpace(block[valueStart]) { valueStart += 1 }
-            while valueEnd > valueStart, isSpace(block[valueEnd - 1]) { valueEnd -= 1 }
-            if let dropped, nameEnd - lineStart == dropped.utf8CodeUnitCount,
-                memcmp(block.baseAddress! + lineStart, dropped.utf8Start, nameEnd - lineStart) == 0
+        let readable = forEachLine(block) { name, value in
+            if let dropped, name.count == dropped.utf8CodeUnitCount,
+                memcmp(base + name.lowerBound, dropped.utf8Start, name.count) == 0
             {
                 if let earlier = droppedCandidate {
                     headers.insert(header(earlier.name, earlier.value), at: earlier.position)
                 }
-                droppedCandidate = (lineStart..<nameEnd, valueStart..<valueEnd, headers.count)
+                droppedCandidate = (name, value, headers.count)
             } else {
-                headers.append(header(lineStart..<nameEnd, valueStart..<valueEnd))
+                headers.append(header(name, value))
             }
-            index += 2
         }
-        return headers
+        return readable ? headers : nil
     }
 
     /// The names the bus writes itself, as the constants they are.
@@ -287,6 +340,7 @@ enum NativeHeaders {
     }
 
     /// Every header of `natsMessage` through nats.c's accessors, in the order nats.c keeps them.
+    /// Lifts the header block into a hash map inside the message: not from two threads at once.
     private static func readThroughNATS(_ natsMessage: OpaquePointer) -> [MessageHeader] {
         var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
         var count: Int32 = 0

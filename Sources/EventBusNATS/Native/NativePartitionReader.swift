@@ -27,13 +27,15 @@ final class NativePartitionReader: @unchecked Sendable {
     // `own(lane:)` and `incarnations` only by `requestPull`, `read` and `recreateConsumer`, which
     // only the member's fetch thread calls (see NATSPartitionedSubscription).
 
-    /// A held message: its handle, stream sequence and when the server last heard about it.
-    private struct Held: @unchecked Sendable {
-        // Safe because: a held handle is used by one thread at a time, always under `books`' lock
-        // or after its removal from it.
+    /// A held message: where it is (its read's batch, which it keeps alive until it is acknowledged
+    /// or handed back), its stream sequence and when the server last heard about it.
+    private struct Held {
         let sequence: Int64
-        let message: OpaquePointer
+        let batch: NativeFetchedBatch
+        let index: Int
         var lastProgress: ContinuousClock.Instant
+
+        var message: OpaquePointer { batch.handle(at: index) }
     }
 
     /// What this member knows of one lane's deliveries.
@@ -147,16 +149,10 @@ final class NativePartitionReader: @unchecked Sendable {
     }
 
     deinit {
-        let all = books.withLock { books -> [Held] in
-            var all: [Held] = []
-            for index in books.indices {
-                all.append(contentsOf: books[index].held)
-                all.append(contentsOf: books[index].claimed)
-                books[index] = Book()
-            }
-            return all
+        // Held messages are freed with their batches, once no received message refers to them.
+        books.withLock { books in
+            for index in books.indices { books[index] = Book() }
         }
-        for held in all { releaseNativeMessage(held.message) }
         natsSubscription_Destroy(inboxSubscription)
         natsSubscription_Destroy(membershipSubscription)
     }
@@ -239,31 +235,28 @@ final class NativePartitionReader: @unchecked Sendable {
         return (arrivals, nil)
     }
 
-    /// Books data messages: tracked and held for owned lanes, freed (and reported as claims) for
-    /// the others.
+    /// Books data messages: tracked and held for owned lanes, handed back (or reported as claims)
+    /// for the others. The messages stay in one batch that their received messages read from on
+    /// demand (``NativeFetchedBatch``), so nothing is copied here but each message's key.
     private func take(_ handles: [(lane: Int, handle: OpaquePointer)]) -> [Arrival] {
-        var received: [ReceivedMessage] = []
+        let batch = NativeFetchedBatch(handles.map(\.handle))
         var claims: [Arrival] = []
         var strays: [OpaquePointer] = []
         let now = ContinuousClock.now
-        // Converted before taking the lock: copying payloads and reading headers under it would
-        // hold up the pool's actors, which settle outcomes under the same lock.
-        var converted: [ReceivedMessage] = []
-        converted.reserveCapacity(handles.count)
-        for (lane, handle) in handles {
-            var message = NativePullConsumer.convert(handle, topic: topic, droppingLast: Self.pinHeader)
-            message.partition = Int32(lane)
-            converted.append(message)
-        }
+        // Read before taking the lock (the first touch of each message, a load of lines nats.c's
+        // reader thread wrote): the pool's actors settle outcomes under the same lock.
+        let positions = handles.map { NativePullConsumer.position(replySubject: natsMsg_GetReply($0.handle)) }
+        // The messages taken for owned lanes: index into `handles` and the lane's epoch.
+        var taken: [(index: Int, epoch: UInt64)] = []
+        taken.reserveCapacity(handles.count)
         books.withLock { books in
             for (index, (lane, handle)) in handles.enumerated() {
+                let sequence = positions[index].sequence
                 guard books[lane].current else {
-                    // Read in wire order: nats.c's accessor would lift the header block into its
-                    // hash map and the message's headers would lose their order.
-                    let pin = NativeHeaders.read(handle).last { $0.name == "Nats-Pin-Id" }?.value
+                    let pin = batch.pin(at: index)
                     if books[lane].claim == nil, let pin {
-                        let position = NativePullConsumer.position(replySubject: natsMsg_GetReply(handle))
-                        books[lane].claim = Held(sequence: position.sequence, message: handle, lastProgress: now)
+                        let position = positions[index]
+                        books[lane].claim = Held(sequence: sequence, batch: batch, index: index, lastProgress: now)
                         books[lane].claimPin = pin
                         claims.append(
                             .claimed(
@@ -272,30 +265,39 @@ final class NativePartitionReader: @unchecked Sendable {
                         // More of the same claim: kept in arrival order behind it until the lane is
                         // owned (then handled after it) or let go (then handed back after it).
                         books[lane].followers.append(
-                            Held(sequence: converted[index].offset, message: handle, lastProgress: now))
+                            Held(sequence: sequence, batch: batch, index: index, lastProgress: now))
                     } else {
                         strays.append(handle)
                     }
                     continue
                 }
-                var message = converted[index]
-                guard books[lane].tracker.track(message.offset) else {
+                guard books[lane].tracker.track(sequence) else {
                     // Not after what is tracked: a stale redelivery, which the consumer's reset made moot.
                     strays.append(handle)
                     continue
                 }
-                message.deliveryTag = books[lane].epoch
-                books[lane].held.append(Held(sequence: message.offset, message: handle, lastProgress: now))
-                received.append(message)
+                books[lane].held.append(Held(sequence: sequence, batch: batch, index: index, lastProgress: now))
+                taken.append((index, books[lane].epoch))
             }
         }
         for handle in strays {
             // Handed back so that it can be delivered again at once: a claim is answered only by a
-            // message that can be delivered, and the next owner resets the lane anyway.
+            // message that can be delivered, and the next owner resets the lane anyway. Freed with
+            // its batch.
             _ = answer(handle, "-NAK")
-            releaseNativeMessage(handle)
         }
-        return received.isEmpty ? claims : claims + [.messages(received)]
+        guard !taken.isEmpty else { return claims }
+        // Built after the lock, for the same reason; only this thread knows of them yet.
+        var received: [ReceivedMessage] = []
+        received.reserveCapacity(taken.count)
+        for (index, epoch) in taken {
+            received.append(
+                ReceivedMessage(
+                    topic: topic, key: batch.key(at: index), partition: Int32(handles[index].lane),
+                    offset: positions[index].sequence, deliveryCount: positions[index].delivered, deliveryTag: epoch,
+                    deferredContent: batch, index: index))
+        }
+        return claims + [.messages(received)]
     }
 
     /// The lane and consumer incarnation of a status message, from the inbox subject it arrived
@@ -343,11 +345,10 @@ final class NativePartitionReader: @unchecked Sendable {
     /// claim is the lane's oldest message: it and the messages that followed it under its pin are
     /// returned, in order, to be handled. Blocks (the reset is a request to the server).
     func own(lane: Int, first: Bool) throws(EventBusError) -> [ReceivedMessage] {
-        let (dropped, claimed) = books.withLock { books -> (Deque<Held>, [Held]) in
+        let claimed = books.withLock { books -> [Held] in
             defer { books[lane] = Book() }
-            return (books[lane].held, books[lane].claimed)
+            return books[lane].claimed
         }
-        for held in dropped { releaseNativeMessage(held.message) }
         if !first || claimed.isEmpty {
             handBack(claimed)
             try connection.resetConsumer(stream: stream, name: consumerNames[lane])
@@ -364,10 +365,12 @@ final class NativePartitionReader: @unchecked Sendable {
         var messages: [ReceivedMessage] = []
         messages.reserveCapacity(claimed.count)
         for held in claimed {
-            var message = NativePullConsumer.convert(held.message, topic: topic, droppingLast: Self.pinHeader)
-            message.partition = Int32(lane)
-            message.deliveryTag = epoch
-            messages.append(message)
+            let position = NativePullConsumer.position(replySubject: natsMsg_GetReply(held.message))
+            messages.append(
+                ReceivedMessage(
+                    topic: topic, key: held.batch.key(at: held.index), partition: Int32(lane),
+                    offset: position.sequence, deliveryCount: position.delivered, deliveryTag: epoch,
+                    deferredContent: held.batch, index: held.index))
         }
         let (taken, strays) = books.withLock { books -> ([ReceivedMessage], [Held]) in
             books[lane].epoch = epoch
@@ -452,17 +455,11 @@ final class NativePartitionReader: @unchecked Sendable {
             })
     }
 
-    /// Hands `messages` back (NAK, in the order given) so they can be delivered again at once, and
-    /// frees them.
+    /// Hands `messages` back (NAK, in the order given) so they can be delivered again at once; they
+    /// are freed with their batches.
     private func handBack(_ messages: [Held]) {
-        for held in messages {
-            _ = answer(held.message, "-NAK")
-            releaseNativeMessage(held.message)
-        }
+        for held in messages { _ = answer(held.message, "-NAK") }
     }
-
-    /// The server's pin marker on every pinned delivery: not part of what was published.
-    private static let pinHeader: StaticString = "Nats-Pin-Id"
 
     /// Stops treating `lane`'s messages as this member's: arrivals are no longer taken and
     /// ``isCurrent(lane:epoch:)`` answers false for what was taken.
@@ -497,9 +494,8 @@ final class NativePartitionReader: @unchecked Sendable {
             books[lane].tracker = ContiguousOffsetTracker()
             return held
         }
-        for held in dropped {
-            if unpin { _ = answer(held.message, "-NAK") }
-            releaseNativeMessage(held.message)
+        if unpin {
+            for held in dropped { _ = answer(held.message, "-NAK") }
         }
         if unpin { try? connection.unpinConsumer(stream: stream, name: consumerNames[lane], group: group) }
     }
@@ -553,7 +549,6 @@ final class NativePartitionReader: @unchecked Sendable {
             acknowledged.withLock { $0[lane] = last.sequence }
             _ = answer(last.message, "+ACK")
             acking.subtract(run.count, ordering: .releasing)
-            for held in run { releaseNativeMessage(held.message) }
         }
     }
 

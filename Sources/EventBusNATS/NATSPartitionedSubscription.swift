@@ -201,7 +201,8 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             backlog.retry(pool)
             // Block only when there is nothing to hand over; arrivals end the wait at once.
             let wait: Int64 = backlog.isEmpty ? 20 : 0
-            let (arrivals, failure) = reader.read(waitingMilliseconds: wait, limit: settings.fetchBatch)
+            let (read, failure) = reader.read(waitingMilliseconds: wait, limit: settings.fetchBatch)
+            var arrivals = read
             if let failure {
                 fetchErrors.add(1, ordering: .relaxed)
                 logger.debug(
@@ -212,10 +213,16 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
             // A read lists its status answers before its messages, so a lane a status took away
             // (423, consumer gone) may still have messages further on in the same read.
             var laneTakenAway = false
-            for arrival in arrivals {
-                switch arrival {
+            // Popped rather than iterated, so each arrival's messages are moved on with their array
+            // the only reference: the pool reorders the array it is given, and a second reference
+            // (the arrival left in `arrivals`) made it copy every message first (a retain and a
+            // release of each reference a message holds; 2026-11-30 profile of the fetch threads).
+            arrivals.reverse()
+            while let arrival = arrivals.popLast() {
+                switch consume arrival {
                 case .messages(let messages):
-                    for message in messages { book(delivery: Int(message.partition), in: &lanes) }
+                    // By index: `for message in messages` copies each message to read one field.
+                    for index in messages.indices { book(delivery: Int(messages[index].partition), in: &lanes) }
                     guard laneTakenAway else {
                         backlog.offer(messages, to: pool)
                         continue
@@ -278,7 +285,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
                 switch arrival {
                 case .messages(let messages):
                     // Held and tracked by the reader, never offered: `release` hands them back.
-                    for message in messages { book(delivery: Int(message.partition), in: &lanes) }
+                    for index in messages.indices { book(delivery: Int(messages[index].partition), in: &lanes) }
                 case .claimed(let lane, _, _):
                     reader.dropClaim(lane: lane)
                 case .status(let lane, let code, _):

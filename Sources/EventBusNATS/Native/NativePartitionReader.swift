@@ -517,7 +517,8 @@ final class NativePartitionReader: @unchecked Sendable {
     /// Records the pool's outcomes and acks each touched lane's finished run. Called from the
     /// pool's actors. Outcomes of an ownership that ended are ignored.
     func settle(_ outcomes: [DispatchOutcome]) {
-        var touched: Set<Int> = []
+        // Lanes in the order first touched; an outcome batch seldom spans more than one or two.
+        var touched: [Int] = []
         books.withLock { books in
             for outcome in outcomes {
                 let lane = Int(outcome.partition)
@@ -525,7 +526,7 @@ final class NativePartitionReader: @unchecked Sendable {
                 if outcome.result == .withdrawn {
                     books[lane].tracker.abandon(outcome.offset)
                 } else if books[lane].tracker.complete(outcome.offset) {
-                    touched.insert(lane)
+                    if !touched.contains(lane) { touched.append(lane) }
                 }
             }
         }
@@ -539,7 +540,9 @@ final class NativePartitionReader: @unchecked Sendable {
             let run = books.withLock { books -> [Held] in
                 guard let end = books[lane].tracker.commitOffset else { return [] }
                 var run: [Held] = []
-                while let first = books[lane].held.first, first.sequence < end {
+                // Read in place and moved out: `held.first` would copy each entry (a retain and a
+                // release of its batch).
+                while !books[lane].held.isEmpty, books[lane].held[0].sequence < end {
                     run.append(books[lane].held.removeFirst())
                 }
                 acking.add(run.count, ordering: .relaxed)

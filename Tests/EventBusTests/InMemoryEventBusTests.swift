@@ -1,6 +1,8 @@
 import EventBus
 import XCTest
 
+private struct FirstAttemptFails: Error {}
+
 private func raw(_ topic: String, key: String?, _ text: String) -> OutgoingMessage {
     OutgoingMessage(topic: topic, key: key, payload: Array(text.utf8))
 }
@@ -63,6 +65,63 @@ final class InMemoryEventBusTests: XCTestCase {
         await waitUntil("all 500 handled") { handled.value.count == 500 }
         await survivor.close()
         await bus.shutdown()
+    }
+
+    /// The envelope handler gets each envelope lent out of its publish call's batch, not copied
+    /// (`EnvelopeBatch.lend`): what a handler keeps must stay intact after the batch is gone, on
+    /// the path that returns and on the one that throws, and the batch's own references must not
+    /// be released early (the second group and the raw group read the same envelopes).
+    func testEnvelopesAHandlerKeepsStayIntactWhenTheirBatchIsFreedAndTheHandlerThrew() async throws {
+        let bus = try InMemoryEventBus(
+            configuration: InMemoryConfiguration(pool: ActorPoolConfiguration(restartBackoff: .zero)))
+        let kept = Recorder<[String: Envelope]>([:])
+        let failed = Recorder<Set<String>>([])
+        let other = Recorder(0)
+        let rawPayloads = Recorder<[String: [UInt8]]>([:])
+        let keeping = try await bus.subscribe(
+            topic: "lent", group: "keeping",
+            envelopeHandler: { envelope in
+                // Every third envelope fails once: its first attempt is lent and thrown out of.
+                if envelope.eventVersion % 3 == 0, failed.update({ $0.insert(envelope.eventID).inserted }) {
+                    throw FirstAttemptFails()
+                }
+                kept.update { $0[envelope.eventID] = envelope }
+            })
+        let counting = try await bus.subscribe(
+            topic: "lent", group: "counting",
+            envelopeHandler: { _ in
+                other.update { $0 += 1 }
+            })
+        let raw = try await bus.subscribe(topic: "lent", group: "raw") { message in
+            let id = message.headers.first { $0.name == OutgoingMessage.EnvelopeHeader.eventID }?.value ?? ""
+            rawPayloads.update { $0[id] = message.payload }
+        }
+        var published: [Envelope] = []
+        for call in 0..<20 {
+            // Distinct payload arrays and heap-allocated event IDs, so a reference released once
+            // too often is freed and reused while the kept copies still point at it.
+            let envelopes = (0..<50).map { index in
+                Envelope(
+                    eventID: "event-\(call)-\(index)-\(String(repeating: "x", count: 40))",
+                    aggregateID: "agg-\(index % 7)", eventType: "Lent", eventVersion: Int64(call * 50 + index + 1),
+                    payload: Array(#"{"call":\#(call),"index":\#(index)}"#.utf8))
+            }
+            published += envelopes
+            try await bus.publish(envelopes, to: "lent")
+        }
+        await waitUntil("every group handled all 1000") {
+            kept.value.count == 1000 && other.value == 1000 && rawPayloads.value.count == 1000
+        }
+        for subscription in [keeping, counting, raw] { await subscription.close() }
+        await bus.shutdown()
+        // Churn the allocator, so freed storage is likely reused before the checks.
+        let churn = (0..<10_000).map { Array(repeating: UInt8($0 % 251), count: 48) }
+        XCTAssertEqual(churn.count, 10_000)
+        XCTAssertEqual(failed.value.count, published.filter { $0.eventVersion % 3 == 0 }.count)
+        for envelope in published {
+            XCTAssertEqual(kept.value[envelope.eventID], envelope)
+            XCTAssertEqual(rawPayloads.value[envelope.eventID], try EnvelopeCodec.encode(envelope))
+        }
     }
 
     func testFailingMessageLandsOnDeadLetterTopicWhenHandlerAlwaysThrows() async throws {

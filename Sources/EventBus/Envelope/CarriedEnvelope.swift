@@ -10,6 +10,12 @@ struct CarriedEnvelope: Sendable {
     /// The envelope itself.
     var envelope: Envelope { batch.envelopes[index] }
 
+    /// Calls `body` with the envelope lent to it, not copied (see ``EnvelopeBatch/lend(_:to:)``).
+    @inline(__always)
+    func lendEnvelope<Failure: Error>(to body: (Envelope) async throws(Failure) -> Void) async throws(Failure) {
+        try await batch.lend(index, to: body)
+    }
+
     /// The envelope's jxt-core JSON, as a broker backend would have carried it. The in-memory bus
     /// validated the envelope (`EnvelopeCodec.validate`) before carrying it, and encoding refuses
     /// only what validation refuses, so the fallback to an empty payload is never taken; the raw

@@ -113,10 +113,12 @@ public final class InMemoryEventBus: EventBus, MessagingSystemNaming {
     ) async throws(EventBusError) -> any Subscription {
         let decodeAndHandle = envelopeMessageHandler(envelopeHandler)
         return try await addSubscription(topic: topic, group: group, keylessRouting: .envelopeAggregateID) { message in
-            // The envelope straight out of the carried batch: binding the `CarriedEnvelope` first
-            // retained and released the batch, which every message of a publish call shares.
-            if let envelope = message.carriedEnvelope?.envelope {
-                try await envelopeHandler(envelope)
+            // The envelope lent straight out of the carried batch, which `message` holds for the
+            // call: binding the `CarriedEnvelope` first retained and released the batch, which
+            // every message of a publish call shares, and reading the envelope copied it (see
+            // `EnvelopeBatch.lend`).
+            if message.carriedEnvelope != nil {
+                try await message.carriedEnvelope!.lendEnvelope(to: envelopeHandler)
             } else {
                 try await decodeAndHandle(message)
             }

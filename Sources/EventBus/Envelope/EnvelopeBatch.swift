@@ -41,6 +41,27 @@ final class EnvelopeBatch: Sendable {
         Self.forget(consume lent)
     }
 
+    /// The synchronous form of ``lend(_:to:)-(_,(Envelope)async(Failure)->Void)``, for the
+    /// publish path's validation, which read every envelope through a copy as well.
+    @inline(__always)
+    func lend<Result, Failure: Error>(_ index: Int, to body: (Envelope) throws(Failure) -> Result) throws(Failure)
+        -> Result
+    {
+        assert(envelopes.indices.contains(index))
+        let lent = envelopes.withUnsafeBufferPointer { buffer in
+            UnsafeMutablePointer(mutating: buffer.baseAddress! + index).move()
+        }
+        let result: Result
+        do {
+            result = try body(lent)
+        } catch {
+            Self.forget(consume lent)
+            throw error
+        }
+        Self.forget(consume lent)
+        return result
+    }
+
     /// Ends the lifetime of a lent envelope's bits without releasing what they reference: they
     /// are overwritten, as raw bytes the optimizer does not reason about, with those of `nil`,
     /// whose destruction releases nothing. (Overwriting them with `initialize(to:)` crashed the

@@ -30,16 +30,17 @@ enum EnvelopeValidator {
     /// Blank means empty or only whitespace, by the same Unicode `White_Space` property Go's
     /// `strings.TrimSpace` uses.
     private static func requireNotBlank(_ value: String, field: StaticString) throws(EventBusError) {
-        // Fast path: a first byte that is printable ASCII settles it.
-        var copy = value
-        if let first = copy.withUTF8({ $0.first }), first > 0x20, first < 0x80 { return }
+        // Fast path: a first byte that is printable ASCII settles it. Read through the UTF-8
+        // view, not `withUTF8` on a copy, which retained and released the string's storage.
+        if let first = value.utf8.first, first > 0x20, first < 0x80 { return }
         for scalar in value.unicodeScalars where !scalar.properties.isWhitespace { return }
         throw invalid(field, "\(field) is required and must not be blank")
     }
 
     private static func validateAggregateID(_ id: String) throws(EventBusError) {
-        var copy = id
-        let (count, invalidIndex) = copy.withUTF8 { bytes -> (Int, Int?) in
+        // Without a copy of the string (see `requireNotBlank`); a string without contiguous
+        // UTF-8 (bridged) is scanned through an array of its bytes.
+        let check = { (bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int?) in
             for index in 0..<bytes.count {
                 switch bytes[index] {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -52,6 +53,8 @@ enum EnvelopeValidator {
             }
             return (bytes.count, nil)
         }
+        let (count, invalidIndex) =
+            id.utf8.withContiguousStorageIfAvailable(check) ?? Array(id.utf8).withUnsafeBufferPointer(check)
         let field = EnvelopeField.aggregateID
         if let invalidIndex {
             throw invalid(

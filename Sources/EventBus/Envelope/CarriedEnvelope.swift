@@ -10,7 +10,7 @@ struct CarriedEnvelope: Sendable {
     /// The envelope itself.
     var envelope: Envelope { batch.envelopes[index] }
 
-    /// Calls `body` with the envelope lent to it, not copied (see ``EnvelopeBatch/lend(_:to:)``).
+    /// Calls `body` with the envelope lent to it, not copied (see `EnvelopeBatch.lend(_:to:)`).
     @inline(__always)
     func lendEnvelope<Failure: Error>(to body: (Envelope) async throws(Failure) -> Void) async throws(Failure) {
         try await batch.lend(index, to: body)

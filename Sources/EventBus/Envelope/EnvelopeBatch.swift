@@ -21,7 +21,7 @@ final class EnvelopeBatch: Sendable {
     ///   (a method's `self` is kept alive by its caller);
     /// - `body` takes its parameter borrowed, as every Swift function does: what it keeps of the
     ///   envelope it copies (retains) itself;
-    /// - afterwards the bits are forgotten, not destroyed (``forget(_:)``), so nothing is released
+    /// - afterwards the bits are forgotten, not destroyed (`forget(_:)`), so nothing is released
     ///   that was not retained, on every path out, thrown errors included.
     ///
     /// `index` is one the batch was built with (the broker's, from `envelopes.indices`): it is
@@ -41,7 +41,7 @@ final class EnvelopeBatch: Sendable {
         Self.forget(consume lent)
     }
 
-    /// The synchronous form of ``lend(_:to:)-(_,(Envelope)async(Failure)->Void)``, for the
+    /// The synchronous form of the `async` `lend(_:to:)` above, for the
     /// publish path's validation, which read every envelope through a copy as well.
     @inline(__always)
     func lend<Result, Failure: Error>(_ index: Int, to body: (Envelope) throws(Failure) -> Result) throws(Failure)

@@ -37,7 +37,7 @@ public struct NATSConfiguration: Sendable {
     /// Kafka topic's partitions). Every process that publishes to or consumes a topic must use the
     /// same count. More partitions let more members share a group's work, and each one costs the
     /// server a durable consumer per group: measured here, about 1.5-2 µs of nats-server CPU per
-    /// message for every partition beyond the first over five busy topics (Docs/Performance.md).
+    /// message for every partition beyond the first over five busy topics (Docs/NATS.md, "Partition count").
     /// Default 3, the partition count `KafkaEventBus` creates topics with.
     public var partitionsPerTopic: Int
     /// Where the bus logs connection changes and failures.

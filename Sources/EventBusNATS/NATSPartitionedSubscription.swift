@@ -144,7 +144,7 @@ final class NATSPartitionedSubscription: Subscription, SubscriptionIntake {
     /// A one-message claim costs the lane a second round trip before its messages flow (the pinned
     /// pull is sent only once the claim is answered), and during a burst the server answers that
     /// pull after the publishes queued before it: 2.5-12 ms at the pressure levels
-    /// (`Docs/Performance.md`). A consumer that never delivered has nothing unacknowledged to
+    /// (`Docs/PerformanceLog.md`). A consumer that never delivered has nothing unacknowledged to
     /// rewind to, so its claim can ask for a whole batch. When another member did deliver from it
     /// meanwhile, the claim is answered by an older message and the lane waits for the claim's
     /// request to end before it resets (``Phase/awaitingClaimEnd(pin:until:size:)``).

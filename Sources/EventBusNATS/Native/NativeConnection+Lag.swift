@@ -20,6 +20,20 @@ extension NativeConnection {
         return pending + unacknowledged
     }
 
+    /// Whether durable consumer `name` of `stream` is missing on the server (its info says
+    /// "consumer not found"). Asked when a pull got no answer at all: nats-server answers a
+    /// consumer's open pulls `409 Consumer Deleted` when it is deleted, but a pull sent to a
+    /// consumer that does not exist (deleted while none was open, or lost with the server's state)
+    /// is taken by the server's own `$JS.API.>` subscription and never answered, not even with a
+    /// `503`. False when the server does not answer within `timeout`. Blocks.
+    func consumerIsGone(stream: String, name: String, timeout: Duration) -> Bool {
+        do {
+            return try consumerBacklog(stream: stream, name: name, timeout: timeout) == nil
+        } catch {
+            return false
+        }
+    }
+
     /// Messages `stream` holds on subjects matching `filter`, from the stream's per-subject counts.
     /// Blocks.
     func storedMessages(stream: String, filter: String, timeout: Duration) throws(EventBusError) -> Int64 {

@@ -40,9 +40,8 @@ final class NativeFetchedBatch: DeferredMessageContent, @unchecked Sendable {
         switch NativeHeaders.messageKey(of: handles[index]) {
         case .key(let key): return key
         case .unreadable:
-            let headers = nativeHeaderLock.withLock { _ in NativeHeaders.read(handles[index]) }
-            return headers.last { $0.name == NativeHeaders.key }?.value
-                ?? headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
+            var headers = nativeHeaderLock.withLock { _ in NativeHeaders.read(handles[index]) }
+            return NativeHeaders.takeKey(from: &headers)
         }
     }
 
@@ -72,7 +71,7 @@ final class NativeFetchedBatch: DeferredMessageContent, @unchecked Sendable {
         var headers =
             NativeHeaders.readInPlace(handle, droppingLast: Self.pinHeader)
             ?? nativeHeaderLock.withLock { _ in NativeHeaders.read(handle, droppingLast: Self.pinHeader) }
-        if let keyIndex = headers.lastIndex(where: { $0.name == NativeHeaders.key }) { headers.remove(at: keyIndex) }
+        _ = NativeHeaders.removeKey(from: &headers)
         return headers
     }
 

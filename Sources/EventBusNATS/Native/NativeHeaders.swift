@@ -15,6 +15,19 @@ enum NativeHeaders {
     /// headers again on receipt.
     static let key = "X-Key"
 
+    /// Takes the last `X-Key` out of received `headers` and returns its value: it carries the key
+    /// on the wire and is not one of the message's headers. Nil when there is none.
+    static func removeKey(from headers: inout [MessageHeader]) -> String? {
+        guard let index = headers.lastIndex(where: { $0.name == key }) else { return nil }
+        return headers.remove(at: index).value
+    }
+
+    /// A received message's key from its `headers`: the last `X-Key`, taken out of them
+    /// (``removeKey(from:)``), else the first `X-Aggregate-ID`, which stays.
+    static func takeKey(from headers: inout [MessageHeader]) -> String? {
+        removeKey(from: &headers) ?? headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
+    }
+
     /// Writes the wire form of a message into `bytes`: its headers encoded as NATS sends them (with
     /// `Nats-Msg-Id` = its `X-Replay-ID` when it is a replayed dead letter, else its event ID, unless
     /// the message brings a `Nats-Msg-Id` of its own; and `X-Key` when the key is not the aggregate
@@ -189,9 +202,9 @@ enum NativeHeaders {
         case unreadable
     }
 
-    /// A received message's key, as ``read(_:droppingLast:)`` and then taking the last `X-Key`
-    /// out (else the first `X-Aggregate-ID`) would give it, scanned in place without building any
-    /// other header. Reads the message's bytes only.
+    /// A received message's key, as ``read(_:droppingLast:)`` followed by ``takeKey(from:)``
+    /// would give it, scanned in place without building any other header. Reads the message's
+    /// bytes only.
     static func messageKey(of natsMessage: OpaquePointer) -> KeyScan {
         guard let block = rawBlock(of: natsMessage), let base = block.baseAddress else { return .unreadable }
         let aggregateName: StaticString = "X-Aggregate-ID"

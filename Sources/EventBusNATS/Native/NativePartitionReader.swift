@@ -422,18 +422,10 @@ final class NativePartitionReader: @unchecked Sendable {
         return start
     }
 
-    /// Whether `lane`'s consumer is missing on the server (its info says "consumer not found").
-    /// Asked when a pull got no answer at all: nats-server answers a consumer's open pulls
-    /// `409 Consumer Deleted` when it is deleted, but a pull sent to a consumer that does not exist
-    /// (deleted while none was open, or lost with the server's state) is taken by the server's own
-    /// `$JS.API.>` subscription and never answered, not even with a `503`. False when the server
-    /// does not answer within `timeout`. Blocks.
+    /// Whether `lane`'s consumer is missing on the server (see
+    /// ``NativeConnection/consumerIsGone(stream:name:timeout:)``). Blocks.
     func consumerIsGone(lane: Int, timeout: Duration) -> Bool {
-        do {
-            return try connection.consumerBacklog(stream: stream, name: consumerNames[lane], timeout: timeout) == nil
-        } catch {
-            return false
-        }
+        connection.consumerIsGone(stream: stream, name: consumerNames[lane], timeout: timeout)
     }
 
     /// How many messages the lane's open claim has brought: the claim and what followed it.

@@ -154,7 +154,9 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         // own `$JS.API.>` subscription and never answers it, not even with a `503`.
         let open = requests.count
         requests.removeAll { now >= $0.expiresAt + .seconds(1) }
-        if requests.count < open, !missing.load(ordering: .relaxed), consumerIsGone(timeout: wait) {
+        if requests.count < open, !missing.load(ordering: .relaxed),
+            connection.consumerIsGone(stream: stream, name: durable, timeout: wait)
+        {
             missing.store(true, ordering: .relaxed)
         }
         if missing.load(ordering: .relaxed) {
@@ -177,16 +179,6 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
         if let error = requestMessages(batch, expires: wait) { return error }
         requests.append(PullRequest(remaining: batch, expiresAt: now + wait))
         return nil
-    }
-
-    /// Whether the durable is missing on the server (its info says "consumer not found"). False
-    /// when the server does not answer within `timeout`. Blocks.
-    private func consumerIsGone(timeout: Duration) -> Bool {
-        do {
-            return try connection.consumerBacklog(stream: stream, name: durable, timeout: timeout) == nil
-        } catch {
-            return false
-        }
     }
 
     /// Returns what earlier pull requests have delivered so far, without waiting or asking for more.
@@ -309,13 +301,7 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
             payload = [UInt8](UnsafeRawBufferPointer(start: data, count: length))
         }
         var headers = NativeHeaders.read(handle, droppingLast: dropped)
-        // `X-Key` carries the key on the wire; it is the key, not one of the message's headers.
-        let key: String?
-        if let index = headers.lastIndex(where: { $0.name == NativeHeaders.key }) {
-            key = headers.remove(at: index).value
-        } else {
-            key = headers[header: OutgoingMessage.EnvelopeHeader.aggregateID]
-        }
+        let key = NativeHeaders.takeKey(from: &headers)
         let (sequence, delivered, _) = Self.position(replySubject: natsMsg_GetReply(handle))
         return ReceivedMessage(
             topic: topic, key: key, headers: headers, payload: payload, partition: 0, offset: sequence,

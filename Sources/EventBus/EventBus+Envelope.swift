@@ -14,6 +14,20 @@ extension EventBus {
         try await publish(messages)
     }
 
+    /// Publishes and waits; returns a settled receipt.
+    public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
+        try await publish(messages)
+        return .settled
+    }
+
+    /// Publishes and waits; returns a settled receipt.
+    public func publishPipelined(_ envelopes: [Envelope], to topic: String) async throws(EventBusError)
+        -> PublishReceipt
+    {
+        try await publish(envelopes, to: topic)
+        return .settled
+    }
+
     /// Subscribes a handler of decoded domain events.
     ///
     /// A message whose bytes are not a valid envelope is dead-lettered at once with the decode

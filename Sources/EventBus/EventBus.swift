@@ -12,8 +12,31 @@ public protocol EventBus: Sendable {
     /// Publishes messages and returns once all of them were accepted.
     ///
     /// Messages with the same key keep the order they have in `messages`. If any publish fails the
-    /// call throws; messages before the failure may have been published.
+    /// call throws, after every message of the call was settled; the others, before and after the
+    /// failed one, may have been published.
     func publish(_ messages: [OutgoingMessage]) async throws(EventBusError)
+
+    /// Hands `messages` to the backend and returns once they are queued in order, without waiting
+    /// for the broker's acknowledgements; await the returned ``PublishReceipt`` for those.
+    ///
+    /// Successive calls from one task (each returned before the next starts) are sent in call
+    /// order, so messages of one key are stored in the order of the calls and, within a call, of
+    /// `messages`: the order and failure rules of one ``publish(_:)-([OutgoingMessage])`` call
+    /// spanning all of them. What a broker can refuse about a single message (its topic's name,
+    /// its size, its headers) is checked before anything of the call is queued, so such a call
+    /// throws `invalidArgument` and queues nothing. A receipt fails only for what happens after
+    /// the messages left (a lost connection, a broker that does not answer in time); then later
+    /// calls' messages may already be stored, so republishing the failed call puts its messages
+    /// after them. Where a key's order must survive such failures, await each call's receipt
+    /// before publishing that key's next message, as ``publish(_:)-([OutgoingMessage])`` does.
+    ///
+    /// Waits (cancellably) while the backend already holds its limit of unacknowledged pipelined
+    /// messages (NATS: `publish.maxPending`; Kafka: librdkafka's queue). Throws `shutDown` after
+    /// ``shutdown()``.
+    ///
+    /// A default implementation publishes and waits, returning a settled receipt: correct for
+    /// every backend, and what the in-memory bus does, since its publish waits for nothing remote.
+    func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt
 
     /// Starts delivering messages of `topic` to `handler` as a member of consumer group `group`.
     ///
@@ -37,6 +60,13 @@ public protocol EventBus: Sendable {
     /// A default implementation encodes each envelope as jxt-core JSON with the `X-Event-*` headers
     /// and publishes the raw messages; a backend may carry envelopes more cheaply.
     func publish(_ envelopes: [Envelope], to topic: String) async throws(EventBusError)
+
+    /// Publishes domain events to `topic` as ``publish(_:to:)-([Envelope],_)`` does, pipelined as
+    /// ``publishPipelined(_:)-([OutgoingMessage])`` is: returns once they are queued, with a
+    /// receipt for their acknowledgements. Each envelope is validated before anything is queued.
+    ///
+    /// A default implementation publishes and waits, returning a settled receipt.
+    func publishPipelined(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) -> PublishReceipt
 
     /// The customization point behind ``subscribe(topic:group:envelopeHandler:)``; call that instead.
     ///

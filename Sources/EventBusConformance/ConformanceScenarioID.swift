@@ -4,6 +4,10 @@ public enum ConformanceScenarioID: String, Sendable, CaseIterable {
     case deliversEveryMessageOnce
     /// 1,000 aggregates × 10 versions from concurrent publishers: versions handled 1...10 in order.
     case keepsOrderPerAggregate
+    /// 200 aggregates × 10 versions published with `publishPipelined` by concurrent publishers that
+    /// do not await their receipts: versions handled 1...10 in order; a pipelined call with an
+    /// illegal topic is refused whole.
+    case keepsOrderWhenPipelined
     /// Handlers of different aggregates run at the same time.
     case handlesAggregatesConcurrently
     /// A handler that fails twice then succeeds: handled once after 2 restarts, order kept.

@@ -128,10 +128,16 @@ extension ConformanceSuite {
         try await expectShutDown("publish(_:to:) of an envelope") {
             try await bus.publish(event("shut-down", version: 1), to: topic)
         }
+        try await expectShutDown("publishPipelined(_:) of a batch") {
+            _ = try await bus.publishPipelined([numbered(3, topic: topic), numbered(4, topic: topic)])
+        }
+        try await expectShutDown("publishPipelined(_:to:) of an envelope") {
+            _ = try await bus.publishPipelined([event("shut-down", version: 2)], to: topic)
+        }
         try await expectShutDown("subscribe after shutdown") {
             _ = try await bus.subscribe(topic: topic, group: context.group("late")) { _ in }
         }
-        return .passed(notes: ["4 operations threw shutDown"])
+        return .passed(notes: ["6 operations threw shutDown"])
     }
 
     /// Empty topic and group names are refused with `EventBusError.invalidArgument`, and the bus keeps

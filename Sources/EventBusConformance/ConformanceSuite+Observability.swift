@@ -62,6 +62,19 @@ extension ConformanceSuite {
         try expect(
             publishTimer.values.count == 1 && publishTimer.values[0] > 0,
             "publish timer: \(publishTimer.values), expected one positive duration for the one call")
+        // A pipelined call counts when its acknowledgements arrive.
+        let pipelinedTopic = context.topic("pipelined")
+        let receipt = try await bus.publishPipelined(
+            (0..<5).map { numbered($0, topic: pipelinedTopic, key: "metrics") })
+        try await receipt.acknowledged()
+        let pipelined: [(String, String)] = [("backend", backend), ("topic", pipelinedTopic)]
+        try await waitUntil(timeout: context.timeout(5), "the pipelined call's 5 messages counted as sent") {
+            (try? metrics.expectCounter(BusMetrics.messagesSent, pipelined + [("outcome", "success")]))?.totalValue == 5
+        }
+        let pipelinedTimer = try metrics.expectTimer(BusMetrics.publishDuration, pipelined + [("outcome", "success")])
+        try expect(
+            pipelinedTimer.values.count == 1 && pipelinedTimer.values[0] > 0,
+            "pipelined publish timer: \(pipelinedTimer.values), expected one positive duration for the one call")
         try await waitUntil(timeout: context.timeout(5), "the in-flight and inbox-depth gauges to be sampled") {
             (try? metrics.expectGauge(BusMetrics.messagesInFlight, consume)) != nil
                 && (try? metrics.expectGauge(BusMetrics.inboxDepth, consume)) != nil

@@ -79,6 +79,7 @@ public struct ConformanceSuite: Sendable {
     private func skipReason(_ id: ConformanceScenarioID) -> String? {
         switch id {
         case .keepsOrderPerAggregate where !features.guaranteedOrderPerKey,
+            .keepsOrderWhenPipelined where !features.guaranteedOrderPerKey,
             .retriesFailingHandler where !features.guaranteedOrderPerKey:
             return "the backend does not guarantee order per key"
         case .sharesMessagesInGroup where !features.consumerGroups:
@@ -107,6 +108,7 @@ public struct ConformanceSuite: Sendable {
         switch id {
         case .deliversEveryMessageOnce: return deliversEveryMessageOnce
         case .keepsOrderPerAggregate: return keepsOrderPerAggregate
+        case .keepsOrderWhenPipelined: return keepsOrderWhenPipelined
         case .handlesAggregatesConcurrently: return handlesAggregatesConcurrently
         case .retriesFailingHandler: return retriesFailingHandler
         case .deadLettersPoisonMessage: return deadLettersPoisonMessage

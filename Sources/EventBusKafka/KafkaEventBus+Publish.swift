@@ -33,6 +33,17 @@ extension KafkaEventBus {
     /// Enqueues `messages` on `producer` and waits for all their delivery reports.
     func produce(_ messages: [OutgoingMessage], with producer: RDKafkaProducer) async throws(EventBusError) {
         let completion = PublishCompletion(count: messages.count)
+        await enqueue(messages, on: producer, completion: completion)
+        if let error = await completion.wait() { throw error }
+    }
+
+    /// Enqueues `messages` on `producer` in order, each settling `completion` (which counts
+    /// `messages.count`) with its delivery report; waits while librdkafka's queue is full. What
+    /// cannot be enqueued (refused, the bus shut down, the task cancelled while the queue is full)
+    /// is settled at once with the error.
+    func enqueue(
+        _ messages: [OutgoingMessage], on producer: RDKafkaProducer, completion: PublishCompletion
+    ) async {
         // Released by the delivery report (or the failure below) that settles the last message.
         let ticket = Unmanaged.passRetained(completion)
         var next = 0
@@ -63,7 +74,6 @@ extension KafkaEventBus {
                 break produceLoop
             }
         }
-        if let error = await completion.wait() { throw error }
     }
 
     private func settle(_ ticket: Unmanaged<PublishCompletion>, _ count: Int, _ error: EventBusError) {
@@ -72,7 +82,7 @@ extension KafkaEventBus {
         }
     }
 
-    private func ensureTopics(of messages: [OutgoingMessage]) async throws(EventBusError) {
+    func ensureTopics(of messages: [OutgoingMessage]) async throws(EventBusError) {
         var previous: String?
         for message in messages where message.topic != previous {
             previous = message.topic

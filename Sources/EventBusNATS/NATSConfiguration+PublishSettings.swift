@@ -1,7 +1,8 @@
 extension NATSConfiguration {
     /// Limits of the asynchronous JetStream publisher.
     public struct PublishSettings: Sendable, Equatable {
-        /// Publishes sent but not yet acknowledged; more wait. Default 4096.
+        /// Publishes sent but not yet acknowledged; more wait. Default 4096. Also bounds the messages
+        /// of `publishPipelined` calls queued or unacknowledged: a call waits for room beyond it.
         public var maxPending: Int
         /// How long a publish waits for the server's PubAck before failing retriably (the event
         /// may be stored; publishing it again is deduplicated by its ID). Default 10 s.

@@ -26,7 +26,9 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
     /// The configuration the bus was built with.
     public let configuration: NATSConfiguration
     let connection: NativeConnection
-    private let publisher: NativePublisher
+    let publisher: NativePublisher
+    /// Bounds the pipelined messages not yet acknowledged (`publish.maxPending`).
+    let pipelineWindow: PublishWindow
     private let streamSubjects: [String]
     private let state = Mutex(State())
     let logger: Logger
@@ -53,6 +55,7 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
         self.logger = configuration.logger
         self.publisher = NativePublisher(
             connection: connection, subjects: configuration.subjects, ackTimeout: configuration.publish.ackTimeout)
+        self.pipelineWindow = PublishWindow(limit: configuration.publish.maxPending)
     }
 
     /// Validates `configuration`, connects, and makes sure the stream and dead-letter stream exist.
@@ -102,7 +105,7 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
     }
 
     /// The subject of `topic`, checked once against the stream's subjects.
-    private func checkedSubject(_ topic: String) throws(EventBusError) -> String {
+    func checkedSubject(_ topic: String) throws(EventBusError) -> String {
         let subject = try configuration.subjects.subject(forTopic: topic)
         let (known, shutDown) = state.withLock { ($0.coveredTopics.contains(topic), $0.shutDown) }
         if shutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
@@ -519,6 +522,7 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
             return Array(state.subscriptions.values)
         }
         guard let subscriptions else { return }
+        pipelineWindow.close()
         for subscription in subscriptions { await subscription.close() }
         await publisher.close()
         let connection = self.connection

@@ -48,6 +48,14 @@ final class ConformanceSuiteSelfTests: XCTestCase {
         try await expectFailure(.deliversEveryMessageOnce, when: .duplicateEveryNth(50))
     }
 
+    func testPipelinedOrderScenarioFailsWhenCallsOvertakeEachOther() async throws {
+        try await expectFailure(.keepsOrderWhenPipelined, when: .pipelineWithoutOrder)
+    }
+
+    func testPipelinedOrderScenarioFailsWhenARefusedCallIsQueuedInPart() async throws {
+        try await expectFailure(.keepsOrderWhenPipelined, when: .pipelinePartially)
+    }
+
     func testConcurrencyScenarioFailsWhenHandlersRunOneAtATime() async throws {
         try await expectFailure(.handlesAggregatesConcurrently, when: .serializeHandlers)
     }

@@ -45,6 +45,10 @@ final class InMemoryConformanceTests: XCTestCase {
         try await run(.keepsOrderPerAggregate)
     }
 
+    func testKeepsOrderWhenPublishesArePipelined() async throws {
+        try await run(.keepsOrderWhenPipelined)
+    }
+
     func testHandlesDifferentAggregatesConcurrentlyWhenHandlersBlock() async throws {
         try await run(.handlesAggregatesConcurrently)
     }
@@ -175,7 +179,7 @@ final class InMemoryConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 34, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 35, "add a test method for the new scenario")
     }
 
     /// Runs one scenario, turning its failure into an XCTest failure at the suite line that checked

@@ -24,6 +24,51 @@ final class KafkaTracingTests: XCTestCase {
         return tracer.finishedSpans.filter { $0.operationName == name }
     }
 
+    func testPipelinedSendSpanEndsWithItsDeliveryReportAndIsParentOfTheProcessSpan() async throws {
+        try KafkaTestBroker.requireReachable()
+        let tracer = InMemoryTracer()
+        let bus = try makeBus(tracer)
+        let topic = KafkaTestBroker.uniqueTopic("traced-pipelined")
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { _ in }
+        let receipt = try await tracer.withSpan("request") { _ in
+            try await bus.publishPipelined(
+                [Envelope(aggregateID: "order-1", eventType: "Placed", eventVersion: 1, payload: Array("{}".utf8))],
+                to: topic)
+        }
+        try await receipt.acknowledged()
+        let requests = await finished(tracer, "request")
+        let sends = await finished(tracer, "send \(topic)")
+        let processes = await finished(tracer, "process \(topic)")
+        let request = try XCTUnwrap(requests.first)
+        let send = try XCTUnwrap(sends.first)
+        let process = try XCTUnwrap(processes.first)
+        XCTAssertEqual(send.kind, .producer)
+        XCTAssertEqual(send.parentSpanID, request.spanID)
+        XCTAssertEqual(process.parentSpanID, send.spanID)
+        XCTAssertNil(send.status?.code, "a send span delivered without error carries no error status")
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testPipelinedCallAboveMessageMaxBytesIsRefusedWholeWithAnErrorSpan() async throws {
+        try KafkaTestBroker.requireReachable()
+        let tracer = InMemoryTracer()
+        let bus = try makeBus(tracer)
+        let topic = KafkaTestBroker.uniqueTopic("traced-refused")
+        let fitting = OutgoingMessage(topic: topic, key: "k", payload: Array("{}".utf8))
+        let oversized = OutgoingMessage(
+            topic: topic, key: "k", payload: Array(repeating: UInt8(ascii: "x"), count: bus.maxMessageBytes))
+        do {
+            _ = try await bus.publishPipelined([fitting, oversized])
+            XCTFail("an oversized pipelined record was enqueued")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+        }
+        let sends = await finished(tracer, "send \(topic)", count: 2)
+        XCTAssertEqual(sends.map { $0.status?.code }, [.error, .error])
+        await bus.shutdown()
+    }
+
     func testHandlerSpanIsChildOfProducerSpanAndContextIsInKafkaHeadersWhenPublishedInsideASpan() async throws {
         try KafkaTestBroker.requireReachable()
         let tracer = InMemoryTracer()

@@ -62,6 +62,10 @@ final class NATSConformanceTests: XCTestCase {
         try await run(.keepsOrderPerAggregate)
     }
 
+    func testKeepsOrderWhenPublishesArePipelined() async throws {
+        try await run(.keepsOrderWhenPipelined)
+    }
+
     func testHandlesDifferentAggregatesConcurrentlyWhenHandlersBlock() async throws {
         try await run(.handlesAggregatesConcurrently)
     }
@@ -192,7 +196,7 @@ final class NATSConformanceTests: XCTestCase {
 
     /// Every scenario has a test above; this fails when a scenario is added without one.
     func testCoversEveryScenarioWhenSuiteGrows() {
-        XCTAssertEqual(ConformanceScenarioID.allCases.count, 34, "add a test method for the new scenario")
+        XCTAssertEqual(ConformanceScenarioID.allCases.count, 35, "add a test method for the new scenario")
     }
 
     /// Runs one scenario on a server of its own, turning its failure into an XCTest failure at the

@@ -64,6 +64,49 @@ final class NATSTracingTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testPipelinedSendSpanEndsWithItsPubAckAndIsParentOfTheProcessSpan() async throws {
+        let tracer = InMemoryTracer()
+        let bus = try await makeBus(tracer)
+        let topic = NATSTestEnvironment.uniqueTopic("traced-pipelined")
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { _ in }
+        let receipt = try await tracer.withSpan("request") { _ in
+            try await bus.publishPipelined(
+                [Envelope(aggregateID: "order-1", eventType: "Placed", eventVersion: 1, payload: Array("{}".utf8))],
+                to: topic)
+        }
+        try await receipt.acknowledged()
+        let requests = try await finished(tracer, "request")
+        let sends = try await finished(tracer, "send \(topic)")
+        let processes = try await finished(tracer, "process \(topic)")
+        let request = try XCTUnwrap(requests.first)
+        let send = try XCTUnwrap(sends.first)
+        let process = try XCTUnwrap(processes.first)
+        XCTAssertEqual(send.kind, .producer)
+        XCTAssertEqual(send.parentSpanID, request.spanID)
+        XCTAssertEqual(process.parentSpanID, send.spanID)
+        XCTAssertEqual(send.status?.code, nil, "a send span acknowledged without error carries no error status")
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testPipelinedSendSpanEndsWithTheErrorWhenTheCallIsRefused() async throws {
+        let tracer = InMemoryTracer()
+        let bus = try await makeBus(tracer)
+        let topic = NATSTestEnvironment.uniqueTopic("traced-refused")
+        var oversized = OutgoingMessage(topic: topic, key: "k", payload: [])
+        oversized.payload = Array(repeating: UInt8(ascii: "x"), count: bus.maxMessageBytes + 1)
+        do {
+            _ = try await bus.publishPipelined([oversized])
+            XCTFail("an oversized pipelined message was queued")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+        }
+        let sends = try await finished(tracer, "send \(topic)")
+        let send = try XCTUnwrap(sends.first)
+        XCTAssertEqual(send.status?.code, .error)
+        await bus.shutdown()
+    }
+
     func testRetriesAreSpanEventsAndDeadLetterHasErrorStatusWhenHandlerFails() async throws {
         let tracer = InMemoryTracer()
         let bus = try await makeBus(tracer)

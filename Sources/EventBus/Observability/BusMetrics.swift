@@ -87,6 +87,15 @@ package final class PublishMetrics: Sendable {
         let start = ContinuousClock.now
         var failure: EventBusError?
         do { try await operation() } catch { failure = error }
+        record(topics, since: start, failure: failure)
+        if let failure { throw failure }
+    }
+
+    /// Records one publish call of `topics` that began at `start` and ended now, failed with
+    /// `failure` if given: for a pipelined call, when its last acknowledgement arrived.
+    package func record(
+        _ topics: [(topic: String, count: Int)], since start: ContinuousClock.Instant, failure: EventBusError?
+    ) {
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         for (topic, count) in topics {
@@ -100,7 +109,6 @@ package final class PublishMetrics: Sendable {
                 instruments.durationSuccess.recordNanoseconds(nanoseconds)
             }
         }
-        if let failure { throw failure }
     }
 
     /// Runs a publish call of `messages` and records it per topic.
@@ -111,7 +119,7 @@ package final class PublishMetrics: Sendable {
     }
 
     /// Message counts per topic, in order of first appearance.
-    static func countPerTopic(_ messages: [OutgoingMessage]) -> [(topic: String, count: Int)] {
+    package static func countPerTopic(_ messages: [OutgoingMessage]) -> [(topic: String, count: Int)] {
         var counts: [(topic: String, count: Int)] = []
         for message in messages {
             if let last = counts.indices.last, counts[last].topic == message.topic {

@@ -38,6 +38,15 @@ package struct MessageTracing: Sendable {
         through send: ([OutgoingMessage]) async throws(EventBusError) -> Void
     ) async throws(EventBusError) {
         var messages = messages
+        let spans = startSends(&messages)
+        try await Self.end(spans) { () throws(EventBusError) in try await send(messages) }
+    }
+
+    /// Starts one producer span per message, each a child of the task's current context, and
+    /// injects its context into the message's headers; the caller ends them with
+    /// ``end(_:error:)`` when the messages were accepted or failed (a pipelined publish: when its
+    /// acknowledgements arrive).
+    package func startSends(_ messages: inout [OutgoingMessage]) -> [any Span] {
         let parent = ServiceContext.current ?? .topLevel
         var spans: [any Span] = []
         spans.reserveCapacity(messages.count)
@@ -50,7 +59,7 @@ package struct MessageTracing: Sendable {
             instrument.inject(span.context, into: &messages[index].headers, using: MessageHeaderInjector())
             spans.append(span)
         }
-        try await Self.end(spans) { () throws(EventBusError) in try await send(messages) }
+        return spans
     }
 
     /// Sends `envelopes` through `send` as ``send(_:through:)`` does, after filling each empty
@@ -62,6 +71,13 @@ package struct MessageTracing: Sendable {
         through send: ([Envelope], [[MessageHeader]]) async throws(EventBusError) -> Void
     ) async throws(EventBusError) {
         var envelopes = envelopes
+        let (spans, headers) = startSends(&envelopes, topic: topic)
+        try await Self.end(spans) { () throws(EventBusError) in try await send(envelopes, headers) }
+    }
+
+    /// Starts the producer spans of ``send(_:topic:through:)`` and fills empty trace IDs; returns
+    /// the spans, for ``end(_:error:)``, and per envelope the headers the instrument wrote.
+    package func startSends(_ envelopes: inout [Envelope], topic: String) -> ([any Span], [[MessageHeader]]) {
         let parent = ServiceContext.current ?? .topLevel
         var spans: [any Span] = []
         spans.reserveCapacity(envelopes.count)
@@ -82,7 +98,7 @@ package struct MessageTracing: Sendable {
             headers.append(injected)
             spans.append(span)
         }
-        try await Self.end(spans) { () throws(EventBusError) in try await send(envelopes, headers) }
+        return (spans, headers)
     }
 
     /// Encodes envelopes for a broker: the jxt-core JSON and headers, plus `traceHeaders[i]` when given.
@@ -123,15 +139,24 @@ package struct MessageTracing: Sendable {
         do {
             try await operation()
         } catch {
-            for span in spans {
-                span.recordError(error)
-                span.updateAttributes { $0.set(MessagingAttribute.errorType, value: .string(error.code.description)) }
-                span.setStatus(SpanStatus(code: .error, message: error.message))
-                span.end()
-            }
+            end(spans, error: error)
             throw error
         }
-        for span in spans { span.end() }
+        end(spans, error: nil)
+    }
+
+    /// Ends producer spans, marking each failed with `error` when given.
+    package static func end(_ spans: [any Span], error: EventBusError?) {
+        guard let error else {
+            for span in spans { span.end() }
+            return
+        }
+        for span in spans {
+            span.recordError(error)
+            span.updateAttributes { $0.set(MessagingAttribute.errorType, value: .string(error.code.description)) }
+            span.setStatus(SpanStatus(code: .error, message: error.message))
+            span.end()
+        }
     }
 
     // MARK: Consumer

@@ -99,6 +99,24 @@ enum NativeHeaders {
         }
     }
 
+    /// Throws what the publishing thread would refuse `message` for: headers it cannot carry
+    /// (`invalidArgument`) or more bytes, headers and payload together, than `limit` (the server's
+    /// `max_payload`; 0 when not known). `scratch` holds the encoded headers, to be reused.
+    static func checkCarriable(_ message: OutgoingMessage, limit: Int, scratch: inout [UInt8]) throws(EventBusError) {
+        var headersOnly = message
+        headersOnly.payload = []
+        let size = (try encode(headersOnly, into: &scratch) ?? 0) + message.payload.count
+        if limit > 0, size > limit { throw oversized(size, limit: limit) }
+    }
+
+    /// The error for a message of `size` bytes above the server's `max_payload` of `limit`.
+    static func oversized(_ size: Int, limit: Int) -> EventBusError {
+        EventBusError(
+            .invalidArgument,
+            "the message is \(size) bytes with its headers; the NATS server accepts at most \(limit) (max_payload)",
+            field: "payload")
+    }
+
     /// Appends `Name: Value\r\n`, checked in place: copied with one `memcpy` each, then scanned.
     private static func append(name: String, value: String, to bytes: inout [UInt8]) throws(EventBusError) {
         let start = bytes.count

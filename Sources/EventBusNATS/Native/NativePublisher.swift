@@ -49,6 +49,16 @@ final class NativePublisher: Sendable {
     func publish(_ messages: [OutgoingMessage], subject: String? = nil) async throws(EventBusError) {
         guard !messages.isEmpty else { return }
         let completion = PublishCompletion(count: messages.count)
+        enqueue(messages, subject: subject, completion: completion)
+        if let error = await completion.wait() { throw error }
+    }
+
+    /// Queues `messages` behind every request queued before, to be settled in `completion` (which
+    /// counts `messages.count`); a closed publisher settles them at once with `shutDown`.
+    ///
+    /// Returns once they are queued: the one publishing thread sends its queue in order, so
+    /// successive calls reach the server in call order on the one connection.
+    func enqueue(_ messages: [OutgoingMessage], subject: String? = nil, completion: PublishCompletion) {
         let (accepted, signal) = state.withLock { state -> (Bool, Bool) in
             guard !state.closed else { return (false, false) }
             state.queue.append(Request(messages: messages, subject: subject, completion: completion))
@@ -61,7 +71,6 @@ final class NativePublisher: Sendable {
         } else if signal {
             wakeUp.signal()
         }
-        if let error = await completion.wait() { throw error }
     }
 
     /// Publishes what is queued, then stops the thread; returns when it has stopped.
@@ -226,12 +235,7 @@ final class NativePublisher: Sendable {
         // The server's max_payload bounds headers and payload together; nats.c would refuse it
         // too, but only as an untyped publish failure.
         let size = headerLength == nil ? message.payload.count : wire.count
-        if limit > 0, size > limit {
-            return EventBusError(
-                .invalidArgument,
-                "the message is \(size) bytes with its headers; the NATS server accepts at most \(limit) (max_payload)",
-                field: "payload")
-        }
+        if limit > 0, size > limit { return NativeHeaders.oversized(size, limit: limit) }
         var natsMessage: OpaquePointer?
         // natsMsg_create copies the bytes into the message's own allocation.
         func create(_ bytes: UnsafeRawBufferPointer) -> natsStatus {

@@ -45,6 +45,13 @@ final class FaultyBus: EventBus {
         case reportNoLag
         /// `health()` says `healthy` whatever the bus found.
         case alwaysHealthy
+        /// `publishPipelined` returns at once and publishes from a task of its own, every other
+        /// call 5 ms late, so successive calls may overtake each other; its receipt settles when
+        /// that publish returns.
+        case pipelineWithoutOrder
+        /// `publishPipelined` queues what it can of a call and returns a receipt that fails the
+        /// rest, instead of refusing the whole call before queueing anything.
+        case pipelinePartially
     }
 
     private let inner: any EventBus
@@ -97,6 +104,54 @@ final class FaultyBus: EventBus {
                 })
         default:
             try await inner.publish(messages)
+        }
+    }
+
+    func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
+        switch fault {
+        case .pipelineWithoutOrder:
+            for message in messages { try EventBusNames.validateTopic(message.topic, deadLetterSuffix: ".dlq") }
+            let late = published.add() % 2 == 1
+            let completion = PublishCompletion(count: messages.count)
+            Task { [inner] in
+                if late { try? await Task.sleep(for: .milliseconds(5)) }
+                do throws(EventBusError) {
+                    try await inner.publish(messages)
+                    completion.finish(count: messages.count, error: nil)
+                } catch {
+                    completion.finish(count: messages.count, error: error)
+                }
+            }
+            return PublishReceipt(completion)
+        case .pipelinePartially:
+            var accepted: [OutgoingMessage] = []
+            var refusal: EventBusError?
+            for message in messages {
+                do {
+                    try EventBusNames.validateTopic(message.topic, deadLetterSuffix: ".dlq")
+                    accepted.append(message)
+                } catch {
+                    refusal = error
+                }
+            }
+            try await inner.publish(accepted)
+            guard let refusal else { return try await inner.publishPipelined([]) }
+            let completion = PublishCompletion(count: 1)
+            completion.finish(error: refusal)
+            return PublishReceipt(completion)
+        default:
+            return try await inner.publishPipelined(messages)
+        }
+    }
+
+    func publishPipelined(_ envelopes: [Envelope], to topic: String) async throws(EventBusError) -> PublishReceipt {
+        switch fault {
+        case .pipelineWithoutOrder, .pipelinePartially:
+            var messages: [OutgoingMessage] = []
+            for envelope in envelopes { messages.append(try OutgoingMessage(envelope: envelope, topic: topic)) }
+            return try await publishPipelined(messages)
+        default:
+            return try await inner.publishPipelined(envelopes, to: topic)
         }
     }
 

@@ -28,6 +28,11 @@ public enum PacedRunner {
         /// before 2026-11-30). More tasks keep more publishes in flight, as a service's concurrent
         /// requests do and as the raw clients' pipelines do.
         public var publishersPerTopic: Int = 1
+        /// Whether each publishing task pipelines (``EventBus/publishPipelined(_:to:)``: a call
+        /// returns once the bus has queued its messages, and the task keeps up to
+        /// ``pipelineLimit`` messages unacknowledged, as raw nats.c's publisher keeps 256) instead
+        /// of awaiting each publish. Default false.
+        public var pipelined = false
         /// How long to wait for the last messages after offering ended. Default 60 s.
         public var drainTimeout: Duration = .seconds(60)
 
@@ -96,7 +101,8 @@ public enum PacedRunner {
         let latencies = summary.latencies
         return PacedReport(
             backend: target.backend,
-            client: plan.publishersPerTopic == 1 ? "eventbus" : "eventbus-p\(plan.publishersPerTopic)",
+            client: (plan.pipelined ? "eventbus-pipelined" : "eventbus")
+                + (plan.publishersPerTopic == 1 ? "" : "-p\(plan.publishersPerTopic)"),
             offeredRate: plan.rate,
             durationSeconds: plan.duration.seconds,
             published: total,
@@ -117,19 +123,32 @@ public enum PacedRunner {
     /// The bus's rows of a compare tool's paced run at `rate` for `seconds`: one with one
     /// publishing task a topic and, when `publishers` is above 1, one with that many; each printed
     /// as a ``PacedTable`` row as it finishes when `printing`.
+    /// Then one with one pipelining task a topic (``Plan/pipelined``), the shape of the raw
+    /// clients' pipelined publishers.
     public static func busRows(
         rate: Int, seconds: Int, publishers: Int, on target: PressureTarget, printing: Bool
     ) async throws -> [PacedReport] {
         var reports: [PacedReport] = []
+        var plans: [Plan] = []
         for tasks in Set([1, publishers]).sorted() {
             var plan = Plan(rate: rate, duration: .seconds(seconds))
             plan.publishersPerTopic = tasks
+            plans.append(plan)
+        }
+        var pipelined = Plan(rate: rate, duration: .seconds(seconds))
+        pipelined.pipelined = true
+        plans.append(pipelined)
+        for plan in plans {
             let report = try await run(plan, on: target)
             reports.append(report)
             if printing { print(PacedTable.row(report)) }
         }
         return reports
     }
+
+    /// The most messages one pipelining task keeps unacknowledged before it awaits its oldest
+    /// receipt: raw nats.c's paced publisher keeps 256.
+    public static let pipelineLimit = 256
 
     /// Message `k` of the whole run is version `k / aggregates + 1` of aggregate `k % aggregates`,
     /// due at `k / rate` seconds after the start, on topic `aggregate % topics`. Each topic's
@@ -148,8 +167,8 @@ public enum PacedRunner {
                     let share = Share(topic: topicIndex, topics: topics.count, shard: shard, shards: shards)
                     tasks.addTask {
                         try await publish(
-                            share, topic: topic, workload: workload, bus: bus, nanosPerMessage: nanosPerMessage,
-                            startWall: startWall, startClock: startClock)
+                            share, topic: topic, workload: workload, bus: bus, pipelined: plan.pipelined,
+                            nanosPerMessage: nanosPerMessage, startWall: startWall, startClock: startClock)
                     }
                 }
             }
@@ -172,11 +191,15 @@ public enum PacedRunner {
 
     /// Sends `share`'s messages, each batch when its first message is due.
     private static func publish(
-        _ share: Share, topic: String, workload: PressureWorkload, bus: any EventBus, nanosPerMessage: Double,
-        startWall: Int64, startClock: ContinuousClock.Instant
+        _ share: Share, topic: String, workload: PressureWorkload, bus: any EventBus, pipelined: Bool,
+        nanosPerMessage: Double, startWall: Int64, startClock: ContinuousClock.Instant
     ) async throws {
         let aggregates = workload.aggregates
         let total = workload.totalMessages
+        // Pipelined: receipts not yet known settled, oldest first, with their message counts.
+        var receipts: [(receipt: PublishReceipt, count: Int)] = []
+        var receiptsStart = 0
+        var unacknowledged = 0
         // This task's message indices, in due order.
         var k = (0..<min(aggregates, total)).first { share.owns(aggregate: $0) } ?? total
         var batch: [Envelope] = []
@@ -201,8 +224,26 @@ public enum PacedRunner {
                         payload: PressureRunner.payload))
                 k = next(after: k, in: share, aggregates: aggregates)
             }
-            if !batch.isEmpty { try await bus.publish(batch, to: topic) }
+            guard !batch.isEmpty else { continue }
+            guard pipelined else {
+                try await bus.publish(batch, to: topic)
+                continue
+            }
+            receipts.append((try await bus.publishPipelined(batch, to: topic), batch.count))
+            unacknowledged += batch.count
+            while receiptsStart < receipts.count
+                && (receipts[receiptsStart].receipt.isSettled || unacknowledged > pipelineLimit)
+            {
+                try await receipts[receiptsStart].receipt.acknowledged()
+                unacknowledged -= receipts[receiptsStart].count
+                receiptsStart += 1
+            }
+            if receiptsStart > 1024 {
+                receipts.removeFirst(receiptsStart)
+                receiptsStart = 0
+            }
         }
+        for entry in receipts[receiptsStart...] { try await entry.receipt.acknowledged() }
     }
 
     /// The next message index after `k` whose aggregate `share` owns.

@@ -161,6 +161,8 @@ public enum PacedRunner {
     ) async throws {
         let nanosPerMessage = 1e9 / Double(plan.rate)
         let shards = plan.publishersPerTopic
+        let pacer = PacingThread()
+        defer { pacer.stop() }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for (topicIndex, topic) in topics.enumerated() {
                 for shard in 0..<shards {
@@ -168,7 +170,8 @@ public enum PacedRunner {
                     tasks.addTask {
                         try await publish(
                             share, topic: topic, workload: workload, bus: bus, pipelined: plan.pipelined,
-                            nanosPerMessage: nanosPerMessage, startWall: startWall, startClock: startClock)
+                            pacer: pacer, nanosPerMessage: nanosPerMessage, startWall: startWall,
+                            startClock: startClock)
                     }
                 }
             }
@@ -192,7 +195,7 @@ public enum PacedRunner {
     /// Sends `share`'s messages, each batch when its first message is due.
     private static func publish(
         _ share: Share, topic: String, workload: PressureWorkload, bus: any EventBus, pipelined: Bool,
-        nanosPerMessage: Double, startWall: Int64, startClock: ContinuousClock.Instant
+        pacer: PacingThread, nanosPerMessage: Double, startWall: Int64, startClock: ContinuousClock.Instant
     ) async throws {
         let aggregates = workload.aggregates
         let total = workload.totalMessages
@@ -207,7 +210,8 @@ public enum PacedRunner {
             let dueOffset = Int64((Double(k) * nanosPerMessage).rounded())
             let due = startClock + .nanoseconds(dueOffset)
             if ContinuousClock.now < due {
-                try await Task.sleep(until: due, tolerance: .zero)
+                await pacer.sleep(until: due)
+                try Task.checkCancellation()
             }
             let now = ContinuousClock.now
             batch.removeAll(keepingCapacity: true)

@@ -312,40 +312,13 @@ final class NativePullConsumer: @unchecked Sendable {  // Safe because: the subs
     ///
     /// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`, or
     /// with `<domain>.<account hash>` after `$JS.ACK` (and a trailing token) in the newer form.
-    /// Parsing it here avoids `natsMsg_GetMetaData`, which allocates four strings per message.
-    /// The consumer sequence (the consumer's own count of deliveries, 1 for its very first) comes
-    /// third.
+    /// Parsing it here (``NATSAckSubject``) avoids `natsMsg_GetMetaData`, which allocates four
+    /// strings per message. The consumer sequence (the consumer's own count of deliveries, 1 for
+    /// its very first) comes third.
     static func position(replySubject: UnsafePointer<CChar>?) -> (
         sequence: Int64, delivered: Int, consumerSequence: Int64
     ) {
-        guard let replySubject else { return (0, 1, 0) }
-        let dot = CChar(UInt8(ascii: "."))
-        var tokens = 1
-        var index = 0
-        while replySubject[index] != 0 {
-            if replySubject[index] == dot { tokens += 1 }
-            index += 1
-        }
-        // 9 tokens: the original form; 11 or 12: with domain and account hash.
-        let deliveredToken = tokens >= 11 ? 6 : 4
-        var delivered: Int64 = 0
-        var sequence: Int64 = 0
-        var consumerSequence: Int64 = 0
-        var token = 0
-        index = 0
-        while replySubject[index] != 0 && token <= deliveredToken + 2 {
-            let byte = UInt8(bitPattern: replySubject[index])
-            if byte == UInt8(ascii: ".") {
-                token += 1
-            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                let digit = Int64(byte - UInt8(ascii: "0"))
-                if token == deliveredToken { delivered = delivered &* 10 &+ digit }
-                if token == deliveredToken + 1 { sequence = sequence &* 10 &+ digit }
-                if token == deliveredToken + 2 { consumerSequence = consumerSequence &* 10 &+ digit }
-            }
-            index += 1
-        }
-        return (sequence, max(1, Int(delivered)), consumerSequence)
+        NATSAckSubject.position(replySubject)
     }
 
     /// How a settled message is answered.

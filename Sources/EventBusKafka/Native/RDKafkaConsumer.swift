@@ -26,10 +26,13 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private var lastOfLane: [Int] = []
     private var closed = false
     private let guardian = HandleGuard()
-    /// Fetched batches still alive; `close` destroys the handle only after they are gone.
-    let liveBatches = RDKafkaBatchCount()
+    /// Fetched batches whose messages are not destroyed yet; `close` destroys the handle only
+    /// after they are gone (it moves what handlers still keep out of librdkafka first).
+    let liveBatches = RDKafkaLiveBatches()
     /// Fetches whose content may stay in librdkafka's buffers at once; beyond this the poll thread
-    /// copies. Bounds what a stuck handler can pin to this many fetches of `pollBatchSize`.
+    /// copies. Bounds what stuck handlers, or handlers that keep messages, can pin to this many
+    /// fetches of `pollBatchSize` (librdkafka's own `queued.max.messages.kbytes` stops counting a
+    /// message once it is consumed: see ``RDKafkaFetchedBatch``).
     static let maxDeferredBatches = 32
 
     /// The context callbacks reach; the owner installs its rebalance handler here.
@@ -140,9 +143,9 @@ final class RDKafkaConsumer: @unchecked Sendable {
     /// The owner passes the pool's actor choice, so `lanes` is also where each message goes.
     func take(into messages: inout [ReceivedMessage], lanes: inout [Int], lane: (String) -> Int) {
         guard !fetched.isEmpty else { return }
-        // Only what routing and offset tracking need is read here; payload and headers are copied
-        // by the thread that handles each message. One slow message keeps its whole fetch alive,
-        // so once many fetches are pinned that way, new ones are copied here and freed at once.
+        // Only what routing and offset tracking need is read here; payload and headers are read
+        // when a handler asks. One slow or kept message keeps its whole fetch alive, so once many
+        // fetches are pinned that way, new ones are copied here and freed at once.
         let copyNow = liveBatches.live >= Self.maxDeferredBatches
         // Locals, not this class's properties, in the loops (see `poll`): the scratch is swapped
         // out and back, the fetched pointers moved out.
@@ -196,7 +199,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
                 ReceivedMessage(
                     topic: topic, key: keys[index], partition: raw.partition, offset: raw.offset,
                     deferredContent: content, index: index))
-            if copyNow { messages[messages.count - 1].copyDeferredContent() }
+            if copyNow { messages[messages.count - 1].takeDeferredContent() }
         }
         // The fetch owns the pointers now (taken out above); the next poll sizes a new list to
         // what it takes.
@@ -254,8 +257,11 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
         rd_kafka_queue_destroy(queue)
         // Messages handed out must be destroyed before the handle. The pool has finished when this
-        // runs, so they are gone already; should one still be held, leaking the handle is the
-        // safe choice.
+        // runs, but handlers may keep messages: their content is copied out of librdkafka and
+        // their librdkafka messages destroyed here. Should a batch still be alive after that (a
+        // payload read that did not end, or a batch being freed on another thread), this waits;
+        // leaking the handle is the safe choice if it does not end.
+        liveBatches.evacuateAll()
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(10)
         while liveBatches.live > 0 && clock.now < deadline { usleep(1000) }

@@ -21,6 +21,14 @@ package protocol DeferredMessageContent: AnyObject, Sendable {
         at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
     ) throws(Failure) -> Value
 
+    /// Calls `body` with the bytes of message `index`'s payload, valid only inside `body`; by
+    /// default through ``withPayload(at:_:)``. Not generic, so that a call through
+    /// `any DeferredMessageContent` needs no generic metadata: ``withPayload(at:_:)`` called that
+    /// way runs unspecialized (`swift_getGenericMetadata` and boxed results a message, 16 % of the
+    /// handling threads in a Kafka consume profile on 2026-11-30, against 9 % for copying the
+    /// payload out).
+    func readPayload(at index: Int, _ body: (UnsafeRawBufferPointer) -> Void)
+
     /// Whether the content stays readable, from any thread, for as long as a message refers to
     /// this source, so that the pool need not copy it out before the handler runs and a handler
     /// that reads only the payload never has the headers built. False by default: the pool copies
@@ -40,6 +48,10 @@ extension DeferredMessageContent {
         // Array's `withUnsafeBytes` rethrows untyped errors: carried out as a typed Result.
         let result = payload.withUnsafeBytes { bytes in Result { () throws(Failure) in try body(bytes) } }
         return try result.get()
+    }
+
+    package func readPayload(at index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        withPayload(at: index, body)
     }
 
     package var readsOnDemand: Bool { false }

@@ -136,7 +136,13 @@ extension ReceivedMessage {
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
     ) throws(Failure) -> Value {
         if let deferred = deferredContent {
-            return try deferred.source.withPayload(at: deferred.index, body)
+            // Through the source's non-generic entry: its generic one, called on an existential,
+            // runs unspecialized (see ``DeferredMessageContent/readPayload(at:_:)``).
+            var result: Result<Value, Failure>?
+            deferred.source.readPayload(at: deferred.index) { bytes in
+                result = Result { () throws(Failure) in try body(bytes) }
+            }
+            return try result!.get()
         }
         let payload = self.payload
         // Array's `withUnsafeBytes` rethrows untyped errors: carried out as a typed Result.

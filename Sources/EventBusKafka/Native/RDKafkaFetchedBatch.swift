@@ -122,6 +122,10 @@ final class RDKafkaFetchedBatch: DeferredMessageContent, @unchecked Sendable {
         }
     }
 
+    func readPayload(at index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        withPayload(at: index, body)
+    }
+
     /// Copies every message's payload and headers out of librdkafka and destroys its messages, so
     /// the consumer's handle can be destroyed while handlers still keep some of them; later reads
     /// use the copies. The consumer's `close` calls it for each batch still alive. Waits for

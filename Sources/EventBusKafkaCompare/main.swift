@@ -146,7 +146,7 @@ let singleCallers = 2000
     let lastHandled = Mutex<(ContinuousClock.Instant, Double)?>(nil)
     let expected = messageCount + warmUp
     let subscription = try await bus.subscribe(topic: busTopic, group: "compare-bus-\(runID)") { message in
-        message.payload.withUnsafeBytes { PayloadChecksum.verify($0) }
+        message.withUnsafePayloadBytes { PayloadChecksum.verify($0) }
         let count = handled.add(1, ordering: .relaxed).newValue
         if count == 1 {
             firstHandled.withLock { $0 = (ContinuousClock.now, ProcessResources.cpuSeconds()) }

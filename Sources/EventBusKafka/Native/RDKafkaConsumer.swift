@@ -164,8 +164,10 @@ final class RDKafkaConsumer: @unchecked Sendable {
             // The keys lie in the fetch response another core received; ask for them a few
             // messages ahead (the message structs were just read by the consume call).
             if index + 4 < fetched.count, let key = fetched[index + 4].pointee.key { eventbus_prefetch(key) }
-            entries.append(RDKafkaFetchedBatch.Entry(message: message))
             let raw = message.pointee
+            entries.append(
+                RDKafkaFetchedBatch.Entry(
+                    message: message, payload: UnsafeRawPointer(raw.payload), length: raw.payload == nil ? 0 : raw.len))
             let key = raw.key.map {
                 String(decoding: UnsafeRawBufferPointer(start: $0, count: raw.key_len), as: UTF8.self)
             }
@@ -182,7 +184,6 @@ final class RDKafkaConsumer: @unchecked Sendable {
             let previous = lastOfLane[laneIndex]
             if previous >= 0 {
                 entries[previous].ahead = Int32(index)
-                entries[previous].aheadMessage = UnsafeMutableRawPointer(message)
                 entries[previous].aheadPayload = UnsafeRawPointer(raw.payload)
                 entries[previous].aheadLength = raw.len
             }

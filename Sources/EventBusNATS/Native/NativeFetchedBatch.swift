@@ -85,4 +85,11 @@ final class NativeFetchedBatch: DeferredMessageContent, @unchecked Sendable {
         }
         return try body(UnsafeRawBufferPointer(start: data, count: length))
     }
+
+    /// The non-generic read that `ReceivedMessage.withPayloadBytes` (the envelope handler's
+    /// in-place decode) calls through the protocol: without it, the protocol's default ran the
+    /// generic ``withPayload(at:_:)`` unspecialized on every message.
+    func readPayload(at index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        withPayload(at: index, body)
+    }
 }

@@ -7,8 +7,9 @@ extension NATSEventBus {
     /// Everything the publishing thread could refuse about one message is checked first: the
     /// topic's name and subjects, the headers and the size against the server's `max_payload`
     /// (`invalidArgument`, `topicMismatch`); then nothing of the call is queued. Waits while
-    /// `publish.maxPending` pipelined messages are unacknowledged. Messages to a dead-letter topic
-    /// are published and awaited as ``publish(_:)-([OutgoingMessage])`` does, with a settled receipt.
+    /// `publish.maxPending` pipelined messages are unacknowledged. A call with messages to a
+    /// dead-letter topic is checked the same way, then published and awaited as
+    /// ``publish(_:)-([OutgoingMessage])`` does, with a settled receipt.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
         let start = ContinuousClock.now
@@ -17,6 +18,8 @@ extension NATSEventBus {
         var spans: [any Span]?
         do throws(EventBusError) {
             if try hasDeadLetters(messages) {
+                // publish(_:) checks each message only as it sends it: check the whole call first.
+                try checkCarriable(messages)
                 try await publish(messages)
                 return .settled
             }
@@ -47,6 +50,8 @@ extension NATSEventBus {
             try EventBusNames.validateTopic(topic, deadLetterSuffix: configuration.deadLetter.subjectSuffix)
             if EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: configuration.deadLetter.subjectSuffix) != nil
             {
+                // publish(_:to:) checks each message only as it sends it: check the whole call first.
+                try checkCarriable(try MessageTracing.messages(envelopes, traceHeaders: nil, topic: topic))
                 try await publish(envelopes, to: topic)
                 return .settled
             }

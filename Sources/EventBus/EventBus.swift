@@ -31,8 +31,10 @@ public protocol EventBus: Sendable {
     /// before publishing that key's next message, as ``publish(_:)-([OutgoingMessage])`` does.
     ///
     /// Waits (cancellably) while the backend already holds its limit of unacknowledged pipelined
-    /// messages (NATS: `publish.maxPending`; Kafka: librdkafka's queue). Throws `shutDown` after
-    /// ``shutdown()``.
+    /// messages (NATS: `publish.maxPending`; Kafka: librdkafka's queue). A call is queued whole or
+    /// not at all: cancelled while waiting, it throws `cancelled` having queued nothing, except on
+    /// Kafka once part of it is in librdkafka's queue, where it waits on for the rest (librdkafka
+    /// frees room within `message.timeout.ms`). Throws `shutDown` after ``shutdown()``.
     ///
     /// A default implementation publishes and waits, returning a settled receipt: correct for
     /// every backend, and what the in-memory bus does, since its publish waits for nothing remote.

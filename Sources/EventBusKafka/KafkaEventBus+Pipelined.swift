@@ -8,8 +8,10 @@ extension KafkaEventBus {
     /// against ``maxMessageBytes`` first (`invalidArgument`, `topicMismatch`); then nothing of the
     /// call is enqueued. A broker whose topic allows less than `message.max.bytes` refuses a larger
     /// record only in its delivery report. Waits while librdkafka's queue is full
-    /// (`queue.buffering.max.messages`). The idempotent producer (the default) keeps each
-    /// partition's order through its own retries.
+    /// (`queue.buffering.max.messages`): a task cancelled then throws `cancelled` if nothing of the
+    /// call is enqueued yet, and otherwise waits on until the whole call is (librdkafka frees room
+    /// within `message.timeout.ms`), so a call is never left enqueued in part. The idempotent
+    /// producer (the default) keeps each partition's order through its own retries.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
         let start = ContinuousClock.now
@@ -24,7 +26,7 @@ extension KafkaEventBus {
             publishMetrics?.record(topics, since: start, failure: error)
             throw error
         }
-        return await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
     }
 
     /// Publishes domain events to `topic` as ``publish(_:to:)`` does, pipelined as
@@ -53,7 +55,7 @@ extension KafkaEventBus {
             publishMetrics?.record(topics, since: start, failure: error)
             throw error
         }
-        return await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
     }
 
     /// What a publish checks before enqueueing, plus each record's size, so that a refusal throws
@@ -81,13 +83,21 @@ extension KafkaEventBus {
     private func enqueuePipelined(
         _ messages: [OutgoingMessage], topics: [(topic: String, count: Int)], since start: ContinuousClock.Instant,
         spans: [any Span]?
-    ) async -> PublishReceipt {
+    ) async throws(EventBusError) -> PublishReceipt {
         let metrics = publishMetrics
         let completion = PublishCompletion(count: messages.count) { error in
             metrics?.record(topics, since: start, failure: error)
             if let spans { MessageTracing.end(spans, error: error) }
         }
-        await enqueue(messages, on: producer, completion: completion)
+        guard await enqueue(messages, on: producer, completion: completion, wholeCall: true) else {
+            // Nothing enqueued and nothing settled: the completion's onFinish never runs.
+            let error = EventBusError(
+                .cancelled, "the task was cancelled while librdkafka's queue was full; nothing of the call was enqueued"
+            )
+            if let spans { MessageTracing.end(spans, error: error) }
+            metrics?.record(topics, since: start, failure: error)
+            throw error
+        }
         return PublishReceipt(completion)
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import EventBus
 
 extension KafkaEventBus {
@@ -41,9 +42,17 @@ extension KafkaEventBus {
     /// `messages.count`) with its delivery report; waits while librdkafka's queue is full. What
     /// cannot be enqueued (refused, the bus shut down, the task cancelled while the queue is full)
     /// is settled at once with the error.
+    ///
+    /// With `wholeCall` (pipelined calls, whose later calls must not overtake a part left out), a
+    /// cancelled task stops waiting only while nothing of the call is enqueued: then nothing is
+    /// settled and this returns false, for the caller to throw `cancelled`. Once part of the call is
+    /// enqueued, the rest waits for room whatever the task's cancellation: a bounded wait, since
+    /// librdkafka fails what it could not deliver within `message.timeout.ms` and so frees room.
+    @discardableResult
     func enqueue(
-        _ messages: [OutgoingMessage], on producer: RDKafkaProducer, completion: PublishCompletion
-    ) async {
+        _ messages: [OutgoingMessage], on producer: RDKafkaProducer, completion: PublishCompletion,
+        wholeCall: Bool = false
+    ) async -> Bool {
         // Released by the delivery report (or the failure below) that settles the last message.
         let ticket = Unmanaged.passRetained(completion)
         var next = 0
@@ -58,6 +67,14 @@ extension KafkaEventBus {
                     break produceLoop
                 }
                 if Task.isCancelled {
+                    if wholeCall, next == 0 {
+                        ticket.release()
+                        return false
+                    }
+                    if wholeCall {
+                        await Self.pauseIgnoringCancellation()
+                        continue produceLoop
+                    }
                     // Task.sleep would return at once from now on: stop instead of spinning.
                     settle(
                         ticket, messages.count - next,
@@ -73,6 +90,14 @@ extension KafkaEventBus {
                 settle(ticket, messages.count - index, error)
                 break produceLoop
             }
+        }
+        return true
+    }
+
+    /// Waits about a millisecond, also in a cancelled task (where `Task.sleep` returns at once).
+    private static func pauseIgnoringCancellation() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1)) { continuation.resume() }
         }
     }
 

@@ -84,6 +84,84 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testACallCancelledBeforeAnyOfItFitsLibrdkafkasQueueThrowsAndQueuesNothing() async throws {
+        try KafkaTestBroker.requireReachable()
+        let bus = try KafkaEventBus(
+            configuration: KafkaTestBroker.configuration { configuration in
+                configuration.producer.queueCapacity = 5
+                configuration.producer.linger = .milliseconds(200)
+            })
+        let topic = KafkaTestBroker.uniqueTopic("pipelined-cancel-early")
+        try await bus.publish([Self.message(topic, key: "warm", 0)])
+        let filling = (0..<60).map { Self.message(topic, key: "fill", $0) }
+        let refused = (0..<3).map { Self.message(topic, key: "refused", $0) }
+        let (filled, cancelled) = await withTaskGroup(of: (Int, Outcome).self) { group -> (Outcome, Outcome) in
+            group.addTask { (0, await Self.pipelined(bus, filling)) }
+            let full = await Collector.waitUntil(timeout: .seconds(10)) { bus.producer.outstanding >= 5 }
+            XCTAssertTrue(full, "librdkafka's queue never filled")
+            // The queue is full and the filling call waits for room: this call cannot enqueue its first message.
+            let waiting = Task { await Self.pipelined(bus, refused) }
+            waiting.cancel()
+            let outcome = await waiting.value
+            var filled = Outcome()
+            for await (_, result) in group { filled = result }
+            return (filled, outcome)
+        }
+        XCTAssertNil(filled.error)
+        try await filled.receipt?.acknowledged()
+        if let receipt = cancelled.receipt {
+            // It found room before the cancellation came: then all of it must go through.
+            try await receipt.acknowledged()
+        } else {
+            XCTAssertEqual(cancelled.error?.code, .cancelled)
+        }
+        try await bus.publishPipelined([Self.message(topic, key: "refused", 1000)]).acknowledged()
+        let collector = Collector()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { collector.add($0) }
+        let arrived = await Collector.waitUntil(timeout: .seconds(60)) {
+            Self.indices(collector, key: "refused").contains(1000)
+        }
+        XCTAssertTrue(arrived)
+        XCTAssertEqual(Self.indices(collector, key: "refused"), cancelled.receipt == nil ? [1000] : [0, 1, 2, 1000])
+        XCTAssertEqual(Self.indices(collector, key: "fill"), Array(0..<60))
+        await subscription.close()
+        await bus.shutdown()
+    }
+
+    func testReceiptsSettleWithinTheMessageTimeoutWhenTheBrokerDies() async throws {
+        let broker = try PrivateTansu()
+        let configuration = try KafkaTestBroker.configuration(brokers: broker.address, quiet: true) {
+            $0.producer.messageTimeout = .seconds(2)
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let topic = KafkaTestBroker.uniqueTopic("pipelined-dies")
+        let ready = ContinuousClock.now + .seconds(10)
+        while await Self.failure({ () async throws(EventBusError) in
+            try await bus.publish([Self.message(topic, key: "k", 0)])
+        }) != nil {
+            guard ContinuousClock.now < ready else { return XCTFail("the private broker never took a message") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        broker.pause()
+        var receipts: [PublishReceipt] = []
+        for call in 0..<50 {
+            receipts.append(
+                try await bus.publishPipelined((0..<20).map { Self.message(topic, key: "k", call * 20 + $0) }))
+        }
+        broker.kill()
+        let started = ContinuousClock.now
+        var failed = 0
+        for receipt in receipts {
+            if let error = await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() }) {
+                XCTAssertTrue(error.isRetriable, "\(error)")
+                failed += 1
+            }
+        }
+        XCTAssertEqual(failed, receipts.count, "a receipt succeeded with the broker paused then gone")
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(15), "receipts hung past the message timeout")
+        await bus.shutdown()
+    }
+
     func testShutdownWithThousandsOutstandingSettlesEveryReceipt() async throws {
         try KafkaTestBroker.requireReachable()
         let bus = try KafkaEventBus(configuration: KafkaTestBroker.configuration())

@@ -31,10 +31,13 @@ public protocol EventBus: Sendable {
     /// before publishing that key's next message, as ``publish(_:)-([OutgoingMessage])`` does.
     ///
     /// Waits (cancellably) while the backend already holds its limit of unacknowledged pipelined
-    /// messages (NATS: `publish.maxPending`; Kafka: librdkafka's queue). A call is queued whole or
-    /// not at all: cancelled while waiting, it throws `cancelled` having queued nothing, except on
-    /// Kafka once part of it is in librdkafka's queue, where it waits on for the rest (librdkafka
-    /// frees room within `message.timeout.ms`). Throws `shutDown` after ``shutdown()``.
+    /// messages (NATS: `publish.maxPending`; Kafka: librdkafka's queue). Cancelled while waiting,
+    /// a NATS call throws `cancelled` having queued nothing; a Kafka call does so while none of it
+    /// is in librdkafka's queue, and once part of it is, waits on for the rest (librdkafka frees
+    /// room within `message.timeout.ms`), so it is never left queued in part. The in-memory bus
+    /// stores a call as its topic's partitions have room: cancelled while waiting for room, it
+    /// throws `cancelled` saying how many of the call's messages it stored, and those stay.
+    /// Throws `shutDown` after ``shutdown()``.
     ///
     /// A default implementation publishes and waits, returning a settled receipt: correct for
     /// every backend, and what the in-memory bus does, since its publish waits for nothing remote.

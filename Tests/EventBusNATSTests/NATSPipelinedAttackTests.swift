@@ -1,4 +1,5 @@
 import EventBus
+import MetricsTestKit
 import Synchronization
 import XCTest
 
@@ -7,9 +8,12 @@ import XCTest
 /// `publishPipelined` as a new user meets it on NATS: refused calls, a small `maxPending`,
 /// cancellation, unawaited receipts, shutdown and a broker that goes away with receipts outstanding.
 final class NATSPipelinedAttackTests: XCTestCase {
-    private func makeBus(maxPending: Int = 4096, url: String? = nil) async throws -> NATSEventBus {
+    private func makeBus(
+        maxPending: Int = 4096, url: String? = nil, metrics: TestMetrics? = nil
+    ) async throws -> NATSEventBus {
         let url = try url ?? NATSTestEnvironment.requireBroker()
         var configuration = NATSTestEnvironment.configuration(url: url)
+        if let metrics { configuration.pool.metricsFactory = metrics }
         configuration.publish.maxPending = maxPending
         configuration.publish.ackTimeout = .seconds(2)
         configuration.reconnect.wait = .milliseconds(100)
@@ -251,7 +255,8 @@ final class NATSPipelinedAttackTests: XCTestCase {
 
     func testReceiptsSettleWithinTheAckTimeoutWhenTheBrokerStopsAndWorkAgainAfterItReturns() async throws {
         let server = try NATSTestServer()
-        let bus = try await makeBus(maxPending: 64, url: server.url)
+        let metrics = TestMetrics()
+        let bus = try await makeBus(maxPending: 64, url: server.url, metrics: metrics)
         let topic = NATSTestEnvironment.uniqueTopic()
         try await bus.publishPipelined([Self.message(topic, key: "k", 0)]).acknowledged()
         server.pause()
@@ -273,6 +278,10 @@ final class NATSPipelinedAttackTests: XCTestCase {
         }
         XCTAssertGreaterThan(failures, 0)
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(20), "receipts hung past the ack timeout")
+        // Failed receipts are not silent: each failed call counts its messages as failed sends.
+        let failedSends = try metrics.expectCounter(
+            "eventbus_messages_sent_total", [("backend", "nats"), ("topic", topic), ("outcome", "failure")])
+        XCTAssertEqual(Int(failedSends.totalValue), failures * 10)
         try server.start()
         let deadline = ContinuousClock.now + .seconds(30)
         while true {

@@ -80,6 +80,33 @@ final class NATSPipelinedAttackTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testACallWithAMessageNATSCannotCarryInTheMiddleQueuesNothing() async throws {
+        let bus = try await makeBus()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let arrivals = Arrivals()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
+        var reserved = Self.message(topic, key: "k", 2)
+        reserved.headers.append(MessageHeader(name: "X-Key", value: "other"))
+        var lineBreak = Self.message(topic, key: "k", 2)
+        lineBreak.headers.append(MessageHeader(name: "X-Note", value: "a\nb"))
+        var badName = Self.message(topic, key: "k", 2)
+        badName.headers.append(MessageHeader(name: "X Note:", value: "v"))
+        let spacedKey = Self.message(topic, key: " k", 2)
+        var oversized = Self.message(topic, key: "k", 2)
+        oversized.payload = Array(repeating: UInt8(ascii: "7"), count: bus.maxMessageBytes)
+        for (index, refused) in [reserved, lineBreak, badName, spacedKey, oversized].enumerated() {
+            let call = [Self.message(topic, key: "k", 10 + index), refused, Self.message(topic, key: "k", 20 + index)]
+            let error = await Self.pipelinedFailure(bus, call)
+            XCTAssertEqual(error?.code, .invalidArgument, "refused message \(index) was queued")
+        }
+        try await bus.publishPipelined([Self.message(topic, key: "k", 99)]).acknowledged()
+        try await NATSTestEnvironment.waitUntil("the sentinel") { arrivals.all["k"]?.contains(99) == true }
+        XCTAssertEqual(arrivals.all["k"], [99], "messages of a refused pipelined call were delivered")
+        XCTAssertNil(arrivals.all[" k"])
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testCallsLargerThanMaxPendingFromManyTasksAllArriveInOrder() async throws {
         let bus = try await makeBus(maxPending: 8)
         let topic = NATSTestEnvironment.uniqueTopic()

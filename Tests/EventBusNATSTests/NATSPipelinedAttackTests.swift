@@ -280,6 +280,37 @@ final class NATSPipelinedAttackTests: XCTestCase {
         await reader.shutdown()
     }
 
+    func testShutdownWithTheServerPausedSettlesEveryReceiptAndFailsCallsWaitingForRoom() async throws {
+        let server = try NATSTestServer()
+        let bus = try await makeBus(maxPending: 32, url: server.url)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        try await bus.publishPipelined([Self.message(topic, key: "k", 0)]).acknowledged()
+        server.pause()
+        var receipts: [PublishReceipt] = []
+        for call in 0..<4 {
+            receipts.append(
+                try await bus.publishPipelined((0..<8).map { Self.message(topic, key: "k", call * 8 + $0) }))
+        }
+        let late = [Self.message(topic, key: "k", 1000)]
+        let (waiterError, took) = try await withThrowingTaskGroup(of: EventBusError?.self) {
+            group -> (EventBusError?, Duration) in
+            group.addTask { await Self.pipelinedFailure(bus, late) }
+            try await NATSTestEnvironment.waitUntil("a call waits for room") { bus.pipelineWindow.waiting == 1 }
+            let started = ContinuousClock.now
+            await bus.shutdown()
+            let error = try await group.next() ?? nil
+            for receipt in receipts {
+                _ = await Self.failure { () async throws(EventBusError) in try await receipt.acknowledged() }
+            }
+            return (error, ContinuousClock.now - started)
+        }
+        XCTAssertEqual(waiterError?.code, .shutDown)
+        XCTAssertTrue(receipts.allSatisfy(\.isSettled))
+        XCTAssertLessThan(took, .seconds(15), "shutdown or the receipts hung with the server paused")
+        server.resume()
+        server.stop()
+    }
+
     func testReceiptsSettleWithinTheAckTimeoutWhenTheBrokerStopsAndWorkAgainAfterItReturns() async throws {
         let server = try NATSTestServer()
         let metrics = TestMetrics()

@@ -220,6 +220,48 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         await reader.shutdown()
     }
 
+    func testShutdownWithTheBrokerPausedSettlesEveryReceiptAndFailsCallsWaitingForRoom() async throws {
+        let broker = try PrivateTansu()
+        let configuration = try KafkaTestBroker.configuration(brokers: broker.address, quiet: true) {
+            $0.producer.messageTimeout = .seconds(3)
+            $0.producer.queueCapacity = 50
+        }
+        let bus = try KafkaEventBus(configuration: configuration)
+        let topic = KafkaTestBroker.uniqueTopic("pipelined-paused-shutdown")
+        let ready = ContinuousClock.now + .seconds(10)
+        while await Self.failure({ () async throws(EventBusError) in
+            try await bus.publish([Self.message(topic, key: "k", 0)])
+        }) != nil {
+            guard ContinuousClock.now < ready else { return XCTFail("the private broker never took a message") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        broker.pause()
+        var receipts: [PublishReceipt] = []
+        for call in 0..<5 {
+            receipts.append(
+                try await bus.publishPipelined((0..<10).map { Self.message(topic, key: "k", call * 10 + $0) }))
+        }
+        // The queue is full: this call waits for room that only the message timeout or shutdown gives.
+        let late = (0..<10).map { Self.message(topic, key: "k", 1000 + $0) }
+        let (lateOutcome, took) = await withTaskGroup(of: Outcome.self) { group -> (Outcome, Duration) in
+            group.addTask { await Self.pipelined(bus, late) }
+            let started = ContinuousClock.now
+            await bus.shutdown()
+            let outcome = await group.next() ?? Outcome()
+            for receipt in receipts {
+                _ = await Self.failure { () async throws(EventBusError) in try await receipt.acknowledged() }
+            }
+            if let receipt = outcome.receipt {
+                _ = await Self.failure { () async throws(EventBusError) in try await receipt.acknowledged() }
+            }
+            return (outcome, ContinuousClock.now - started)
+        }
+        XCTAssertTrue(receipts.allSatisfy(\.isSettled))
+        XCTAssertTrue(lateOutcome.error != nil || lateOutcome.receipt?.isSettled == true)
+        XCTAssertLessThan(took, .seconds(20), "shutdown or the receipts hung with the broker paused")
+        broker.kill()
+    }
+
     func testMixedAwaitedAndPipelinedCallsFromOneTaskKeepTheirOrder() async throws {
         try KafkaTestBroker.requireReachable()
         let bus = try KafkaEventBus(configuration: KafkaTestBroker.configuration())

@@ -7,22 +7,18 @@ extension NATSEventBus {
     /// Everything the publishing thread could refuse about one message is checked first: the
     /// topic's name and subjects, the headers and the size against the server's `max_payload`
     /// (`invalidArgument`, `topicMismatch`); then nothing of the call is queued. Waits while
-    /// `publish.maxPending` pipelined messages are unacknowledged. A call with messages to a
-    /// dead-letter topic is checked the same way, then published and awaited as
-    /// ``publish(_:)-([OutgoingMessage])`` does, with a settled receipt.
+    /// `publish.maxPending` pipelined messages are unacknowledged. Messages to a dead-letter topic
+    /// (`<topic>.dlq`) go to that topic's dead-letter subject, as ``publish(_:)-([OutgoingMessage])``
+    /// sends them, in the same queue.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
         let start = ContinuousClock.now
         let topics = publishMetrics == nil ? [] : PublishMetrics.countPerTopic(messages)
         var messages = messages
         var spans: [any Span]?
+        let runs: [SubjectRun]
         do throws(EventBusError) {
-            if try hasDeadLetters(messages) {
-                // publish(_:) checks each message only as it sends it: check the whole call first.
-                try checkCarriable(messages)
-                try await publish(messages)
-                return .settled
-            }
+            runs = try subjectRuns(messages)
             // The spans' context goes into the headers, so the size is checked with it.
             spans = configuration.pool.tracing?.startSends(&messages)
             try checkCarriable(messages)
@@ -31,7 +27,7 @@ extension NATSEventBus {
             publishMetrics?.record(topics, since: start, failure: error)
             throw error
         }
-        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, runs: runs, topics: topics, since: start, spans: spans)
     }
 
     /// Publishes domain events to `topic` as ``publish(_:to:)`` does, pipelined as
@@ -46,16 +42,9 @@ extension NATSEventBus {
         var envelopes = envelopes
         var spans: [any Span]?
         var messages: [OutgoingMessage]
+        let subject: String?
         do throws(EventBusError) {
-            try EventBusNames.validateTopic(topic, deadLetterSuffix: configuration.deadLetter.subjectSuffix)
-            if EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: configuration.deadLetter.subjectSuffix) != nil
-            {
-                // publish(_:to:) checks each message only as it sends it: check the whole call first.
-                try checkCarriable(try MessageTracing.messages(envelopes, traceHeaders: nil, topic: topic))
-                try await publish(envelopes, to: topic)
-                return .settled
-            }
-            _ = try checkedSubject(topic)
+            subject = try pipelinedSubject(forTopic: topic)
             var traceHeaders: [[MessageHeader]]?
             if let tracing = configuration.pool.tracing {
                 let started = tracing.startSends(&envelopes, topic: topic)
@@ -69,20 +58,48 @@ extension NATSEventBus {
             publishMetrics?.record(topics, since: start, failure: error)
             throw error
         }
-        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(
+            messages, runs: [SubjectRun(range: messages.indices, subject: subject)], topics: topics, since: start,
+            spans: spans)
     }
 
-    /// Whether any message goes to a dead-letter topic; checks every topic's name and subjects.
-    private func hasDeadLetters(_ messages: [OutgoingMessage]) throws(EventBusError) -> Bool {
+    /// Consecutive messages of a call that go to one fixed subject (a dead-letter topic's), or to
+    /// their topics' partition subjects (`subject` nil).
+    private struct SubjectRun {
+        var range: Range<Int>
+        var subject: String?
+    }
+
+    /// The dead-letter subject for a dead-letter topic (`<topic>.dlq`), nil for a topic published to
+    /// its partition subjects; checks the topic's name and subjects.
+    private func pipelinedSubject(forTopic topic: String) throws(EventBusError) -> String? {
         let suffix = configuration.deadLetter.subjectSuffix
-        var lastTopic: String?
-        for message in messages where message.topic != lastTopic {
-            lastTopic = message.topic
-            try EventBusNames.validateTopic(message.topic, deadLetterSuffix: suffix)
-            if EventBusNames.deadLetterBase(of: message.topic, deadLetterSuffix: suffix) != nil { return true }
-            _ = try checkedSubject(message.topic)
+        try EventBusNames.validateTopic(topic, deadLetterSuffix: suffix)
+        if let base = EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: suffix) {
+            return try configuration.subjects.deadLetterSubject(forTopic: base)
         }
-        return false
+        _ = try checkedSubject(topic)
+        return nil
+    }
+
+    /// Splits a call into runs by subject, as ``publish(_:)-([OutgoingMessage])`` does, so that
+    /// messages of one key keep their order; checks every topic's name and subjects.
+    private func subjectRuns(_ messages: [OutgoingMessage]) throws(EventBusError) -> [SubjectRun] {
+        var runs: [SubjectRun] = []
+        var lastTopic: String?
+        var subject: String?
+        for index in messages.indices {
+            if messages[index].topic != lastTopic {
+                lastTopic = messages[index].topic
+                subject = try pipelinedSubject(forTopic: messages[index].topic)
+            }
+            if let last = runs.last, last.subject == subject {
+                runs[runs.count - 1].range = last.range.lowerBound..<(index + 1)
+            } else {
+                runs.append(SubjectRun(range: index..<(index + 1), subject: subject))
+            }
+        }
+        return runs
     }
 
     /// Runs the publishing thread's per-message checks here, so that a refusal throws before
@@ -98,8 +115,8 @@ extension NATSEventBus {
     /// Takes window room for `messages`, queues them, and returns their receipt; metrics and spans
     /// are recorded when the last PubAck (or failure) settles it.
     private func enqueuePipelined(
-        _ messages: [OutgoingMessage], topics: [(topic: String, count: Int)], since start: ContinuousClock.Instant,
-        spans: [any Span]?
+        _ messages: [OutgoingMessage], runs: [SubjectRun], topics: [(topic: String, count: Int)],
+        since start: ContinuousClock.Instant, spans: [any Span]?
     ) async throws(EventBusError) -> PublishReceipt {
         let count = messages.count
         let metrics = publishMetrics
@@ -116,7 +133,14 @@ extension NATSEventBus {
             metrics?.record(topics, since: start, failure: error)
             if let spans { MessageTracing.end(spans, error: error) }
         }
-        publisher.enqueue(messages, completion: completion)
+        if runs.count == 1 {
+            publisher.enqueue(messages, subject: runs[0].subject, completion: completion)
+        } else {
+            // Queued one after another from this task: the publishing thread sends them in this order.
+            for run in runs {
+                publisher.enqueue(Array(messages[run.range]), subject: run.subject, completion: completion)
+            }
+        }
         return PublishReceipt(completion)
     }
 }

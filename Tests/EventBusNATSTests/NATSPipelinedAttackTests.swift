@@ -76,8 +76,40 @@ final class NATSPipelinedAttackTests: XCTestCase {
         try await bus.publishPipelined([Self.message(topic + ".dlq", key: "k", 99)]).acknowledged()
         try await NATSTestEnvironment.waitUntil("the sentinel") { arrivals.all["k"]?.contains(99) == true }
         XCTAssertEqual(arrivals.all["k"], [99], "messages of a refused pipelined call were delivered")
+        // A call mixing the topic and its dead letters, unawaited behind another: each side in order.
+        let regular = Arrivals()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { regular.append($0) }
+        let first = try await bus.publishPipelined([
+            Self.message(topic, key: "m", 0), Self.message(topic + ".dlq", key: "m", 100),
+            Self.message(topic, key: "m", 1), Self.message(topic + ".dlq", key: "m", 101),
+        ])
+        let second = try await bus.publishPipelined([
+            Self.message(topic + ".dlq", key: "m", 102), Self.message(topic, key: "m", 2),
+        ])
+        try await first.acknowledged()
+        try await second.acknowledged()
+        try await NATSTestEnvironment.waitUntil("both sides") {
+            regular.all["m"]?.count == 3 && arrivals.all["m"]?.count == 3
+        }
+        XCTAssertEqual(regular.all["m"], [0, 1, 2])
+        XCTAssertEqual(arrivals.all["m"], [100, 101, 102])
+        await subscription.close()
         await letters.close()
         await bus.shutdown()
+    }
+
+    func testAPipelinedCallToADeadLetterTopicReturnsBeforeItsAcknowledgements() async throws {
+        let server = try NATSTestServer()
+        let bus = try await makeBus(url: server.url)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        try await bus.publishPipelined([Self.message(topic, key: "k", 0)]).acknowledged()
+        server.pause()
+        let receipt = try await bus.publishPipelined([Self.message(topic + ".dlq", key: "k", 1)])
+        XCTAssertFalse(receipt.isSettled, "the call waited for the PubAck of a paused server")
+        server.resume()
+        try await receipt.acknowledged()
+        await bus.shutdown()
+        server.stop()
     }
 
     func testACallWithAMessageNATSCannotCarryInTheMiddleQueuesNothing() async throws {

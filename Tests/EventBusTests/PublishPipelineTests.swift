@@ -142,6 +142,29 @@ final class PublishPipelineTests: XCTestCase {
         }
     }
 
+    func testCancellingTheFirstWaiterAdmitsTheWaitersBehindItThatNowFit() async throws {
+        let window = PublishWindow(limit: 10)
+        try await window.acquire(8)
+        let large = Task { () -> EventBusError.Code? in
+            do throws(EventBusError) {
+                try await window.acquire(5)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        try await waitForWaiters(window, 1)
+        let small = Task { try await window.acquire(1) }
+        try await waitForWaiters(window, 2)
+        large.cancel()
+        let largeCode = await large.value
+        XCTAssertEqual(largeCode, .cancelled)
+        // Room for 1 is free and nobody is ahead of it any more: it must not wait for a release.
+        try await small.value
+        XCTAssertEqual(window.outstanding, 9)
+        XCTAssertEqual(window.waiting, 0)
+    }
+
     private final class Admissions: Sendable {
         let values = Mutex<[Int]>([])
     }

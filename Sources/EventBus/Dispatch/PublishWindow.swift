@@ -65,11 +65,15 @@ package final class PublishWindow: Sendable {
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
+            let (waiter, admitted) = state.withLock { state -> (Waiter?, [UnsafeContinuation<Bool, Never>]) in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return (nil, []) }
+                let waiter = state.waiters.remove(at: index)
+                // The waiters it held back may fit now: without this they would wait for the next
+                // release (as long as an ack timeout while acknowledgements stall) with room free.
+                return (waiter, admitFitting(&state))
             }
             waiter?.continuation.resume(returning: false)
+            for continuation in admitted { continuation.resume(returning: true) }
         }
         if granted { return }
         if state.withLock({ $0.closed }) { throw Self.closedError }
@@ -80,14 +84,19 @@ package final class PublishWindow: Sendable {
     package func release(_ count: Int) {
         let admitted = state.withLock { state -> [UnsafeContinuation<Bool, Never>] in
             state.outstanding -= count
-            var admitted: [UnsafeContinuation<Bool, Never>] = []
-            while let first = state.waiters.first, fits(first.count, state.outstanding) {
-                state.outstanding += first.count
-                admitted.append(state.waiters.removeFirst().continuation)
-            }
-            return admitted
+            return admitFitting(&state)
         }
         for continuation in admitted { continuation.resume(returning: true) }
+    }
+
+    /// Takes room for the waiters at the front that fit, in order; returns them to resume.
+    private func admitFitting(_ state: inout State) -> [UnsafeContinuation<Bool, Never>] {
+        var admitted: [UnsafeContinuation<Bool, Never>] = []
+        while let first = state.waiters.first, fits(first.count, state.outstanding) {
+            state.outstanding += first.count
+            admitted.append(state.waiters.removeFirst().continuation)
+        }
+        return admitted
     }
 
     /// Fails every waiter and every later ``acquire(_:)`` with `shutDown`.

@@ -9,9 +9,10 @@ extension KafkaEventBus {
     /// call is enqueued. A broker whose topic allows less than `message.max.bytes` refuses a larger
     /// record only in its delivery report. Waits while librdkafka's queue is full
     /// (`queue.buffering.max.messages`): a task cancelled then throws `cancelled` if nothing of the
-    /// call is enqueued yet, and otherwise waits on until the whole call is (librdkafka frees room
-    /// within `message.timeout.ms`), so a call is never left enqueued in part. The idempotent
-    /// producer (the default) keeps each partition's order through its own retries.
+    /// call is enqueued yet (`shutDown` if the bus shuts down meanwhile), and otherwise waits on
+    /// until the whole call is (librdkafka frees room within `message.timeout.ms`), so a call is
+    /// never left enqueued in part but by shutdown. The idempotent producer (the default) keeps
+    /// each partition's order through its own retries.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
         let start = ContinuousClock.now
@@ -89,11 +90,8 @@ extension KafkaEventBus {
             metrics?.record(topics, since: start, failure: error)
             if let spans { MessageTracing.end(spans, error: error) }
         }
-        guard await enqueue(messages, on: producer, completion: completion, wholeCall: true) else {
+        if let error = await enqueue(messages, on: producer, completion: completion, wholeCall: true) {
             // Nothing enqueued and nothing settled: the completion's onFinish never runs.
-            let error = EventBusError(
-                .cancelled, "the task was cancelled while librdkafka's queue was full; nothing of the call was enqueued"
-            )
             if let spans { MessageTracing.end(spans, error: error) }
             metrics?.record(topics, since: start, failure: error)
             throw error

@@ -45,14 +45,15 @@ extension KafkaEventBus {
     ///
     /// With `wholeCall` (pipelined calls, whose later calls must not overtake a part left out), a
     /// cancelled task stops waiting only while nothing of the call is enqueued: then nothing is
-    /// settled and this returns false, for the caller to throw `cancelled`. Once part of the call is
-    /// enqueued, the rest waits for room whatever the task's cancellation: a bounded wait, since
-    /// librdkafka fails what it could not deliver within `message.timeout.ms` and so frees room.
+    /// settled and this returns the error (`cancelled`, or `shutDown` when the bus shut down
+    /// meanwhile) for the caller to throw. Once part of the call is enqueued, the rest waits for
+    /// room whatever the task's cancellation: a bounded wait, since librdkafka fails what it could
+    /// not deliver within `message.timeout.ms` and so frees room.
     @discardableResult
     func enqueue(
         _ messages: [OutgoingMessage], on producer: RDKafkaProducer, completion: PublishCompletion,
         wholeCall: Bool = false
-    ) async -> Bool {
+    ) async -> EventBusError? {
         // Released by the delivery report (or the failure below) that settles the last message.
         let ticket = Unmanaged.passRetained(completion)
         var next = 0
@@ -63,13 +64,20 @@ extension KafkaEventBus {
             case .queueFull(let index):
                 next = index
                 if isShutDown.load(ordering: .acquiring) {
+                    if wholeCall, next == 0 {
+                        ticket.release()
+                        return EventBusError(.shutDown, "the Kafka event bus was shut down")
+                    }
                     settle(ticket, messages.count - next, EventBusError(.shutDown, "bus shut down"))
                     break produceLoop
                 }
                 if Task.isCancelled {
                     if wholeCall, next == 0 {
                         ticket.release()
-                        return false
+                        return EventBusError(
+                            .cancelled,
+                            "the task was cancelled while librdkafka's queue was full; nothing of the call was enqueued"
+                        )
                     }
                     if wholeCall {
                         await Self.pauseIgnoringCancellation()
@@ -91,7 +99,7 @@ extension KafkaEventBus {
                 break produceLoop
             }
         }
-        return true
+        return nil
     }
 
     /// Waits about a millisecond, also in a cancelled task (where `Task.sleep` returns at once).

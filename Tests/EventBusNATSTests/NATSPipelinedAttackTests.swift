@@ -178,6 +178,57 @@ final class NATSPipelinedAttackTests: XCTestCase {
         await bus.shutdown()
     }
 
+    func testTasksCancelledWhileTheirCallsWaitForRoomLeaveEveryCallWholeOrAbsent() async throws {
+        let bus = try await makeBus(maxPending: 16)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let arrivals = Arrivals()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
+        let queued = Shared<[String: [Int]]>([:])
+        let cancelledCalls = Counter()
+        let tasks = 8
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var generator = SystemRandomNumberGenerator()
+                    var next = 0
+                    for _ in 0..<60 {
+                        let size = Int.random(in: 1...20, using: &generator)
+                        let messages = (next..<next + size).map { Self.message(topic, key: "key-\(task)", $0) }
+                        next += size
+                        if let error = await Self.pipelinedFailure(bus, messages) {
+                            XCTAssertEqual(error.code, .cancelled)
+                            cancelledCalls.add()
+                        } else {
+                            queued.withLock {
+                                $0["key-\(task)", default: []] += messages.map {
+                                    Int(String(decoding: $0.payload, as: UTF8.self))!
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // Cancel every task part way: its later calls throw cancelled, at once or while waiting for room.
+            try? await NATSTestEnvironment.waitUntil("calls under way") { arrivals.count >= 100 }
+            group.cancelAll()
+        }
+        XCTAssertGreaterThan(cancelledCalls.current, 0, "the cancellation came after every call")
+        let expected = queued.withLock { $0 }
+        let total = expected.values.reduce(0) { $0 + $1.count }
+        try await NATSTestEnvironment.waitUntil("every queued message", timeout: .seconds(60)) {
+            arrivals.count >= total
+        }
+        try await NATSTestEnvironment.waitUntil("the window empties") { bus.pipelineWindow.outstanding == 0 }
+        XCTAssertEqual(bus.pipelineWindow.waiting, 0)
+        for (key, messages) in expected {
+            XCTAssertEqual(arrivals.all[key], messages, "\(key): a cancelled call left part of itself, or order broke")
+        }
+        XCTAssertEqual(arrivals.count, total)
+        try await bus.publishPipelined((0..<16).map { Self.message(topic, key: "after", $0) }).acknowledged()
+        await subscription.close()
+        await bus.shutdown()
+    }
+
     func testACallCancelledWhileWaitingForRoomQueuesNothingAndTheWindowStaysUsable() async throws {
         let server = try NATSTestServer()
         let bus = try await makeBus(maxPending: 4, url: server.url)

@@ -155,6 +155,11 @@ public final class KafkaEventBus: ConnectableEventBus, MessagingSystemNaming {
         var producers = [producer]
         if let deadLetters = state.withLock({ $0.deadLetterProducer }) { producers.append(deadLetters) }
         for producer in producers {
+            // A call that saw the bus running may still be about to produce: stop it first, so
+            // that nothing is enqueued after the flush and purge below, whose delivery report the
+            // poll thread would never serve (its publish would wait for ever).
+            // (Without a thread, as for the flush below, there is no safe place to wait.)
+            _ = try? await DedicatedThread.run { producer.stopProducing() }
             // Without a thread (the system gave none) nothing can be flushed: purge.
             let drained = (try? await DedicatedThread.run { producer.flush(timeoutMilliseconds: timeout) }) ?? false
             if !drained {

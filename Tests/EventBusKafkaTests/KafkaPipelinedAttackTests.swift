@@ -2,6 +2,7 @@ import EventBus
 import Synchronization
 import XCTest
 
+@testable import EventBus
 @testable import EventBusKafka
 
 /// `publishPipelined` as a new user meets it on Kafka: a full librdkafka queue with a cancelled
@@ -262,6 +263,26 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         XCTAssertNil(lateOutcome.receipt)
         XCTAssertLessThan(took, .seconds(20), "shutdown or the receipts hung with the broker paused")
         broker.kill()
+    }
+
+    func testACallThatSawTheBusRunningButProducesAfterShutdownBeganFailsInsteadOfHanging() async throws {
+        try KafkaTestBroker.requireReachable()
+        let bus = try KafkaEventBus(configuration: KafkaTestBroker.configuration())
+        let topic = KafkaTestBroker.uniqueTopic("pipelined-late-produce")
+        let receipt = try await bus.publishPipelined([Self.message(topic, key: "k", 0)])
+        // What shutdown does first; a call past its isShutDown check produces only now.
+        bus.producer.stopProducing()
+        let completion = PublishCompletion(count: 2)
+        let error = await bus.enqueue(
+            [Self.message(topic, key: "k", 1), Self.message(topic, key: "k", 2)], on: bus.producer,
+            completion: completion, wholeCall: true)
+        XCTAssertNil(error)
+        XCTAssertTrue(completion.isFinished, "a produce after shutdown began was left waiting for a delivery report")
+        let late = await completion.wait()
+        XCTAssertEqual(late?.code, .shutDown)
+        // Messages enqueued before are still flushed.
+        try await receipt.acknowledged()
+        await bus.shutdown()
     }
 
     func testMixedAwaitedAndPipelinedCallsFromOneTaskKeepTheirOrder() async throws {

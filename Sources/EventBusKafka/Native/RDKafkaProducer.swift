@@ -20,6 +20,9 @@ final class RDKafkaProducer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let context: Unmanaged<RDKafkaCallbackContext>
     private let guardian = HandleGuard()
+    /// Closed by ``stopProducing()``: a produce call after it never enqueues a message that the
+    /// shutdown's last flush and poll would not see (its delivery report would never be served).
+    private let producing = HandleGuard()
 
     init(properties: [String: String], logger: Logger) throws(EventBusError) {
         let conf = try RDKafkaConfig.make(properties)
@@ -55,10 +58,18 @@ final class RDKafkaProducer: @unchecked Sendable {
 
     private static let destroyedError = EventBusError(.shutDown, "the Kafka producer was closed")
 
+    /// Refuses every later produce call (`shutDown`) and waits (blocking, for calls in progress
+    /// only: they do not block) until the current ones returned; flush, poll and purge go on.
+    func stopProducing() {
+        _ = producing.close()
+    }
+
     /// Enqueues `messages[start...]`, each carrying `ticket` for its delivery report.
     func produce(
         _ messages: [OutgoingMessage], from start: Int, ticket: UnsafeMutableRawPointer
     ) -> ProduceResult {
+        guard producing.enter() else { return .failed(at: start, Self.destroyedError) }
+        defer { producing.leave() }
         guard guardian.enter() else { return .failed(at: start, Self.destroyedError) }
         defer { guardian.leave() }
         var scratch: [UInt8] = []

@@ -90,6 +90,13 @@ public final class KafkaEventBus: ConnectableEventBus, MessagingSystemNaming {
             return BusHealth(status: .unhealthy, details: details)
         }
         let producer = self.producer
+        if let fatal = producer.fatalError {
+            // Every later publish fails: only a new bus (a new producer) can publish again.
+            details["eventbus.kafka.fatal_error"] = fatal.name
+            details["eventbus.cause"] =
+                "the Kafka producer hit a fatal error and refuses every publish; only a new bus can publish: \(fatal.reason)"
+            return BusHealth(status: .unhealthy, details: details)
+        }
         let timeout = Int32(KafkaConfiguration.milliseconds(configuration.health.probeTimeout)) ?? 2_000
         let probe: Result<Int, EventBusError>
         do throws(EventBusError) {

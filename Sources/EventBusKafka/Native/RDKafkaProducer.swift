@@ -77,9 +77,44 @@ final class RDKafkaProducer: @unchecked Sendable {
             let err = produce(messages[index], ticket: ticket, scratch: &scratch)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { continue }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull(at: index) }
+            // After a fatal error librdkafka refuses with the fatal error's own code.
+            if let fatal = fatalErrorUnguarded {
+                return .failed(
+                    at: index,
+                    EventBusError(
+                        .nativeError,
+                        "the Kafka producer hit a fatal error and refuses every publish; only a new bus can publish: \(fatal.name): \(fatal.reason)",
+                        underlying: RDKafkaError(err)))
+            }
             return .failed(at: index, RDKafkaError.translate(err, while: "produce refused"))
         }
         return .enqueued
+    }
+
+    /// The fatal error librdkafka raised on this producer, if any: an idempotent producer that
+    /// lost its sequence (for example `UNKNOWN_PRODUCER_ID` after a broker forgot its producer
+    /// state) fails every later produce call and cannot recover; only a new producer can publish.
+    /// The error's librdkafka name (such as `UNKNOWN_PRODUCER_ID`) and its reason.
+    var fatalError: (name: String, reason: String)? {
+        guard guardian.enter() else { return nil }
+        defer { guardian.leave() }
+        return fatalErrorUnguarded
+    }
+
+    /// ``fatalError`` for callers inside the handle guard.
+    private var fatalErrorUnguarded: (name: String, reason: String)? {
+        var text = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle, &text, text.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return (RDKafkaError(code).name, RDKafkaConfig.text(text))
+    }
+
+    /// Raises a fabricated fatal error (librdkafka's `rd_kafka_test_fatal_error`), for tests of
+    /// what the bus does after one.
+    func raiseFatalErrorForTesting(reason: String) {
+        guard guardian.enter() else { return }
+        defer { guardian.leave() }
+        _ = rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, reason)
     }
 
     /// Since when no broker has answered (nil: reachable), and why.

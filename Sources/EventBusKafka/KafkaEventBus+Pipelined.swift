@@ -1,5 +1,4 @@
 import EventBus
-import Tracing
 
 extension KafkaEventBus {
     /// Enqueues `messages` on the producer and returns with a receipt for their delivery reports.
@@ -15,19 +14,15 @@ extension KafkaEventBus {
     /// each partition's order through its own retries.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
-        let start = ContinuousClock.now
-        let topics = publishMetrics == nil ? [] : PublishMetrics.countPerTopic(messages)
         var messages = messages
-        // The spans' context goes into the headers, so the size is checked with it.
-        let spans = configuration.pool.tracing?.startSends(&messages)
+        let call = PipelinedCall(&messages, tracing: configuration.pool.tracing, metrics: publishMetrics)
         do throws(EventBusError) {
             try await checkPipelined(messages)
         } catch {
-            if let spans { MessageTracing.end(spans, error: error) }
-            publishMetrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
-        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, call: call)
     }
 
     /// Publishes domain events to `topic` as ``publish(_:to:)`` does, pipelined as
@@ -37,26 +32,15 @@ extension KafkaEventBus {
         -> PublishReceipt
     {
         guard !envelopes.isEmpty else { return .settled }
-        let start = ContinuousClock.now
-        let topics = [(topic: topic, count: envelopes.count)]
-        var envelopes = envelopes
-        var spans: [any Span]?
-        var messages: [OutgoingMessage]
+        let (call, messages) = try PipelinedCall.encoding(
+            envelopes, to: topic, tracing: configuration.pool.tracing, metrics: publishMetrics)
         do throws(EventBusError) {
-            var traceHeaders: [[MessageHeader]]?
-            if let tracing = configuration.pool.tracing {
-                let started = tracing.startSends(&envelopes, topic: topic)
-                spans = started.0
-                traceHeaders = started.1
-            }
-            messages = try MessageTracing.messages(envelopes, traceHeaders: traceHeaders, topic: topic)
             try await checkPipelined(messages)
         } catch {
-            if let spans { MessageTracing.end(spans, error: error) }
-            publishMetrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
-        return try await enqueuePipelined(messages, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, call: call)
     }
 
     /// What a publish checks before enqueueing, plus each record's size, so that a refusal throws
@@ -81,19 +65,13 @@ extension KafkaEventBus {
 
     /// Enqueues `messages` and returns their receipt; metrics and spans are recorded when the last
     /// delivery report (or failure) settles it.
-    private func enqueuePipelined(
-        _ messages: [OutgoingMessage], topics: [(topic: String, count: Int)], since start: ContinuousClock.Instant,
-        spans: [any Span]?
-    ) async throws(EventBusError) -> PublishReceipt {
-        let metrics = publishMetrics
-        let completion = PublishCompletion(count: messages.count) { error in
-            metrics?.record(topics, since: start, failure: error)
-            if let spans { MessageTracing.end(spans, error: error) }
-        }
+    private func enqueuePipelined(_ messages: [OutgoingMessage], call: PipelinedCall) async throws(EventBusError)
+        -> PublishReceipt
+    {
+        let completion = call.completion(count: messages.count)
         if let error = await enqueue(messages, on: producer, completion: completion, wholeCall: true) {
             // Nothing enqueued and nothing settled: the completion's onFinish never runs.
-            if let spans { MessageTracing.end(spans, error: error) }
-            metrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
         return PublishReceipt(completion)

@@ -1,5 +1,4 @@
 import EventBus
-import Tracing
 
 extension NATSEventBus {
     /// Queues `messages` for the publishing thread and returns with a receipt for their PubAcks.
@@ -12,22 +11,17 @@ extension NATSEventBus {
     /// sends them, in the same queue.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
-        let start = ContinuousClock.now
-        let topics = publishMetrics == nil ? [] : PublishMetrics.countPerTopic(messages)
         var messages = messages
-        var spans: [any Span]?
+        let call = PipelinedCall(&messages, tracing: configuration.pool.tracing, metrics: publishMetrics)
         let runs: [SubjectRun]
         do throws(EventBusError) {
             runs = try subjectRuns(messages)
-            // The spans' context goes into the headers, so the size is checked with it.
-            spans = configuration.pool.tracing?.startSends(&messages)
             try checkCarriable(messages)
         } catch {
-            if let spans { MessageTracing.end(spans, error: error) }
-            publishMetrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
-        return try await enqueuePipelined(messages, runs: runs, topics: topics, since: start, spans: spans)
+        return try await enqueuePipelined(messages, runs: runs, call: call)
     }
 
     /// Publishes domain events to `topic` as ``publish(_:to:)`` does, pipelined as
@@ -37,30 +31,18 @@ extension NATSEventBus {
         -> PublishReceipt
     {
         guard !envelopes.isEmpty else { return .settled }
-        let start = ContinuousClock.now
-        let topics = [(topic: topic, count: envelopes.count)]
-        var envelopes = envelopes
-        var spans: [any Span]?
-        var messages: [OutgoingMessage]
+        let (call, messages) = try PipelinedCall.encoding(
+            envelopes, to: topic, tracing: configuration.pool.tracing, metrics: publishMetrics)
         let subject: String?
         do throws(EventBusError) {
             subject = try pipelinedSubject(forTopic: topic)
-            var traceHeaders: [[MessageHeader]]?
-            if let tracing = configuration.pool.tracing {
-                let started = tracing.startSends(&envelopes, topic: topic)
-                spans = started.0
-                traceHeaders = started.1
-            }
-            messages = try MessageTracing.messages(envelopes, traceHeaders: traceHeaders, topic: topic)
             try checkCarriable(messages)
         } catch {
-            if let spans { MessageTracing.end(spans, error: error) }
-            publishMetrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
         return try await enqueuePipelined(
-            messages, runs: [SubjectRun(range: messages.indices, subject: subject)], topics: topics, since: start,
-            spans: spans)
+            messages, runs: [SubjectRun(range: messages.indices, subject: subject)], call: call)
     }
 
     /// Consecutive messages of a call that go to one fixed subject (a dead-letter topic's), or to
@@ -115,24 +97,17 @@ extension NATSEventBus {
     /// Takes window room for `messages`, queues them, and returns their receipt; metrics and spans
     /// are recorded when the last PubAck (or failure) settles it.
     private func enqueuePipelined(
-        _ messages: [OutgoingMessage], runs: [SubjectRun], topics: [(topic: String, count: Int)],
-        since start: ContinuousClock.Instant, spans: [any Span]?
+        _ messages: [OutgoingMessage], runs: [SubjectRun], call: PipelinedCall
     ) async throws(EventBusError) -> PublishReceipt {
         let count = messages.count
-        let metrics = publishMetrics
         do {
             try await pipelineWindow.acquire(count)
         } catch {
-            if let spans { MessageTracing.end(spans, error: error) }
-            metrics?.record(topics, since: start, failure: error)
+            call.fail(error)
             throw error
         }
         let window = pipelineWindow
-        let completion = PublishCompletion(count: count) { error in
-            window.release(count)
-            metrics?.record(topics, since: start, failure: error)
-            if let spans { MessageTracing.end(spans, error: error) }
-        }
+        let completion = call.completion(count: count) { window.release(count) }
         if runs.count == 1 {
             publisher.enqueue(messages, subject: runs[0].subject, completion: completion)
         } else {

@@ -28,7 +28,7 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
     let connection: NativeConnection
     let publisher: NativePublisher
     /// Bounds the pipelined messages not yet acknowledged (`publish.maxPending`).
-    let pipelineWindow: PublishWindow
+    package let pipelineWindow: PublishWindow
     private let streamSubjects: [String]
     private let state = Mutex(State())
     let logger: Logger

@@ -1,7 +1,6 @@
 import EventBus
+import EventBusKafka
 import XCTest
-
-@testable import EventBusKafka
 
 /// An idempotent producer that hit a fatal error (librdkafka refuses every later produce call, as
 /// after a broker forgot its producer state: `UNKNOWN_PRODUCER_ID`) must not look usable.
@@ -15,7 +14,7 @@ final class KafkaFatalErrorTests: XCTestCase {
         XCTAssertEqual(before.status, .healthy, "\(before.details)")
         XCTAssertNil(before.details["eventbus.kafka.fatal_error"])
 
-        bus.producer.raiseFatalErrorForTesting(reason: "the broker forgot this producer")
+        bus.raiseFatalErrorForTesting(reason: "the broker forgot this producer")
         let after = await bus.health()
         XCTAssertEqual(after.status, .unhealthy, "\(after.details)")
         XCTAssertEqual(after.details["eventbus.kafka.fatal_error"], "UNKNOWN_PRODUCER_ID")

@@ -2,8 +2,7 @@ import EventBus
 import Synchronization
 import XCTest
 
-@testable import EventBus
-@testable import EventBusKafka
+import EventBusKafka
 
 /// `publishPipelined` as a new user meets it on Kafka: a full librdkafka queue with a cancelled
 /// caller, shutdown with thousands of messages outstanding, mixed awaited and pipelined calls.
@@ -53,7 +52,7 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         let messages = (0..<total).map { Self.message(topic, key: "k", $0) }
         let outcome = await withTaskGroup(of: Outcome.self) { group -> Outcome in
             group.addTask { await Self.pipelined(bus, messages) }
-            let full = await Collector.waitUntil(timeout: .seconds(10)) { bus.producer.outstanding >= 5 }
+            let full = await Collector.waitUntil(timeout: .seconds(10)) { bus.outstandingDeliveries >= 5 }
             XCTAssertTrue(full, "librdkafka's queue never filled")
             group.cancelAll()
             return await group.next() ?? Outcome()
@@ -98,7 +97,7 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         let refused = (0..<3).map { Self.message(topic, key: "refused", $0) }
         let (filled, cancelled) = await withTaskGroup(of: (Int, Outcome).self) { group -> (Outcome, Outcome) in
             group.addTask { (0, await Self.pipelined(bus, filling)) }
-            let full = await Collector.waitUntil(timeout: .seconds(10)) { bus.producer.outstanding >= 5 }
+            let full = await Collector.waitUntil(timeout: .seconds(10)) { bus.outstandingDeliveries >= 5 }
             XCTAssertTrue(full, "librdkafka's queue never filled")
             // The queue is full and the filling call waits for room: this call cannot enqueue its first message.
             let waiting = Task { await Self.pipelined(bus, refused) }
@@ -271,11 +270,10 @@ final class KafkaPipelinedAttackTests: XCTestCase {
         let topic = KafkaTestBroker.uniqueTopic("pipelined-late-produce")
         let receipt = try await bus.publishPipelined([Self.message(topic, key: "k", 0)])
         // What shutdown does first; a call past its isShutDown check produces only now.
-        bus.producer.stopProducing()
+        bus.stopProducing()
         let completion = PublishCompletion(count: 2)
-        let error = await bus.enqueue(
-            [Self.message(topic, key: "k", 1), Self.message(topic, key: "k", 2)], on: bus.producer,
-            completion: completion, wholeCall: true)
+        let error = await bus.enqueueWholeCall(
+            [Self.message(topic, key: "k", 1), Self.message(topic, key: "k", 2)], completion: completion)
         XCTAssertNil(error)
         XCTAssertTrue(completion.isFinished, "a produce after shutdown began was left waiting for a delivery report")
         let late = await completion.wait()

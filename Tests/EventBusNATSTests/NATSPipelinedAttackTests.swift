@@ -3,7 +3,7 @@ import MetricsTestKit
 import Synchronization
 import XCTest
 
-@testable import EventBusNATS
+import EventBusNATS
 
 /// `publishPipelined` as a new user meets it on NATS: refused calls, a small `maxPending`,
 /// cancellation, unawaited receipts, shutdown and a broker that goes away with receipts outstanding.

@@ -1,7 +1,7 @@
 import Synchronization
 import XCTest
 
-@testable import EventBus
+import EventBus
 
 /// The pieces behind `publishPipelined`: the receipt any number of tasks may await, and the window
 /// that bounds unacknowledged pipelined messages.

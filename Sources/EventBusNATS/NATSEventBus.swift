@@ -54,7 +54,8 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
         self.streamSubjects = streamSubjects
         self.logger = configuration.logger
         self.publisher = NativePublisher(
-            connection: connection, subjects: configuration.subjects, ackTimeout: configuration.publish.ackTimeout)
+            connection: connection, subjects: configuration.subjects, ackTimeout: configuration.publish.ackTimeout,
+            maxPending: configuration.publish.maxPending)
         self.pipelineWindow = PublishWindow(limit: configuration.publish.maxPending)
     }
 

@@ -18,14 +18,18 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
     let connection: OpaquePointer
     let jetStream: OpaquePointer
     let pending: NativePendingPublishes
+    /// `<inbox>.` in C characters, without a NUL: publishes name `<inbox>.<n>` as reply subject.
+    let replyPrefix: [CChar]
+    /// The subscription on `<inbox>.*` whose callback reads every PubAck.
+    private let replySubscription: OpaquePointer
     let events: NativeConnectionEvents
     private let closed = Atomic<Bool>(false)
 
-    /// Connects (blocking: call from a dedicated thread) and opens the JetStream context whose
-    /// PubAck callback settles entries of `pending`.
+    /// Connects (blocking: call from a dedicated thread), opens the JetStream context, and
+    /// subscribes the reply inbox whose PubAcks settle entries of `pending`.
     init(configuration: NATSConfiguration, pending: NativePendingPublishes) throws(EventBusError) {
         self.pending = pending
-        self.events = NativeConnectionEvents(logger: configuration.logger, pending: pending)
+        self.events = NativeConnectionEvents(logger: configuration.logger)
         var optionsPointer: OpaquePointer?
         var status = natsOptions_Create(&optionsPointer)
         guard status == NATS_OK, let options = optionsPointer else {
@@ -92,22 +96,71 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
                 status: status, text: NativeError.lastErrorText(status), servers: configuration.servers)
         }
         self.connection = connection
-        var jsOptions = jsOptions()
-        jsOptions_Init(&jsOptions)
-        jsOptions.PublishAsync.MaxPending = Int64(configuration.publish.maxPending)
-        jsOptions.PublishAsync.StallWait = 50
-        jsOptions.PublishAsync.AckHandler = nativePublishAckHandler
-        // Unretained: `events` holds `pending` and stays retained until the closed callback.
-        jsOptions.PublishAsync.AckHandlerClosure = Unmanaged.passUnretained(pending).toOpaque()
         var jsPointer: OpaquePointer?
-        status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)
+        // No PublishAsync options: the bus sends publishes itself and reads their PubAcks on its
+        // own reply subscription (below), sparing nats.c's async-publish machinery per message.
+        status = natsConnection_JetStream(&jsPointer, connection, nil)
         guard status == NATS_OK, let jetStream = jsPointer else {
             natsConnection_Destroy(connection)
             natsOptions_Destroy(options)
             throw NativeError.make(.nativeError, "cannot open a JetStream context", status: status)
         }
+        do throws(EventBusError) {
+            let (prefix, subscription) = try Self.subscribeReplies(
+                connection: connection, pending: pending, maxPending: configuration.publish.maxPending)
+            replyPrefix = prefix
+            replySubscription = subscription
+        } catch {
+            jsCtx_Destroy(jetStream)
+            natsConnection_Destroy(connection)
+            natsOptions_Destroy(options)
+            throw error
+        }
         self.jetStream = jetStream
         events.record(.connected)
+    }
+
+    /// Subscribes `<inbox>.*` for PubAcks with ``nativePublishAckHandler`` on its own nats.c
+    /// thread, and returns `<inbox>.` and the subscription.
+    ///
+    /// At most `maxPending` publishes wait for a reply, so the subscription's message limit is
+    /// raised to hold that many (nats.c would drop replies beyond its default 65536 as a slow
+    /// consumer, and their publishes would time out).
+    private static func subscribeReplies(
+        connection: OpaquePointer, pending: NativePendingPublishes, maxPending: Int
+    ) throws(EventBusError) -> ([CChar], OpaquePointer) {
+        var inboxPointer: UnsafeMutablePointer<natsInbox>?
+        guard natsInbox_Create(&inboxPointer) == NATS_OK, let inboxPointer else {
+            throw NativeError.make(.nativeError, "cannot create the PubAck inbox", status: NATS_NO_MEMORY)
+        }
+        let inbox = String(cString: inboxPointer)
+        natsInbox_Destroy(inboxPointer)
+        // Retained for the callback; released by the subscription's completion callback, which
+        // nats.c runs after the last message callback, or below when subscribing fails.
+        let closure = Unmanaged.passRetained(pending).toOpaque()
+        var subscriptionPointer: OpaquePointer?
+        var status = natsConnection_Subscribe(
+            &subscriptionPointer, connection, inbox + ".*", nativePublishAckHandler, closure)
+        guard status == NATS_OK, let subscription = subscriptionPointer else {
+            Unmanaged<NativePendingPublishes>.fromOpaque(closure).release()  // no callback will run
+            throw NativeError.make(.nativeError, "cannot subscribe the PubAck inbox", status: status)
+        }
+        status = natsSubscription_SetOnCompleteCB(
+            subscription,
+            { closure in
+                guard let closure else { return }
+                Unmanaged<NativePendingPublishes>.fromOpaque(closure).release()  // balances passRetained
+            }, closure)
+        if status == NATS_OK {
+            status = natsSubscription_SetPendingLimits(subscription, Int32(clamping: max(65536, 2 * maxPending)), -1)
+        }
+        guard status == NATS_OK else {
+            // The completion callback may or may not be set: leak the one retain rather than risk a
+            // double release.
+            natsSubscription_Destroy(subscription)
+            throw NativeError.make(.nativeError, "cannot set up the PubAck inbox", status: status)
+        }
+        return (Array((inbox + ".").utf8CString.dropLast()), subscription)
     }
 
     /// A new unique inbox subject (`_INBOX.<nuid>`), to name as reply subject of pull requests.
@@ -150,12 +203,12 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         return ContinuousClock.now - start
     }
 
-    /// Waits up to `timeout` for every outstanding asynchronous publish to be acknowledged. Blocks.
+    /// Waits up to `timeout` for every outstanding publish to be acknowledged (or failed). Blocks.
     func waitForPublishes(timeout: Duration) {
-        var options = jsPubOptions()
-        jsPubOptions_Init(&options)
-        options.MaxWait = max(1, timeout.milliseconds)
-        _ = js_PublishAsyncComplete(jetStream, &options)
+        let deadline = ContinuousClock.now + timeout
+        while !pending.waitUntil(atMost: 0, timeout: deadline - .now) {
+            if ContinuousClock.now >= deadline { return }
+        }
     }
 
     /// Closes the connection; blocks while nats.c flushes. Calling it twice is harmless.
@@ -166,6 +219,7 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
 
     deinit {
         close()
+        natsSubscription_Destroy(replySubscription)
         jsCtx_Destroy(jetStream)
         natsConnection_Destroy(connection)
         natsOptions_Destroy(options)

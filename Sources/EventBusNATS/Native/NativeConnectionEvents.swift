@@ -14,12 +14,8 @@ final class NativeConnectionEvents: Sendable {
     /// `unhealthyAfter` bound.
     private let outage = Mutex<(since: ContinuousClock.Instant, reason: String)?>(nil)
 
-    /// Held so the PubAck callback's unretained pointer stays valid until the connection closed.
-    private let pending: NativePendingPublishes
-
-    init(logger: Logger, pending: NativePendingPublishes) {
+    init(logger: Logger) {
         self.logger = logger
-        self.pending = pending
     }
 
     /// The events object behind a callback's closure pointer.

@@ -86,6 +86,13 @@ enum NativeHeaders {
         return headerLength
     }
 
+    /// The `Nats-Msg-Id` that ``encode(_:into:)`` sends for a message with `headers`: its own, else
+    /// its `X-Replay-ID`, else its event ID.
+    static func messageID(of headers: [MessageHeader]) -> String? {
+        headers[header: messageID] ?? headers[header: DeadLetter.Header.replayID]
+            ?? headers[header: OutgoingMessage.EnvelopeHeader.eventID]
+    }
+
     /// The bytes `message` takes on the wire, headers and payload, as nats-server counts them
     /// against `max_payload`; nil when its headers cannot be carried.
     static func wireSize(of message: OutgoingMessage) -> Int? {

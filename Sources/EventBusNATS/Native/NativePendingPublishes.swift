@@ -1,18 +1,40 @@
 import CNats
+import Dispatch
 import EventBus
 import Synchronization
 
-/// Maps each in-flight `natsMsg` to the ``PublishCompletion`` of the call that sent it.
+/// Maps each publish waiting for its PubAck to the ``PublishCompletion`` of the call that sent it.
 ///
-/// Keyed by the message's address: nats.c hands the same pointer back in the PubAck callback and
-/// frees it only after that callback returned, so an address cannot be reused while its entry lives.
+/// Keyed by the number `n` of the message's reply subject `<inbox>.<n>` (see ``NativePublisher``),
+/// which the publishing thread counts up and never reuses while the connection lives. Holds the
+/// subject and headers too, so a duplicate PubAck can name the subject and `Nats-Msg-Id`.
+///
+/// One thread at a time may wait for room (``waitUntil(atMost:timeout:)``): the publishing thread,
+/// and after it stopped, shutdown. A second waiter would only lose its wake-up and wait its full
+/// (bounded) timeout.
 final class NativePendingPublishes: Sendable {
-    private struct Entry {
+    struct Entry {
         let completion: PublishCompletion
         let sentAt: ContinuousClock.Instant
+        let subject: String
+        let headers: [MessageHeader]
     }
 
-    private let entries = Mutex<[UInt: Entry]>([:])
+    private struct Table {
+        var entries: [UInt64: Entry] = [:]
+        /// A waiter wants at most this many entries; cleared by whoever wakes it.
+        var waitingFor: Int?
+
+        /// Whether removing entries satisfied the waiter: then it is cleared and must be signalled.
+        mutating func wakesWaiter() -> Bool {
+            guard let limit = waitingFor, entries.count <= limit else { return false }
+            waitingFor = nil
+            return true
+        }
+    }
+
+    private let table = Mutex(Table())
+    private let room = DispatchSemaphore(value: 0)
     /// Told the subject and `Nats-Msg-Id` of each publish the server acknowledged as a duplicate.
     let onDuplicate: @Sendable (_ subject: String, _ messageID: String?) -> Void
 
@@ -20,88 +42,144 @@ final class NativePendingPublishes: Sendable {
         self.onDuplicate = onDuplicate
     }
 
-    private static func key(_ message: OpaquePointer) -> UInt {
-        UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(message)))
+    /// Registers publish `id` unless `limit` publishes already wait; returns whether it did.
+    func register(
+        _ id: UInt64, subject: String, headers: [MessageHeader], _ completion: PublishCompletion, limit: Int
+    ) -> Bool {
+        let entry = Entry(completion: completion, sentAt: .now, subject: subject, headers: headers)
+        return table.withLock { table in
+            guard table.entries.count < limit else { return false }
+            table.entries[id] = entry
+            return true
+        }
     }
 
-    func register(_ message: OpaquePointer, _ completion: PublishCompletion) {
-        let entry = Entry(completion: completion, sentAt: .now)
-        entries.withLock { $0[Self.key(message)] = entry }
+    /// Removes and returns the entry waiting for PubAck `id`, if it is still waiting.
+    func remove(_ id: UInt64) -> Entry? {
+        let (entry, wake) = table.withLock { table in
+            let entry = table.entries.removeValue(forKey: id)
+            return (entry, entry != nil && table.wakesWaiter())
+        }
+        if wake { room.signal() }
+        return entry
     }
 
-    /// Removes and returns the completion waiting for `message`, if it is still waiting.
-    func remove(_ message: OpaquePointer) -> PublishCompletion? {
-        entries.withLock { $0.removeValue(forKey: Self.key(message))?.completion }
-    }
-
-    /// Whether some publish has waited longer than `timeout` for its PubAck.
-    func hasOverdue(_ timeout: Duration) -> Bool {
+    /// Removes and returns the completions of publishes that waited longer than `timeout`.
+    func removeOverdue(_ timeout: Duration) -> [PublishCompletion] {
         let now = ContinuousClock.now
-        return entries.withLock { $0.values.contains { now - $0.sentAt > timeout } }
+        let (overdue, wake) = table.withLock { table -> ([PublishCompletion], Bool) in
+            guard table.entries.values.contains(where: { now - $0.sentAt > timeout }) else { return ([], false) }
+            var overdue: [PublishCompletion] = []
+            table.entries = table.entries.filter { _, entry in
+                guard now - entry.sentAt > timeout else { return true }
+                overdue.append(entry.completion)
+                return false
+            }
+            return (overdue, table.wakesWaiter())
+        }
+        if wake { room.signal() }
+        return overdue
     }
 
-    /// Removes and returns the completion of `message` if it has waited longer than `timeout`.
-    func removeIfOverdue(_ message: OpaquePointer, _ timeout: Duration) -> PublishCompletion? {
-        let now = ContinuousClock.now
-        return entries.withLock { entries in
-            let key = Self.key(message)
-            guard let entry = entries[key], now - entry.sentAt > timeout else { return nil }
-            entries[key] = nil
-            return entry.completion
+    /// Blocks until at most `count` publishes wait for a PubAck, or `timeout` passed; returns
+    /// whether at most `count` wait. May return false early (a wake-up left over from an earlier
+    /// wait): callers loop.
+    func waitUntil(atMost count: Int, timeout: Duration) -> Bool {
+        let ready = table.withLock { table -> Bool in
+            if table.entries.count <= count { return true }
+            table.waitingFor = count
+            return false
+        }
+        if ready { return true }
+        _ = room.wait(timeout: .now() + .nanoseconds(Int(clamping: max(timeout, .zero).nanoseconds)))
+        return table.withLock { table in
+            table.waitingFor = nil
+            return table.entries.count <= count
         }
     }
 
     /// Fails every publish still waiting: used when the connection is closed for good.
     func failAll(_ error: EventBusError) {
-        let waiting = entries.withLock { entries -> [PublishCompletion] in
-            let values = entries.values.map(\.completion)
-            entries.removeAll()
-            return values
+        let (waiting, wake) = table.withLock { table -> ([PublishCompletion], Bool) in
+            let values = table.entries.values.map(\.completion)
+            table.entries.removeAll()
+            return (values, table.wakesWaiter())
         }
+        if wake { room.signal() }
         for completion in waiting { completion.finish(error: error) }
     }
 
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { table.withLock { $0.entries.count } }
 }
 
-/// nats.c's PubAck callback: settles one message and frees it, as the AckHandler contract asks.
+/// The reply subscription's callback: settles the publish a PubAck (or a no-responders status)
+/// answers, then frees the reply on this thread (see ``releaseNativeMessage(_:)``).
 ///
-/// A positive ack (duplicates included: the server already holds the event) completes it, and a
-/// duplicate is reported to ``NativePendingPublishes/onDuplicate`` (the server stored nothing: a
-/// caller that meant a new message, such as a replay keeping the original ID, must hear of it); an error
-/// fails it, retriably unless the server rejected it outright. Missing acks are timed out by
-/// ``NativePublisher``'s sweep, not by nats.c's per-message MaxWait (which allocates a timer entry per
-/// message and later replays a timeout message for every one of them, acknowledged or not).
+/// Replies come to `<inbox>.<n>`; `n` finds the entry. A positive ack (duplicates included: the
+/// server already holds the event) completes it, and a duplicate is reported to
+/// ``NativePendingPublishes/onDuplicate`` (the server stored nothing: a caller that meant a new
+/// message, such as a replay keeping the original ID, must hear of it); a refusal fails it with the
+/// server's JetStream error code, not retriably, as nats.c's `jsPubAckErr` (status `NATS_ERR`) was;
+/// no responders (no stream captures the subject) fails it retriably. A reply that matches no entry
+/// (its publish timed out already) is dropped. Missing acks are timed out by ``NativePublisher``'s
+/// sweep.
 func nativePublishAckHandler(
-    _ js: OpaquePointer?, _ message: OpaquePointer?, _ ack: UnsafeMutablePointer<jsPubAck>?,
-    _ failure: UnsafeMutablePointer<jsPubAckErr>?, _ closure: UnsafeMutableRawPointer?
+    _ connection: OpaquePointer?, _ subscription: OpaquePointer?, _ message: OpaquePointer?,
+    _ closure: UnsafeMutableRawPointer?
 ) {
     guard let message else { return }
     defer { releaseNativeMessage(message) }
-    guard let closure else { return }
-    // Unretained: the connection owns the pending table and outlives its JetStream context.
+    guard let closure, let subject = natsMsg_GetSubject(message), let id = nativeReplyNumber(subject) else { return }
+    // Unretained: the subscription holds a retain until its completion callback.
     let pending = Unmanaged<NativePendingPublishes>.fromOpaque(closure).takeUnretainedValue()
-    guard let completion = pending.remove(message) else { return }
-    if let ack {
-        if ack.pointee.Duplicate {
-            let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
-            var value: UnsafePointer<CChar>?
-            let messageID =
-                natsMsgHeader_Get(message, NativeHeaders.messageID, &value) == NATS_OK
-                ? value.map { String(cString: $0) } : nil
-            pending.onDuplicate(subject, messageID)
+    guard let entry = pending.remove(id) else { return }
+    if natsMsg_IsNoResponders(message) {
+        entry.completion.finish(
+            error: NativeError.make(
+                .publishFailed, "JetStream publish not acknowledged", status: NATS_NO_RESPONDERS,
+                text: NativeError.text(NATS_NO_RESPONDERS)))
+        return
+    }
+    let length = Int(natsMsg_GetDataLength(message))
+    let ack = NativePubAck.parse(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: max(0, length)))
+    switch ack {
+    case .stored(_, let duplicate):
+        if duplicate { pending.onDuplicate(entry.subject, NativeHeaders.messageID(of: entry.headers)) }
+        entry.completion.finish(error: nil)
+    case .rejected(_, let errorCode, let description):
+        entry.completion.finish(
+            error: NativeError.make(
+                .publishFailed, "JetStream publish not acknowledged", status: NATS_ERR,
+                jsError: jsErrCode(UInt32(clamping: errorCode)), text: description))
+    case .unreadable:
+        // The server may hold the message: publishing it again (same Nats-Msg-Id) is safe.
+        entry.completion.finish(
+            error: EventBusError(.publishFailed, "unreadable PubAck from the server", isRetriable: true))
+    }
+}
+
+/// The `n` of a reply subject `<inbox>.<n>`; nil when the last token is not a number that fits.
+func nativeReplyNumber(_ subject: UnsafePointer<CChar>) -> UInt64? {
+    var value: UInt64? = nil
+    var pointer = subject
+    while pointer.pointee != 0 {
+        let byte = UInt8(bitPattern: pointer.pointee)
+        pointer += 1
+        if byte == UInt8(ascii: ".") {
+            value = 0
+            continue
         }
-        completion.finish(error: nil)
-        return
+        guard let current = value, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+            // Not a number: skip to the next token.
+            value = nil
+            while pointer.pointee != 0, pointer.pointee != CChar(UInt8(ascii: ".")) { pointer += 1 }
+            continue
+        }
+        let (times, overflow) = current.multipliedReportingOverflow(by: 10)
+        let (sum, carry) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+        value = overflow || carry ? nil : sum
+        if value == nil { while pointer.pointee != 0, pointer.pointee != CChar(UInt8(ascii: ".")) { pointer += 1 } }
     }
-    guard let failure else {
-        completion.finish(error: EventBusError(.publishFailed, "no PubAck and no error", isRetriable: true))
-        return
-    }
-    let text = failure.pointee.ErrText.map { String(cString: $0) }
-    let status = failure.pointee.Err
-    let error = NativeError.make(
-        .publishFailed, "JetStream publish not acknowledged", status: status, jsError: failure.pointee.ErrCode,
-        text: text ?? NativeError.text(status))
-    completion.finish(error: error)
+    // `value` is 0 right after a dot: an empty last token is no number.
+    return pointer > subject && UInt8(bitPattern: (pointer - 1).pointee) != UInt8(ascii: ".") ? value : nil
 }

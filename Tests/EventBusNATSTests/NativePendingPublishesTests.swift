@@ -1,8 +1,7 @@
 import EventBus
+import EventBusNATS
 import Foundation
 import XCTest
-
-@testable import EventBusNATS
 
 /// The in-flight limit and overdue sweep of the PubAck table, without a broker.
 final class NativePendingPublishesTests: XCTestCase {

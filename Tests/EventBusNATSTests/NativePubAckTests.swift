@@ -1,6 +1,5 @@
+import EventBusNATS
 import XCTest
-
-@testable import EventBusNATS
 
 /// The PubAck reader on the replies nats-server sends, and on what it must not take for an ack.
 final class NativePubAckTests: XCTestCase {

@@ -12,9 +12,9 @@ import Synchronization
 /// One thread at a time may wait for room (``waitUntil(atMost:timeout:)``): the publishing thread,
 /// and after it stopped, shutdown. A second waiter would only lose its wake-up and wait its full
 /// (bounded) timeout.
-final class NativePendingPublishes: Sendable {
-    struct Entry {
-        let completion: PublishCompletion
+package final class NativePendingPublishes: Sendable {
+    package struct Entry {
+        package let completion: PublishCompletion
         let sentAt: ContinuousClock.Instant
         let subject: String
         let headers: [MessageHeader]
@@ -38,12 +38,12 @@ final class NativePendingPublishes: Sendable {
     /// Told the subject and `Nats-Msg-Id` of each publish the server acknowledged as a duplicate.
     let onDuplicate: @Sendable (_ subject: String, _ messageID: String?) -> Void
 
-    init(onDuplicate: @escaping @Sendable (_ subject: String, _ messageID: String?) -> Void = { _, _ in }) {
+    package init(onDuplicate: @escaping @Sendable (_ subject: String, _ messageID: String?) -> Void = { _, _ in }) {
         self.onDuplicate = onDuplicate
     }
 
     /// Registers publish `id` unless `limit` publishes already wait; returns whether it did.
-    func register(
+    package func register(
         _ id: UInt64, subject: String, headers: [MessageHeader], _ completion: PublishCompletion, limit: Int
     ) -> Bool {
         let entry = Entry(completion: completion, sentAt: .now, subject: subject, headers: headers)
@@ -55,7 +55,7 @@ final class NativePendingPublishes: Sendable {
     }
 
     /// Removes and returns the entry waiting for PubAck `id`, if it is still waiting.
-    func remove(_ id: UInt64) -> Entry? {
+    package func remove(_ id: UInt64) -> Entry? {
         let (entry, wake) = table.withLock { table in
             let entry = table.entries.removeValue(forKey: id)
             return (entry, entry != nil && table.wakesWaiter())
@@ -65,7 +65,7 @@ final class NativePendingPublishes: Sendable {
     }
 
     /// Removes and returns the completions of publishes that waited longer than `timeout`.
-    func removeOverdue(_ timeout: Duration) -> [PublishCompletion] {
+    package func removeOverdue(_ timeout: Duration) -> [PublishCompletion] {
         let now = ContinuousClock.now
         let (overdue, wake) = table.withLock { table -> ([PublishCompletion], Bool) in
             guard table.entries.values.contains(where: { now - $0.sentAt > timeout }) else { return ([], false) }
@@ -84,7 +84,7 @@ final class NativePendingPublishes: Sendable {
     /// Blocks until at most `count` publishes wait for a PubAck, or `timeout` passed; returns
     /// whether at most `count` wait. May return false early (a wake-up left over from an earlier
     /// wait): callers loop.
-    func waitUntil(atMost count: Int, timeout: Duration) -> Bool {
+    package func waitUntil(atMost count: Int, timeout: Duration) -> Bool {
         let ready = table.withLock { table -> Bool in
             if table.entries.count <= count { return true }
             table.waitingFor = count
@@ -99,7 +99,7 @@ final class NativePendingPublishes: Sendable {
     }
 
     /// Fails every publish still waiting: used when the connection is closed for good.
-    func failAll(_ error: EventBusError) {
+    package func failAll(_ error: EventBusError) {
         let (waiting, wake) = table.withLock { table -> ([PublishCompletion], Bool) in
             let values = table.entries.values.map(\.completion)
             table.entries.removeAll()
@@ -109,7 +109,7 @@ final class NativePendingPublishes: Sendable {
         for completion in waiting { completion.finish(error: error) }
     }
 
-    var count: Int { table.withLock { $0.entries.count } }
+    package var count: Int { table.withLock { $0.entries.count } }
 }
 
 /// The reply subscription's callback: settles the publish a PubAck (or a no-responders status)
@@ -159,7 +159,7 @@ func nativePublishAckHandler(
 }
 
 /// The `n` of a reply subject `<inbox>.<n>`; nil when the last token is not a number that fits.
-func nativeReplyNumber(_ subject: UnsafePointer<CChar>) -> UInt64? {
+package func nativeReplyNumber(_ subject: UnsafePointer<CChar>) -> UInt64? {
     var value: UInt64? = nil
     var pointer = subject
     while pointer.pointee != 0 {

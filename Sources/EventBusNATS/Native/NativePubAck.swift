@@ -4,7 +4,7 @@
 /// when `Nats-Msg-Id` matched a message it already stored, and `"domain":…` in some setups), or
 /// with `{"error":{"code":C,"err_code":E,"description":"…"}}`. Unknown fields are skipped, so a
 /// newer server's additions do not make a good ack unreadable.
-enum NativePubAck: Equatable {
+package enum NativePubAck: Equatable {
     /// The stream holds the message; `duplicate` when it held it already and stored nothing new.
     case stored(sequence: UInt64, duplicate: Bool)
     /// The server refused the message: its status `code`, JetStream `errorCode` and text.
@@ -13,13 +13,13 @@ enum NativePubAck: Equatable {
     case unreadable
 
     /// Reads one PubAck body.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> NativePubAck {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) -> NativePubAck {
         var reader = Reader(bytes: bytes)
         return reader.pubAck() ?? .unreadable
     }
 
     /// Reads one PubAck body.
-    static func parse(_ text: String) -> NativePubAck {
+    package static func parse(_ text: String) -> NativePubAck {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }

@@ -35,7 +35,7 @@ extension NATSEventBus {
             envelopes, to: topic, tracing: configuration.pool.tracing, metrics: publishMetrics)
         let subject: String?
         do throws(EventBusError) {
-            subject = try pipelinedSubject(forTopic: topic)
+            subject = try publishSubject(forTopic: topic)
             try checkCarriable(messages)
         } catch {
             call.fail(error)
@@ -47,14 +47,14 @@ extension NATSEventBus {
 
     /// Consecutive messages of a call that go to one fixed subject (a dead-letter topic's), or to
     /// their topics' partition subjects (`subject` nil).
-    private struct SubjectRun {
+    struct SubjectRun {
         var range: Range<Int>
         var subject: String?
     }
 
     /// The dead-letter subject for a dead-letter topic (`<topic>.dlq`), nil for a topic published to
     /// its partition subjects; checks the topic's name and subjects.
-    private func pipelinedSubject(forTopic topic: String) throws(EventBusError) -> String? {
+    private func publishSubject(forTopic topic: String) throws(EventBusError) -> String? {
         let suffix = configuration.deadLetter.subjectSuffix
         try EventBusNames.validateTopic(topic, deadLetterSuffix: suffix)
         if let base = EventBusNames.deadLetterBase(of: topic, deadLetterSuffix: suffix) {
@@ -64,16 +64,16 @@ extension NATSEventBus {
         return nil
     }
 
-    /// Splits a call into runs by subject, as ``publish(_:)-([OutgoingMessage])`` does, so that
-    /// messages of one key keep their order; checks every topic's name and subjects.
-    private func subjectRuns(_ messages: [OutgoingMessage]) throws(EventBusError) -> [SubjectRun] {
+    /// Splits a call into runs by subject, so that messages of one key keep their order; checks
+    /// every topic's name and subjects. Awaited and pipelined publishes both send by these runs.
+    func subjectRuns(_ messages: [OutgoingMessage]) throws(EventBusError) -> [SubjectRun] {
         var runs: [SubjectRun] = []
         var lastTopic: String?
         var subject: String?
         for index in messages.indices {
             if messages[index].topic != lastTopic {
                 lastTopic = messages[index].topic
-                subject = try pipelinedSubject(forTopic: messages[index].topic)
+                subject = try publishSubject(forTopic: messages[index].topic)
             }
             if let last = runs.last, last.subject == subject {
                 runs[runs.count - 1].range = last.range.lowerBound..<(index + 1)

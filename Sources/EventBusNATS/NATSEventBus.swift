@@ -154,35 +154,14 @@ public final class NATSEventBus: ConnectableEventBus, Service, MessagingSystemNa
 
     /// ``publish(_:)-([OutgoingMessage])`` without spans.
     func publishUntraced(_ messages: [OutgoingMessage]) async throws(EventBusError) {
-        let suffix = configuration.deadLetter.subjectSuffix
-        var lastTopic: String?
-        var hasDeadLetters = false
-        for message in messages where message.topic != lastTopic {
-            lastTopic = message.topic
-            try EventBusNames.validateTopic(message.topic, deadLetterSuffix: suffix)
-            if EventBusNames.deadLetterBase(of: message.topic, deadLetterSuffix: suffix) != nil {
-                hasDeadLetters = true
-            } else {
-                _ = try checkedSubject(message.topic)
-            }
-        }
-        guard hasDeadLetters else { return try await publisher.publish(messages) }
+        guard !messages.isEmpty else { return }
+        let runs = try subjectRuns(messages)
+        if runs.count == 1, runs[0].subject == nil { return try await publisher.publish(messages) }
         if isShutDown { throw EventBusError(.shutDown, "the NATS bus was shut down") }
         // Runs of messages bound for one dead-letter subject (or for partition subjects) go out in
         // turn, so messages of one key keep their order.
-        func deadLetterSubject(_ message: OutgoingMessage) throws(EventBusError) -> String? {
-            guard let base = EventBusNames.deadLetterBase(of: message.topic, deadLetterSuffix: suffix) else {
-                return nil
-            }
-            return try configuration.subjects.deadLetterSubject(forTopic: base)
-        }
-        var start = 0
-        while start < messages.count {
-            let subject = try deadLetterSubject(messages[start])
-            var end = start + 1
-            while end < messages.count, try deadLetterSubject(messages[end]) == subject { end += 1 }
-            try await publisher.publish(Array(messages[start..<end]), subject: subject)
-            start = end
+        for run in runs {
+            try await publisher.publish(Array(messages[run.range]), subject: run.subject)
         }
     }
 

@@ -96,23 +96,23 @@ enum NativeHeaders {
     /// The bytes `message` takes on the wire, headers and payload, as nats-server counts them
     /// against `max_payload`; nil when its headers cannot be carried.
     static func wireSize(of message: OutgoingMessage) -> Int? {
+        var bytes: [UInt8] = []
+        return try? wireSize(of: message, scratch: &bytes)
+    }
+
+    /// ``wireSize(of:)``, with the headers encoded in `scratch`; throws what ``encode(_:into:)``
+    /// refuses about them.
+    private static func wireSize(of message: OutgoingMessage, scratch: inout [UInt8]) throws(EventBusError) -> Int {
         var headersOnly = message
         headersOnly.payload = []
-        var bytes: [UInt8] = []
-        do throws(EventBusError) {
-            return (try encode(headersOnly, into: &bytes) ?? 0) + message.payload.count
-        } catch {
-            return nil
-        }
+        return (try encode(headersOnly, into: &scratch) ?? 0) + message.payload.count
     }
 
     /// Throws what the publishing thread would refuse `message` for: headers it cannot carry
     /// (`invalidArgument`) or more bytes, headers and payload together, than `limit` (the server's
     /// `max_payload`; 0 when not known). `scratch` holds the encoded headers, to be reused.
     static func checkCarriable(_ message: OutgoingMessage, limit: Int, scratch: inout [UInt8]) throws(EventBusError) {
-        var headersOnly = message
-        headersOnly.payload = []
-        let size = (try encode(headersOnly, into: &scratch) ?? 0) + message.payload.count
+        let size = try wireSize(of: message, scratch: &scratch)
         if limit > 0, size > limit { throw oversized(size, limit: limit) }
     }
 

@@ -66,6 +66,14 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The release test build below refuses `@testable import` only after minutes of compiling; say so
+# at once instead.
+if testable="$(grep -rln --include='*.swift' '^[[:space:]]*@testable[[:space:]]\+import' Tests)"; then
+    say "error: tests cannot use @testable imports (built with --disable-testable-imports); use package access:"
+    printf '%s\n' "$testable" >&2
+    exit 1
+fi
+
 ./scripts/setup.sh
 # shellcheck source=scripts/env.sh
 source ./scripts/env.sh

@@ -5,7 +5,9 @@ import Logging
 /// Owns the producer's `rd_kafka_t`: produce, poll for delivery reports, flush, admin calls.
 ///
 /// Safe because: librdkafka documents `rd_kafka_t` as thread-safe for every call made here, and
-/// the handle is destroyed only in `deinit`, when no other reference can call into it.
+/// the handle is destroyed once, by whichever of ``destroy()`` and `deinit` closes `guardian`
+/// first: every other call enters `guardian` before it touches the handle and leaves it after, and
+/// closing waits for the calls inside to leave, so no call runs on a destroyed handle.
 final class RDKafkaProducer: @unchecked Sendable {
     /// How far one ``produce(_:from:ticket:)`` call got.
     enum ProduceResult {

@@ -106,39 +106,72 @@ final class ActorInbox: Sendable {
         return Task.isCancelled ? .cancelled : .accepted
     }
 
-    /// Takes everything queued, handing back `buffer` (emptied) to reuse its storage; `revision`
-    /// is set to the withdrawal revision the batch was taken at, and the ownerships withdrawals
-    /// took messages of since the last take are added to `revoked`.
+    /// Frees room for the `finished` messages the actor handled since its last take (waking
+    /// producers that wait), then takes everything queued, handing back `buffer` (emptied) to reuse
+    /// its storage; `revision` is set to the withdrawal revision the batch was taken at, and the
+    /// ownerships withdrawals took messages of since the last take are added to `revoked`.
     ///
-    /// Waits while the inbox is empty; returns nil once it is closed and empty.
+    /// Waits while the inbox is empty; returns nil once it is closed and empty (the `finished`
+    /// room is freed either way).
+    ///
+    /// Freeing, looking and parking happen under one lock, inside the continuation's closure: an
+    /// actor that finds its inbox empty after a batch (the usual case when a read spreads over the
+    /// actors, one or two messages each) parks without a second round trip, and one that finds
+    /// messages resumes its own continuation at once, which does not suspend the task. Before
+    /// 2026-11-30 an empty inbox cost `release`, a look and a park, three locks and two async
+    /// calls; `Docs/PerformanceLog.md`, "Session 12", has the measurement.
     func take(
-        recycling buffer: consuming [[ReceivedMessage]], revision: inout Int, revoked: inout RevokedOwnerships
+        releasing finished: Int, recycling buffer: consuming [[ReceivedMessage]], revision: inout Int,
+        revoked: inout RevokedOwnerships
     ) async -> [[ReceivedMessage]]? {
         var spare = buffer
         spare.removeAll(keepingCapacity: true)
+        var releasing = finished
+        var taken: Taken = .none
         while true {
-            let taken = state.withLock { state -> [[ReceivedMessage]]?? in
-                if !state.queued.isEmpty {
-                    swap(&state.queued, &spare)
-                    // Read under the lock that withdraw(where:) bumps it under: a batch taken
-                    // before a withdrawal scanned this inbox always carries an older revision.
-                    let current = revisionCounter.load(ordering: .relaxed)
-                    if current != revision && !state.revoked.isEmpty { revoked.formUnion(state.revoked) }
-                    revision = current
-                    return .some(spare)
-                }
-                return state.closed ? .some(nil) : .none
-            }
-            if let taken { return taken }
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
-                    if !state.queued.isEmpty || state.closed { return true }
+                let (found, waking) = state.withLock {
+                    state -> (Taken, [UnsafeContinuation<Void, Never>]) in
+                    var waking: [UnsafeContinuation<Void, Never>] = []
+                    if releasing > 0 {
+                        state.occupancy -= releasing
+                        state.finished &+= releasing
+                        if !state.producers.isEmpty { waking = state.producers.removeAll() }
+                    }
+                    if !state.queued.isEmpty {
+                        var batches: [[ReceivedMessage]] = []
+                        swap(&batches, &spare)
+                        swap(&state.queued, &batches)
+                        // Read under the lock that withdraw(where:) bumps it under: a batch taken
+                        // before a withdrawal scanned this inbox always carries an older revision.
+                        let current = revisionCounter.load(ordering: .relaxed)
+                        if current != revision && !state.revoked.isEmpty { revoked.formUnion(state.revoked) }
+                        revision = current
+                        return (.batches(batches), waking)
+                    }
+                    if state.closed { return (.closed, waking) }
                     state.consumer = continuation
-                    return false
+                    return (.none, waking)
                 }
-                if ready { continuation.resume() }
+                releasing = 0
+                taken = found
+                for producer in waking { producer.resume() }
+                if case .none = found { return }
+                continuation.resume()
+            }
+            switch taken {
+            case .batches(let batches): return batches
+            case .closed: return nil
+            case .none: continue
             }
         }
+    }
+
+    /// What one look into the inbox found.
+    private enum Taken {
+        case none
+        case closed
+        case batches([[ReceivedMessage]])
     }
 
     /// Frees room for `count` messages the actor has finished, waking producers that wait.

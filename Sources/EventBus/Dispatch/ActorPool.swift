@@ -443,7 +443,12 @@ public final class ActorPool: Sendable {
         // reached this inbox (whose revision then did not move).
         var revoked = RevokedOwnerships()
         let plain = metrics == nil && configuration.tracing == nil
-        while let taken = await inbox.take(recycling: consume batches, revision: &revision, revoked: &revoked) {
+        // Messages whose outcomes the last batch's final flush reported: their room is freed by
+        // the next take, under the lock it takes anyway.
+        var finished = 0
+        while let taken = await inbox.take(
+            releasing: finished, recycling: consume batches, revision: &revision, revoked: &revoked)
+        {
             batches = taken
             // Messages taken and not yet handled, this one included once popped: what `stop()`
             // abandons.
@@ -504,17 +509,25 @@ public final class ActorPool: Sendable {
                     }
                 }
             }
-            flush(&outcomes, inbox: inbox)
+            finished = report(&outcomes)
             if abandoned > 0 {
                 // Only after stop(): these get no outcome, so the backend redelivers them.
-                inbox.release(abandoned)
+                inbox.release(finished + abandoned)
                 return
             }
         }
     }
 
+    /// Reports `outcomes` and frees their room in the inbox.
     private func flush(_ outcomes: inout [DispatchOutcome], inbox: ActorInbox) {
-        guard !outcomes.isEmpty else { return }
+        let reported = report(&outcomes)
+        if reported > 0 { inbox.release(reported) }
+    }
+
+    /// Counts and reports `outcomes`, empties them (keeping the capacity) and returns how many
+    /// there were; the caller frees their room in the inbox afterwards.
+    private func report(_ outcomes: inout [DispatchOutcome]) -> Int {
+        guard !outcomes.isEmpty else { return 0 }
         var deadLettered = 0
         var neither = 0
         for outcome in outcomes {
@@ -534,8 +547,9 @@ public final class ActorPool: Sendable {
             metrics?.deadLettered.increment(by: deadLettered)
         }
         reportOutcomes(outcomes)
-        inbox.release(outcomes.count)
+        let count = outcomes.count
         outcomes.removeAll(keepingCapacity: true)
+        return count
     }
 
     /// Calls the handler until it succeeds or the restarts are used up; nil when the pool stopped.

@@ -510,7 +510,7 @@ final class NativePartitionReader: @unchecked Sendable {
     /// everything after the ack floor again, in order. Blocks.
     func release(lane: Int, group: String, acknowledge: Bool, unpin: Bool) {
         dropClaim(lane: lane)
-        if acknowledge { acknowledgeFinished(lanes: [lane]) }
+        if acknowledge { acknowledgeFinished(lane: lane) }
         let dropped = books.withLock { books -> Deque<Held> in
             let held = books[lane].held
             books[lane].held.removeAll()
@@ -541,8 +541,11 @@ final class NativePartitionReader: @unchecked Sendable {
     /// Records the pool's outcomes and acks each touched lane's finished run. Called from the
     /// pool's actors. Outcomes of an ownership that ended are ignored.
     func settle(_ outcomes: [DispatchOutcome]) {
-        // Lanes in the order first touched; an outcome batch seldom spans more than one or two.
-        var touched: [Int] = []
+        // Lanes in the order first touched. An outcome batch seldom spans more than one (an actor
+        // handed one or two messages of a read reports them together), so the first is kept apart
+        // and only a second lane allocates the array.
+        var firstTouched = -1
+        var moreTouched: [Int] = []
         books.withLock { books in
             for outcome in outcomes {
                 let lane = Int(outcome.partition)
@@ -550,33 +553,36 @@ final class NativePartitionReader: @unchecked Sendable {
                 if outcome.result == .withdrawn {
                     books[lane].tracker.abandon(outcome.offset)
                 } else if books[lane].tracker.complete(outcome.offset) {
-                    if !touched.contains(lane) { touched.append(lane) }
+                    if firstTouched < 0 {
+                        firstTouched = lane
+                    } else if lane != firstTouched && !moreTouched.contains(lane) {
+                        moreTouched.append(lane)
+                    }
                 }
             }
         }
-        if !touched.isEmpty { acknowledgeFinished(lanes: touched) }
+        if firstTouched >= 0 { acknowledgeFinished(lane: firstTouched) }
+        for lane in moreTouched { acknowledgeFinished(lane: lane) }
     }
 
-    /// Acks, per lane, the last message of the run of finished messages from the oldest held one
-    /// (the `all` ack policy acknowledges everything up to it) and frees the run.
-    func acknowledgeFinished(lanes: some Sequence<Int>) {
-        for lane in lanes {
-            let run = books.withLock { books -> [Held] in
-                guard let end = books[lane].tracker.commitOffset else { return [] }
-                var run: [Held] = []
-                // Read in place and moved out: `held.first` would copy each entry (a retain and a
-                // release of its batch).
-                while !books[lane].held.isEmpty, books[lane].held[0].sequence < end {
-                    run.append(books[lane].held.removeFirst())
-                }
-                acking.add(run.count, ordering: .relaxed)
-                return run
+    /// Acks the lane's last message of the run of finished messages from the oldest held one (the
+    /// `all` ack policy acknowledges everything up to it) and frees the run.
+    func acknowledgeFinished(lane: Int) {
+        let run = books.withLock { books -> [Held] in
+            guard let end = books[lane].tracker.commitOffset else { return [] }
+            var run: [Held] = []
+            // Read in place and moved out: `held.first` would copy each entry (a retain and a
+            // release of its batch).
+            while !books[lane].held.isEmpty, books[lane].held[0].sequence < end {
+                run.append(books[lane].held.removeFirst())
             }
-            guard let last = run.last else { continue }
-            acknowledged.withLock { $0[lane] = last.sequence }
-            _ = answer(last.message, "+ACK")
-            acking.subtract(run.count, ordering: .releasing)
+            acking.add(run.count, ordering: .relaxed)
+            return run
         }
+        guard let last = run.last else { return }
+        acknowledged.withLock { $0[lane] = last.sequence }
+        _ = answer(last.message, "+ACK")
+        acking.subtract(run.count, ordering: .releasing)
     }
 
     /// Tells the server that messages held longer than `age` are still being worked on.

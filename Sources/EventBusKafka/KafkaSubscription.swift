@@ -51,7 +51,6 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
     let handlersReturned = Latch()
     /// Opens once the poll thread committed what finished and left the group.
     let released = Latch()
-    let handledCount = Atomic<Int>(0)
     /// Revocations whose running handlers outlived ``KafkaConsumerOptions/revocationTimeout``.
     let revocationTimeouts: Counter
     private let runtimeBox = Mutex<SubscriptionRuntime?>(nil)
@@ -175,7 +174,6 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
 
     /// Records what the pool finished; late outcomes of a revoked assignment are ignored.
     func completed(_ outcomes: [DispatchOutcome]) {
-        var finished = 0
         progress.withLock { progress in
             for outcome in outcomes {
                 // In place: reading the partition's state first would retain and release its
@@ -186,13 +184,11 @@ final class KafkaSubscription: Subscription, SubscriptionIntake {
                         state.tracker.abandon(outcome.offset)
                     } else {
                         state.tracker.complete(outcome.offset)
-                        finished += 1
                     }
                 }
             }
             progress.noteDrained()
         }
-        handledCount.add(finished, ordering: .relaxed)
     }
 
     /// Whether `message` belongs to a partition this member still owns in the assignment that

@@ -135,11 +135,14 @@ extension ReceivedMessage {
     package func withPayloadBytes<Value, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
     ) throws(Failure) -> Value {
-        if let deferred = deferredContent {
+        if deferredContent != nil {
             // Through the source's non-generic entry: its generic one, called on an existential,
-            // runs unspecialized (see ``DeferredMessageContent/readPayload(at:_:)``).
+            // runs unspecialized (see ``DeferredMessageContent/readPayload(at:_:)``). Called on the
+            // stored property, not on a copy bound by `if let`: the copy retained and released the
+            // source, which every message of a fetch shares, on every read.
             var result: Result<Value, Failure>?
-            deferred.source.readPayload(at: deferred.index) { bytes in
+            deferredContent.unsafelyUnwrapped.source.readPayload(at: deferredContent.unsafelyUnwrapped.index) {
+                bytes in
                 result = Result { () throws(Failure) in try body(bytes) }
             }
             return try result!.get()

@@ -111,13 +111,15 @@ final class RDKafkaFetchedBatch: DeferredMessageContent, @unchecked Sendable {
         at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
     ) throws(Failure) -> Value {
         while true {
-            if readers.add(1, ordering: .acquiring).newValue & Self.evacuatingBit == 0 {
-                defer { readers.subtract(1, ordering: .releasing) }
+            // Wrapping: one `lock xadd`; the trapping forms compile to a compare-and-swap loop,
+            // which retries while the other handling thread touches the same line.
+            if readers.wrappingAdd(1, ordering: .acquiring).newValue & Self.evacuatingBit == 0 {
+                defer { readers.wrappingSubtract(1, ordering: .releasing) }
                 let entry = entries[index]
                 if entry.ahead >= 0 { prefetch(entry) }
                 return try body(UnsafeRawBufferPointer(start: entry.payload, count: entry.length))
             }
-            readers.subtract(1, ordering: .releasing)
+            readers.wrappingSubtract(1, ordering: .releasing)
             // Waits for the evacuation to finish; nil if it gave up (then read in place again).
             guard let payload = content.withLock({ $0?.payloads[index] }) else { continue }
             // Array's `withUnsafeBytes` rethrows untyped errors: carried out as a typed Result.

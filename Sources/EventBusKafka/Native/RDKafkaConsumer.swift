@@ -20,9 +20,9 @@ final class RDKafkaConsumer: @unchecked Sendable {
     private let context: Unmanaged<RDKafkaCallbackContext>
     private let topic: String
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?]
-    /// The messages of the last poll without an error, until ``take(into:lane:)``.
+    /// The messages of the last poll without an error, until ``take(into:lanes:lane:)``.
     private var fetched: [UnsafeMutablePointer<rd_kafka_message_t>] = []
-    /// Per lane, the last message of the fetch being taken (scratch of ``take(into:lane:)``).
+    /// Per lane, the last message of the fetch being taken (scratch of ``take(into:lanes:lane:)``).
     private var lastOfLane: [Int] = []
     private var closed = false
     private let guardian = HandleGuard()
@@ -92,7 +92,7 @@ final class RDKafkaConsumer: @unchecked Sendable {
     /// Takes what is already fetched, up to a batch, without waiting; when nothing is, waits up to
     /// `timeoutMilliseconds` for the next message (a batch call with a timeout would wait for the
     /// batch to fill, adding that wait to every message's latency). Serves rebalances and logs on
-    /// the way. Returns how many messages it took; ``take(into:lane:)`` must hand them out before
+    /// the way. Returns how many messages it took; ``take(into:lanes:lane:)`` must hand them out before
     /// the next poll.
     func poll(timeoutMilliseconds: Int32) -> Int {
         precondition(fetched.isEmpty, "a poll's messages were not taken")

@@ -1,9 +1,8 @@
 import EventBus
+import EventBusNATS
 import MetricsTestKit
 import Synchronization
 import XCTest
-
-import EventBusNATS
 
 /// `publishPipelined` as a new user meets it on NATS: refused calls, a small `maxPending`,
 /// cancellation, unawaited receipts, shutdown and a broker that goes away with receipts outstanding.
@@ -273,6 +272,50 @@ final class NATSPipelinedAttackTests: XCTestCase {
         try await NATSTestEnvironment.waitUntil("the window empties") { bus.pipelineWindow.outstanding == 0 }
         let receipt = try await bus.publishPipelined((0..<16).map { Self.message(topic, key: "last", $0) })
         try await receipt.acknowledged()
+        await bus.shutdown()
+    }
+
+    func testCallsLargerThanNATSWriteBufferFromManyTasksAllArriveInOrder() async throws {
+        // A caller sends inline only what fits in half of nats.c's 32 KiB write buffer; each call
+        // here carries 40 KiB, so every call is split between its caller and the publishing
+        // thread, while other tasks' calls queue behind or go inline after it.
+        let bus = try await makeBus()
+        let topic = NATSTestEnvironment.uniqueTopic()
+        let arrivals = Arrivals()
+        let subscription = try await bus.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
+        let tasks = 4
+        let calls = 10
+        let perCall = 40
+        // Leading zeros pad the payload to 1 KiB and still read as the index.
+        let padding = String(repeating: "0", count: 1024)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var receipts: [PublishReceipt] = []
+                    for call in 0..<calls {
+                        let messages = (call * perCall..<(call + 1) * perCall).map { index in
+                            OutgoingMessage(
+                                topic: topic, key: "key-\(task)", payload: Array((padding + String(index)).utf8))
+                        }
+                        if call % 3 == 2 {
+                            try await bus.publish(messages)
+                        } else {
+                            receipts.append(try await bus.publishPipelined(messages))
+                        }
+                    }
+                    for receipt in receipts { try await receipt.acknowledged() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let expected = tasks * calls * perCall
+        try await NATSTestEnvironment.waitUntil("every message", timeout: .seconds(60)) { arrivals.count >= expected }
+        for task in 0..<tasks {
+            XCTAssertEqual(
+                arrivals.all["key-\(task)"], Array(0..<calls * perCall), "key-\(task) out of order or with gaps")
+        }
+        XCTAssertEqual(arrivals.count, expected)
+        await subscription.close()
         await bus.shutdown()
     }
 

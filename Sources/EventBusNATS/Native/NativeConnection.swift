@@ -51,6 +51,8 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         if status == NATS_OK { status = natsOptions_SetMaxReconnect(options, Int32(reconnect.maxReconnects)) }
         if status == NATS_OK { status = natsOptions_SetReconnectWait(options, reconnect.wait.milliseconds) }
         if status == NATS_OK { status = natsOptions_SetReconnectBufSize(options, Int32(reconnect.bufferSize)) }
+        // nats.c's default, set here so that the publisher knows the size it checks room against.
+        if status == NATS_OK { status = natsOptions_SetIOBufSize(options, Int32(Self.writeBufferSize)) }
         if status == NATS_OK && reconnect.retryOnFailedConnect {
             status = natsOptions_SetRetryOnFailedConnect(options, true, nil, nil)
         }
@@ -176,6 +178,15 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
     /// The largest message (headers and payload) the server accepts, from its INFO (`max_payload`,
     /// 1 MiB by default); 0 while never connected.
     var maxPayload: Int { Int(natsConnection_GetMaxPayload(connection)) }
+
+    /// The size of nats.c's write buffer, in bytes (its default, 32 KiB): a publish that fits in
+    /// what the buffer holds besides ``buffered`` is copied into it; one that does not makes the
+    /// publishing thread write the buffer to the socket first.
+    static let writeBufferSize = 32 * 1024
+
+    /// Bytes nats.c holds in its write buffer, not yet written to the socket (while reconnecting,
+    /// in its reconnect buffer); -1 once the connection is closed.
+    var buffered: Int { Int(natsConnection_Buffered(connection)) }
 
     /// The connection's current state.
     var state: State {

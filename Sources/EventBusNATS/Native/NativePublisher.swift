@@ -3,11 +3,17 @@ import Dispatch
 import EventBus
 import Synchronization
 
-/// Sends JetStream publishes from one dedicated thread and has their PubAcks read by the bus.
+/// Sends JetStream publishes, from the calling thread when that cannot block and otherwise from one
+/// dedicated thread, and has their PubAcks read by the bus.
 ///
-/// Callers enqueue whole requests (one per `publish` call) and wait on one continuation each; the
-/// thread drains everything queued at once, so concurrent publishers batch naturally, and a stall
-/// at the in-flight limit blocks this thread rather than Swift's cooperative pool.
+/// A call (one per `publish`) is sent by its caller when nothing is queued, nobody is sending, the
+/// in-flight limit has room and nats.c's write buffer has room for it (``enqueue(_:subject:completion:)``):
+/// then the messages are only copied into nats.c's buffer, whose flusher writes them, and the
+/// publishing thread is not woken. Otherwise callers queue whole requests and the thread drains
+/// everything queued at once, so concurrent publishers batch naturally, and a stall at the
+/// in-flight limit or a socket write of a full buffer blocks this thread rather than Swift's
+/// cooperative pool. One sender at a time (``State/holder``) and a queue taken only by the holder
+/// keep calls in call order: a caller never sends while anything is queued or being sent.
 ///
 /// Each message goes out as a core publish with reply subject `<inbox>.<n>` (the connection's
 /// inbox, `n` counted here); the server's PubAck comes back on the connection's reply
@@ -23,12 +29,40 @@ final class NativePublisher: Sendable {
         var completion: PublishCompletion
     }
 
+    /// Who may send (build messages in ``Sender`` and hand them to nats.c) right now.
+    private enum Holder {
+        case nobody
+        /// The publishing thread, with requests taken off the queue.
+        case thread
+        /// A caller sending its own request inline.
+        case caller
+    }
+
     private struct State {
         var queue: [Request] = []
+        var holder = Holder.nobody
         var threadWaiting = false
         var closed = false
         var finished: UnsafeContinuation<Void, Never>?
         var threadDone = false
+    }
+
+    /// What building and sending needs, used only by the current ``Holder`` (so its lock is never
+    /// contended; it is a lock only to hand the state between threads soundly).
+    private struct Sender {
+        var scratch: Scratch
+        /// Each topic's partition subjects.
+        var subjectCache: [String: [String]] = [:]
+        var keylessTurn = 0
+    }
+
+    /// How one message's send ended.
+    private enum Sent {
+        case sent
+        /// Not sent: it failed, and the caller is told.
+        case failed(EventBusError)
+        /// Not sent, and nothing of it registered: sending it now could block (inline sends only).
+        case wouldBlock
     }
 
     private let connection: NativeConnection
@@ -36,8 +70,10 @@ final class NativePublisher: Sendable {
     private let ackTimeout: Duration
     private let maxPending: Int
     private let state = Mutex(State())
+    private let sender: Mutex<Sender>
     private let wakeUp = DispatchSemaphore(value: 0)
-    // Safe because: only the publishing thread reads and writes it.
+    // Safe because: only the publishing thread reads and writes it (`sendOne` reaches it only when
+    // not sending inline, which is only on that thread).
     nonisolated(unsafe) private var lastSweep = ContinuousClock.now
 
     init(connection: NativeConnection, subjects: NATSSubjects, ackTimeout: Duration, maxPending: Int) {
@@ -45,6 +81,7 @@ final class NativePublisher: Sendable {
         self.subjects = subjects
         self.ackTimeout = ackTimeout
         self.maxPending = max(1, maxPending)
+        self.sender = Mutex(Sender(scratch: Scratch(prefix: connection.replyPrefix)))
     }
 
     /// Buffers the publishing thread reuses for every message, so they are allocated once.
@@ -93,24 +130,71 @@ final class NativePublisher: Sendable {
         if let error = await completion.wait() { throw error }
     }
 
-    /// Queues `messages` behind every request queued before, to be settled in `completion` (which
+    /// Sends `messages` behind every request queued before, to be settled in `completion` (which
     /// counts `messages.count`); a closed publisher settles them at once with `shutDown`.
     ///
-    /// Returns once they are queued: the one publishing thread sends its queue in order, so
-    /// successive calls reach the server in call order on the one connection.
+    /// Returns once they are handed to nats.c or queued: when nothing is queued or being sent, the
+    /// calling thread sends as many as it can without blocking (``sendInline(_:)``) and queues the
+    /// rest at the head of the queue; otherwise it queues them all. Either way one sender at a
+    /// time sends in queue order, so successive calls reach the server in call order on the one
+    /// connection.
     func enqueue(_ messages: [OutgoingMessage], subject: String? = nil, completion: PublishCompletion) {
-        let (accepted, signal) = state.withLock { state -> (Bool, Bool) in
-            guard !state.closed else { return (false, false) }
-            state.queue.append(Request(messages: messages, subject: subject, completion: completion))
-            let signal = state.threadWaiting
-            state.threadWaiting = false
-            return (true, signal)
+        enum Decision {
+            case closed, inline
+            case queued(signal: Bool)
         }
-        if !accepted {
+        let request = Request(messages: messages, subject: subject, completion: completion)
+        let decision = state.withLock { state -> Decision in
+            guard !state.closed else { return .closed }
+            if state.queue.isEmpty, state.holder == .nobody {
+                state.holder = .caller
+                return .inline
+            }
+            state.queue.append(request)
+            // A caller sending inline wakes the thread when it lets go, if anything is queued.
+            let signal = state.threadWaiting && state.holder != .caller
+            if signal { state.threadWaiting = false }
+            return .queued(signal: signal)
+        }
+        switch decision {
+        case .closed:
             completion.finish(count: messages.count, error: EventBusError(.shutDown, "the NATS bus was shut down"))
-        } else if signal {
-            wakeUp.signal()
+        case .queued(let signal):
+            if signal { wakeUp.signal() }
+        case .inline:
+            let rest = sendInline(request)
+            let signal = state.withLock { state -> Bool in
+                // The rest goes first: everything queued meanwhile was called after it.
+                if let rest { state.queue.insert(rest, at: 0) }
+                state.holder = .nobody
+                guard state.threadWaiting, !state.queue.isEmpty || state.closed else { return false }
+                state.threadWaiting = false
+                return true
+            }
+            if signal { wakeUp.signal() }
         }
+    }
+
+    /// Sends `request`'s messages from the calling thread (which holds ``State/holder`` as
+    /// `.caller`) while that cannot block, and returns the part not sent, if any, for the thread.
+    ///
+    /// A message goes inline only if the in-flight limit has room for it (it is registered without
+    /// waiting) and it fits in nats.c's write buffer with half the buffer to spare for what the
+    /// connection's other users (acks, pull requests) write meanwhile, so nats.c copies it into the
+    /// buffer and signals its flusher rather than writing to the socket here. nats.c still takes
+    /// its connection lock, as every ack the pool's actors send does; its flusher holds that lock
+    /// while it writes a buffer of at most ``NativeConnection/writeBufferSize`` bytes.
+    private func sendInline(_ request: Request) -> Request? {
+        let buffered = connection.buffered
+        // Closed (-1): the thread reports it, as it does for everything queued.
+        guard buffered >= 0 else { return request }
+        var budget = NativeConnection.writeBufferSize / 2 - buffered
+        let stoppedAt = sender.withLock { sender in
+            send(request, from: 0, sender: &sender, inlineBudget: &budget)
+        }
+        guard let stoppedAt else { return nil }
+        return Request(
+            messages: Array(request.messages[stoppedAt...]), subject: request.subject, completion: request.completion)
     }
 
     /// Publishes what is queued, then stops the thread; returns when it has stopped.
@@ -133,17 +217,21 @@ final class NativePublisher: Sendable {
     var inFlight: Int { connection.pending.count }
 
     private func runLoop() {
-        var subjectCache: [String: [String]] = [:]
-        var keylessTurn = 0
-        var scratch = Scratch(prefix: connection.replyPrefix)
         lastSweep = .now
         while true {
             let requests = state.withLock { state -> [Request]? in
+                // A caller sending inline wakes this thread when it lets go, if anything is queued.
+                if state.holder == .caller {
+                    state.threadWaiting = true
+                    return []
+                }
                 if !state.queue.isEmpty {
                     var taken: [Request] = []
                     swap(&taken, &state.queue)
+                    state.holder = .thread
                     return taken
                 }
+                state.holder = .nobody
                 if state.closed { return nil }
                 state.threadWaiting = true
                 return []
@@ -156,11 +244,14 @@ final class NativePublisher: Sendable {
                 sweepOverdue()
                 continue
             }
-            for request in requests {
-                send(request, subjectCache: &subjectCache, keylessTurn: &keylessTurn, scratch: &scratch)
+            sender.withLock { sender in
+                var unlimited = Int.max
+                for request in requests {
+                    _ = send(request, from: 0, sender: &sender, inlineBudget: &unlimited)
+                }
+                // One large message must not pin its buffer for the bus's lifetime.
+                if sender.scratch.wire.capacity > 256 * 1024 { sender.scratch.wire = [] }
             }
-            // One large message must not pin its buffer for the bus's lifetime.
-            if scratch.wire.capacity > 256 * 1024 { scratch.wire = [] }
             if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
         }
         let finished = state.withLock { state -> UnsafeContinuation<Void, Never>? in
@@ -172,22 +263,28 @@ final class NativePublisher: Sendable {
         finished?.resume()
     }
 
-    /// Sends one call's messages, each to its key's partition subject (keyless ones round-robin),
-    /// or all to the call's fixed subject.
+    /// Sends one call's messages from index `start` on, each to its key's partition subject
+    /// (keyless ones round-robin), or all to the call's fixed subject.
+    ///
+    /// `inlineBudget` is `Int.max` on the publishing thread, which waits for room at the in-flight
+    /// limit and lets nats.c write to the socket. Otherwise it is the bytes nats.c's write buffer
+    /// may still take: a message that does not fit in it, or finds the in-flight limit reached,
+    /// stops the call unsent, and the index of that message is returned (nil when the call ended).
     private func send(
-        _ request: Request, subjectCache: inout [String: [String]], keylessTurn: inout Int, scratch: inout Scratch
-    ) {
+        _ request: Request, from start: Int, sender: inout Sender, inlineBudget: inout Int
+    ) -> Int? {
         // Read once a call: nats.c takes the connection's lock for it.
         let limit = connection.maxPayload
         var lastTopic: String?
         var partitionSubjects: [String] = []
-        for (index, message) in request.messages.enumerated() {
+        for index in start..<request.messages.count {
+            let message = request.messages[index]
             let subject: String
             if let fixed = request.subject {
                 subject = fixed
             } else {
                 if message.topic != lastTopic {
-                    if let cached = subjectCache[message.topic] {
+                    if let cached = sender.subjectCache[message.topic] {
                         partitionSubjects = cached
                     } else {
                         do throws(EventBusError) {
@@ -198,32 +295,41 @@ final class NativePublisher: Sendable {
                             request.completion.finish(error: error)
                             continue
                         }
-                        if subjectCache.count > 1024 { subjectCache.removeAll() }
-                        subjectCache[message.topic] = partitionSubjects
+                        if sender.subjectCache.count > 1024 { sender.subjectCache.removeAll() }
+                        sender.subjectCache[message.topic] = partitionSubjects
                     }
                     lastTopic = message.topic
                 }
-                let partition: Int
-                if let key = message.key {
-                    partition = subjects.partition(forKey: key)
-                } else {
-                    keylessTurn &+= 1
-                    partition = keylessTurn % subjects.partitions
-                }
-                subject = partitionSubjects[partition]
+                subject = partitionSubjects[partition(of: message, keylessTurn: &sender.keylessTurn)]
             }
-            if let error = sendOne(
-                message, subject: subject, limit: limit, scratch: &scratch, completion: request.completion)
+            switch sendOne(
+                message, subject: subject, limit: limit, scratch: &sender.scratch, completion: request.completion,
+                inlineBudget: &inlineBudget)
             {
+            case .sent:
+                break
+            case .wouldBlock:
+                // Its keyless turn is taken again when it is sent.
+                if request.subject == nil, message.key == nil { sender.keylessTurn &-= 1 }
+                return index
+            case .failed(let error):
                 // Messages after a failure still go out; the call reports the first error.
                 request.completion.finish(error: error)
                 if error.code == .shutDown {
                     let rest = request.messages.count - index - 1
                     if rest > 0 { request.completion.finish(count: rest, error: error) }
-                    return
+                    return nil
                 }
             }
         }
+        return nil
+    }
+
+    /// The partition a message goes to: its key's, or the next in turn for a keyless one.
+    private func partition(of message: OutgoingMessage, keylessTurn: inout Int) -> Int {
+        if let key = message.key { return subjects.partition(forKey: key) }
+        keylessTurn &+= 1
+        return keylessTurn % subjects.partitions
     }
 
     /// Fails publishes whose PubAck is overdue (lost in a broker restart, or never sent because the
@@ -244,21 +350,31 @@ final class NativePublisher: Sendable {
         for completion in overdue { completion.finish(error: timedOut) }
     }
 
-    /// Builds and sends one message, its wire form built in `scratch`; returns an error only when
-    /// it was not sent. `limit` is the server's `max_payload` (0 when not known).
+    /// Builds and sends one message, its wire form built in `scratch`. `limit` is the server's
+    /// `max_payload` (0 when not known). With `inlineBudget` below `Int.max` (see
+    /// ``send(_:from:sender:inlineBudget:)``) it neither waits for room nor sends more than the
+    /// budget's bytes, and takes what it sends from the budget.
     private func sendOne(
-        _ message: OutgoingMessage, subject: String, limit: Int, scratch: inout Scratch, completion: PublishCompletion
-    ) -> EventBusError? {
+        _ message: OutgoingMessage, subject: String, limit: Int, scratch: inout Scratch, completion: PublishCompletion,
+        inlineBudget: inout Int
+    ) -> Sent {
+        let inline = inlineBudget != .max
+        // Not even the payload fits: not worth encoding the headers to find out.
+        if inline, message.payload.count >= inlineBudget { return .wouldBlock }
         let headerLength: Int?
         do throws(EventBusError) {
             headerLength = try NativeHeaders.encode(message, into: &scratch.wire)
         } catch {
-            return error
+            return .failed(error)
         }
         // The server's max_payload bounds headers and payload together; nats.c would refuse it
         // too, but only as an untyped publish failure.
         let size = headerLength == nil ? message.payload.count : scratch.wire.count
-        if limit > 0, size > limit { return NativeHeaders.oversized(size, limit: limit) }
+        if limit > 0, size > limit { return .failed(NativeHeaders.oversized(size, limit: limit)) }
+        // What nats.c writes to its buffer: `HPUB <subject> <reply> <hdr> <total>\r\n`, the bytes,
+        // `\r\n`; 64 covers the verb, the two lengths, spaces and line ends.
+        let wireSize = size + subject.utf8.count + scratch.reply.count + 64
+        if inline, wireSize > inlineBudget { return .wouldBlock }
         let id = scratch.nextReply()
         var natsMessage: OpaquePointer?
         // natsMsg_create copies subject, reply and bytes into the message's own allocation.
@@ -276,28 +392,31 @@ final class NativePublisher: Sendable {
                 ? message.payload.withUnsafeBytes { create($0, reply) } : wire.withUnsafeBytes { create($0, reply) }
         }
         guard status == NATS_OK, let created = natsMessage else {
-            return NativeError.make(.publishFailed, "cannot build a NATS message", status: status)
+            return .failed(NativeError.make(.publishFailed, "cannot build a NATS message", status: status))
         }
         defer { releaseNativeMessage(created) }  // nats.c copies it into its buffer and keeps nothing
         // Registered before it is sent, so its PubAck always finds the entry.
         while !connection.pending.register(
             id, subject: subject, headers: message.headers, completion, limit: maxPending)
         {
+            // Its reply number is left unused: numbers only need to be unique.
+            if inline { return .wouldBlock }
             // The in-flight limit is reached: PubAcks, or the sweep failing overdue ones, free room.
             if connection.state == .closed {
-                return EventBusError(.shutDown, "the NATS connection is closed", isRetriable: true)
+                return .failed(EventBusError(.shutDown, "the NATS connection is closed", isRetriable: true))
             }
             if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
             _ = connection.pending.waitUntil(atMost: maxPending - 1, timeout: .milliseconds(50))
         }
+        if inline { inlineBudget -= wireSize }
         status = natsConnection_PublishMsg(connection.connection, created)
         guard status == NATS_OK else {
             _ = connection.pending.remove(id)
             if connection.state == .closed {
-                return EventBusError(.shutDown, "the NATS connection is closed", isRetriable: true)
+                return .failed(EventBusError(.shutDown, "the NATS connection is closed", isRetriable: true))
             }
-            return NativeError.make(.publishFailed, "JetStream publish failed", status: status)
+            return .failed(NativeError.make(.publishFailed, "JetStream publish failed", status: status))
         }
-        return nil
+        return .sent
     }
 }

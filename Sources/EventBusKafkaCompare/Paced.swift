@@ -7,9 +7,11 @@ import Histogram
 /// other for every rate: five fresh topics of 3 partitions, `rate` messages a second for
 /// `seconds`, latency from each message's due time to its handler (raw: to `rd_kafka_consumer_poll`
 /// returning it). With `publishers` above 1 the bus runs a second time with that many publishing
-/// tasks a topic. Prints a table, or one JSON array of ``PacedReport``s with `json`.
+/// tasks a topic. `publishOnPacingThread` is ``PacedRunner/Plan/publishOnPacingThread`` of the bus's
+/// rows (false with `--pool-paced`). Prints a table, or one JSON array of ``PacedReport``s with `json`.
 func runPaced(
-    brokers: String, rates: [Int], seconds: Int, payloadSize: Int, publishers: Int, json: Bool
+    brokers: String, rates: [Int], seconds: Int, payloadSize: Int, publishers: Int, publishOnPacingThread: Bool,
+    json: Bool
 ) async throws {
     let target = try PressureTarget.kafka()
     var reports: [PacedReport] = []
@@ -32,7 +34,8 @@ func runPaced(
         reports.append(rawReport)
         if !json { print(PacedTable.row(rawReport)) }
         reports += try await PacedRunner.busRows(
-            rate: rate, seconds: seconds, publishers: publishers, on: target, printing: !json)
+            rate: rate, seconds: seconds, publishers: publishers, publishOnPacingThread: publishOnPacingThread,
+            on: target, printing: !json)
     }
     if json { print(try PacedTable.json(reports)) }
 }

@@ -28,6 +28,7 @@ var pacedSeconds = 10
 var pacedJSON = false
 /// Paced mode: publishing tasks a topic for a second bus row per rate (1: one bus row).
 var pacedPublishers = 1
+var pacedOnPool = false
 var brokers =
     (getenv("EVENTBUS_KAFKA_BROKERS").map { String(cString: $0) }) ?? "127.0.0.1:9092"
 while let argument = arguments.popFirst() {
@@ -41,10 +42,11 @@ while let argument = arguments.popFirst() {
     case "--duration": pacedSeconds = Int(arguments.popFirst() ?? "") ?? 0
     case "--publishers": pacedPublishers = Int(arguments.popFirst() ?? "") ?? 0
     case "--json": pacedJSON = true
+    case "--pool-paced": pacedOnPool = true
     default:
         print(
             "usage: eventbus-kafka-compare [--messages N] [--size BYTES] [--rounds R] [--brokers host:port] [--consume-only]\n"
-                + "       eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--publishers N] [--json]"
+                + "       eventbus-kafka-compare --rate R [--rate R2 ...] [--duration S] [--publishers N] [--pool-paced] [--json]"
         )
         exit(2)
     }
@@ -57,7 +59,7 @@ if !pacedRates.isEmpty {
     }
     try await runPaced(
         brokers: brokers, rates: pacedRates, seconds: pacedSeconds, payloadSize: 40, publishers: pacedPublishers,
-        json: pacedJSON)
+        publishOnPacingThread: !pacedOnPool, json: pacedJSON)
     exit(0)
 }
 

@@ -8,9 +8,11 @@ import Histogram
 /// `batch` at a time and acks each). Raw runs twice per rate: pipelined (`nats.c`) and with the
 /// bus's publisher shape (`nats.c-await`, see `RawNATSClient.endToEnd`). With `publishers` above 1
 /// the bus runs a second time with that many publishing tasks a topic. Prints a table, or one
-/// JSON array of ``PacedReport``s.
+/// JSON array of ``PacedReport``s. `publishOnPacingThread` is ``PacedRunner/Plan/publishOnPacingThread``
+/// of the bus's rows (false with `--pool-paced`).
 func comparePaced(
-    url: String, rates: [Int], seconds: Int, batch: Int, publishers: Int, json: Bool, run: String
+    url: String, rates: [Int], seconds: Int, batch: Int, publishers: Int, publishOnPacingThread: Bool, json: Bool,
+    run: String
 ) async throws {
     let raw = try RawNATSClient(url: url)
     let target = PressureTarget.nats()
@@ -44,7 +46,8 @@ func comparePaced(
             if !json { print(PacedTable.row(rawReport)) }
         }
         reports += try await PacedRunner.busRows(
-            rate: rate, seconds: seconds, publishers: publishers, on: target, printing: !json)
+            rate: rate, seconds: seconds, publishers: publishers, publishOnPacingThread: publishOnPacingThread,
+            on: target, printing: !json)
     }
     if json { print(try PacedTable.json(reports)) }
 }

@@ -23,6 +23,8 @@ import Synchronization
 // the bus each offer R messages a second over 5 subjects for S seconds (default 10), latency from
 // each message's due time (see PacedRunner); the raw consumer fetches --raw-fetch-batch at a time.
 // --publishers N (N > 1) runs the bus a second time per rate with N publishing tasks a topic.
+// --pool-paced resumes the bus's paced publishing tasks on Swift's pool instead of running them on the
+// pacing thread (PacedRunner.Plan.publishOnPacingThread), the shape of the runs before 2026-11-30 15:30.
 
 func argument(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -57,7 +59,7 @@ if CommandLine.arguments.contains("--rate") {
     }
     try await comparePaced(
         url: url, rates: rates, seconds: seconds, batch: rawFetchBatch, publishers: publishers,
-        json: arguments.contains("--json"), run: run)
+        publishOnPacingThread: !arguments.contains("--pool-paced"), json: arguments.contains("--json"), run: run)
     exit(0)
 }
 if CommandLine.arguments.contains("--end-to-end") {

@@ -75,6 +75,15 @@ struct PressureCommand: AsyncParsableCommand {
                 """))
     var pipelined = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Resume the paced publishing tasks on Swift's pool (with --rate), as before 2026-11-30.",
+            discussion: """
+                By default they run on the pacing thread that wakes them, as the raw clients' paced \
+                publishers publish from the thread that slept (PacedRunner.Plan.publishOnPacingThread).
+                """))
+    var poolPaced = false
+
     @Option(
         help: ArgumentHelp(
             "Tracer to bootstrap before the buses are built: none or in-memory.",
@@ -158,6 +167,7 @@ struct PressureCommand: AsyncParsableCommand {
                 var plan = PacedRunner.Plan(rate: offered, duration: .seconds(duration))
                 plan.publishersPerTopic = publishers
                 plan.pipelined = pipelined
+                plan.publishOnPacingThread = !poolPaced
                 let report = try await PacedRunner.run(plan, on: target)
                 reports.append(report)
                 if !json { print(PacedTable.row(report)) }

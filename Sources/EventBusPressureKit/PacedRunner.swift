@@ -33,6 +33,13 @@ public enum PacedRunner {
         /// ``pipelineLimit`` messages unacknowledged, as raw nats.c's publisher keeps 256) instead
         /// of awaiting each publish. Default false.
         public var pipelined = false
+        /// Whether the publishing tasks run on the pacing thread (a task executor preference, see
+        /// `PacingThread`), so a task woken at its due time publishes from the thread that woke it, as
+        /// the raw clients' paced publishers publish from the thread that slept; handlers still run
+        /// on the bus's pool. Default true (since 2026-11-30, Session 12). False: each woken task is
+        /// resumed on Swift's global pool, one more thread wake-up before its publish, the shape of
+        /// every paced run recorded before.
+        public var publishOnPacingThread = true
         /// How long to wait for the last messages after offering ended. Default 60 s.
         public var drainTimeout: Duration = .seconds(60)
 
@@ -122,11 +129,13 @@ public enum PacedRunner {
 
     /// The bus's rows of a compare tool's paced run at `rate` for `seconds`: one with one
     /// publishing task a topic and, when `publishers` is above 1, one with that many; each printed
-    /// as a ``PacedTable`` row as it finishes when `printing`.
+    /// as a ``PacedTable`` row as it finishes when `printing`. `publishOnPacingThread` sets
+    /// ``Plan/publishOnPacingThread`` for every row.
     /// Then one with one pipelining task a topic (``Plan/pipelined``), the shape of the raw
     /// clients' pipelined publishers.
     public static func busRows(
-        rate: Int, seconds: Int, publishers: Int, on target: PressureTarget, printing: Bool
+        rate: Int, seconds: Int, publishers: Int, publishOnPacingThread: Bool = true, on target: PressureTarget,
+        printing: Bool
     ) async throws -> [PacedReport] {
         var reports: [PacedReport] = []
         var plans: [Plan] = []
@@ -138,6 +147,7 @@ public enum PacedRunner {
         var pipelined = Plan(rate: rate, duration: .seconds(seconds))
         pipelined.pipelined = true
         plans.append(pipelined)
+        for index in plans.indices { plans[index].publishOnPacingThread = publishOnPacingThread }
         for plan in plans {
             let report = try await run(plan, on: target)
             reports.append(report)
@@ -167,7 +177,7 @@ public enum PacedRunner {
             for (topicIndex, topic) in topics.enumerated() {
                 for shard in 0..<shards {
                     let share = Share(topic: topicIndex, topics: topics.count, shard: shard, shards: shards)
-                    tasks.addTask {
+                    tasks.addTask(executorPreference: plan.publishOnPacingThread ? pacer : nil) {
                         try await publish(
                             share, topic: topic, workload: workload, bus: bus, pipelined: plan.pipelined,
                             pacer: pacer, nanosPerMessage: nanosPerMessage, startWall: startWall,

@@ -87,7 +87,8 @@ extension NATSEventBus {
     /// Runs the publishing thread's per-message checks here, so that a refusal throws before
     /// anything of the call is queued instead of failing one message among queued ones.
     private func checkCarriable(_ messages: [OutgoingMessage]) throws(EventBusError) {
-        let limit = connection.maxPayload
+        // Not `maxPayload`: that takes nats.c's lock, which a stalled socket write can hold.
+        let limit = connection.knownMaxPayload
         var scratch: [UInt8] = []
         for message in messages {
             try NativeHeaders.checkCarriable(message, limit: limit, scratch: &scratch)

@@ -119,6 +119,7 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
             throw error
         }
         self.jetStream = jetStream
+        _ = maxPayload  // known from here on (0 if the first connect is still being retried)
         events.record(.connected)
     }
 
@@ -177,7 +178,21 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
 
     /// The largest message (headers and payload) the server accepts, from its INFO (`max_payload`,
     /// 1 MiB by default); 0 while never connected.
-    var maxPayload: Int { Int(natsConnection_GetMaxPayload(connection)) }
+    ///
+    /// nats.c takes the connection's lock to read it, which its flusher holds while it writes to
+    /// the socket, without a deadline: with a server that stopped reading, until the connection
+    /// fails. So only the publishing thread reads it here; Swift's cooperative pool reads
+    /// ``knownMaxPayload``.
+    var maxPayload: Int {
+        let limit = Int(natsConnection_GetMaxPayload(connection))
+        knownLimit.store(limit, ordering: .relaxed)
+        return limit
+    }
+
+    /// ``maxPayload`` as last read (the publishing thread reads it at least every 250 ms and for
+    /// every call it sends), without taking nats.c's lock; 0 while not known.
+    var knownMaxPayload: Int { knownLimit.load(ordering: .relaxed) }
+    private let knownLimit = Atomic<Int>(0)
 
     /// The size of nats.c's write buffer, in bytes (its default, 32 KiB): a publish that fits in
     /// what the buffer holds besides ``buffered`` is copied into it; one that does not makes the

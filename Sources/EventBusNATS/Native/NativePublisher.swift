@@ -273,8 +273,9 @@ final class NativePublisher: Sendable {
     private func send(
         _ request: Request, from start: Int, sender: inout Sender, inlineBudget: inout Int
     ) -> Int? {
-        // Read once a call: nats.c takes the connection's lock for it.
-        let limit = connection.maxPayload
+        // Read once a call: nats.c takes the connection's lock for it, which only this thread may
+        // wait for; a caller sending inline takes the value the thread read last.
+        let limit = inlineBudget == .max ? connection.maxPayload : connection.knownMaxPayload
         var lastTopic: String?
         var partitionSubjects: [String] = []
         for index in start..<request.messages.count {
@@ -342,6 +343,7 @@ final class NativePublisher: Sendable {
     /// it again is equally safe: it carries the same `Nats-Msg-Id`, so the server stores it once.)
     private func sweepOverdue() {
         lastSweep = .now
+        _ = connection.maxPayload  // refreshes ``NativeConnection/knownMaxPayload`` after a reconnect
         let overdue = connection.pending.removeOverdue(ackTimeout)
         guard !overdue.isEmpty else { return }
         let timedOut = EventBusError(

@@ -69,8 +69,11 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         if status == NATS_OK {
             status = natsOptions_SetReconnectedCB(
                 options,
-                { _, closure in
-                    NativeConnectionEvents.from(closure)?.record(.connected)
+                { connection, closure in
+                    let events = NativeConnectionEvents.from(closure)
+                    // The new server may announce another max_payload; nats.c holds no lock here.
+                    events?.maxPayload.store(Int(natsConnection_GetMaxPayload(connection)), ordering: .relaxed)
+                    events?.record(.connected)
                 }, eventsPointer)
         }
         if status == NATS_OK {
@@ -185,14 +188,13 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
     /// ``knownMaxPayload``.
     var maxPayload: Int {
         let limit = Int(natsConnection_GetMaxPayload(connection))
-        knownLimit.store(limit, ordering: .relaxed)
+        events.maxPayload.store(limit, ordering: .relaxed)
         return limit
     }
 
-    /// ``maxPayload`` as last read (the publishing thread reads it at least every 250 ms and for
-    /// every call it sends), without taking nats.c's lock; 0 while not known.
-    var knownMaxPayload: Int { knownLimit.load(ordering: .relaxed) }
-    private let knownLimit = Atomic<Int>(0)
+    /// ``maxPayload`` as last read (at connect, at every reconnect, and by the publishing thread
+    /// for every call it sends), without taking nats.c's lock; 0 while not known.
+    var knownMaxPayload: Int { events.maxPayload.load(ordering: .relaxed) }
 
     /// The size of nats.c's write buffer, in bytes (its default, 32 KiB): a publish that fits in
     /// what the buffer holds besides ``buffered`` is copied into it; one that does not makes the

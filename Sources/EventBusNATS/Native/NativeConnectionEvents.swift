@@ -13,6 +13,8 @@ final class NativeConnectionEvents: Sendable {
     /// Since when the server has been unreachable (nil: reachable), and why; for health's
     /// `unhealthyAfter` bound.
     private let outage = Mutex<(since: ContinuousClock.Instant, reason: String)?>(nil)
+    /// The server's `max_payload` as last read (``NativeConnection/knownMaxPayload``); 0 while not known.
+    let maxPayload = Atomic<Int>(0)
 
     init(logger: Logger) {
         self.logger = logger

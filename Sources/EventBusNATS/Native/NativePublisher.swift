@@ -343,7 +343,6 @@ final class NativePublisher: Sendable {
     /// it again is equally safe: it carries the same `Nats-Msg-Id`, so the server stores it once.)
     private func sweepOverdue() {
         lastSweep = .now
-        _ = connection.maxPayload  // refreshes ``NativeConnection/knownMaxPayload`` after a reconnect
         let overdue = connection.pending.removeOverdue(ackTimeout)
         guard !overdue.isEmpty else { return }
         let timedOut = EventBusError(

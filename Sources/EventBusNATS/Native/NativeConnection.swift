@@ -53,6 +53,13 @@ final class NativeConnection: @unchecked Sendable {  // Safe because: handles ar
         if status == NATS_OK { status = natsOptions_SetReconnectBufSize(options, Int32(reconnect.bufferSize)) }
         // nats.c's default, set here so that the publisher knows the size it checks room against.
         if status == NATS_OK { status = natsOptions_SetIOBufSize(options, Int32(Self.writeBufferSize)) }
+        // nats.c writes to the socket holding its connection lock, which every publish, ack and
+        // pull (some on Swift's cooperative pool) takes; without a deadline a server that stops
+        // reading holds it until the connection dies. A write stalled as long as the PubAck timeout
+        // only leads to timeouts, so past that nats.c fails it and reconnects.
+        if status == NATS_OK {
+            status = natsOptions_SetWriteDeadline(options, max(1, configuration.publish.ackTimeout.milliseconds))
+        }
         if status == NATS_OK && reconnect.retryOnFailedConnect {
             status = natsOptions_SetRetryOnFailedConnect(options, true, nil, nil)
         }

@@ -337,9 +337,12 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         }
         watchdog.start()
         var index = 1
+        var receipts: [(Int, PublishReceipt)] = []
         while !stop.current, index < 3_500 {
             inCallSince.update { $0 = .now }
-            _ = try? await bus.publishPipelined([Self.message(topic, key: "k", index, size: 8_000)])
+            if let receipt = try? await bus.publishPipelined([Self.message(topic, key: "k", index, size: 8_000)]) {
+                receipts.append((index, receipt))
+            }
             inCallSince.update { $0 = nil }
             calls.add()
             index += 1
@@ -348,8 +351,30 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         }
         stop.update { $0 = true }
         XCTAssertNil(stuck.current, "a pipelined call did not return for 5 s with the window not full")
-        await bus.shutdown()
         server.resume()
+        // Every receipt settles; what was acknowledged is stored once, in publish order.
+        var acknowledged: Set<Int> = [0]
+        for (index, receipt) in receipts {
+            if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() }) == nil {
+                acknowledged.insert(index)
+            }
+        }
+        let reader = try await makeBus(url: server.url)
+        let arrivals = Arrivals()
+        let subscription = try await reader.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
+        await bus.shutdown()
+        try await reader.publish(Self.message(topic, key: "k", 99_999_999))
+        try await NATSTestEnvironment.waitUntil("the sentinel", timeout: .seconds(60)) {
+            arrivals.all["k"]?.last == 99_999_999
+        }
+        let stored = (arrivals.all["k"] ?? []).dropLast()
+        XCTAssertEqual(Array(stored), stored.sorted(), "stored out of publish order")
+        XCTAssertEqual(Set(stored).count, stored.count, "stored twice")
+        let lost = acknowledged.subtracting(stored)
+        XCTAssertTrue(lost.isEmpty, "acknowledged but not stored: \(lost.sorted().prefix(10))")
+        print("paused server: \(receipts.count) calls, \(acknowledged.count) acknowledged, \(stored.count) stored")
+        await subscription.close()
+        await reader.shutdown()
         server.stop()
     }
 }

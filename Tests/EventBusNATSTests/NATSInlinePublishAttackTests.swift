@@ -377,4 +377,80 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         await reader.shutdown()
         server.stop()
     }
+
+    func testServerRestartDuringInlineSendsLosesNothingAcknowledgedAndKeepsEveryKeysOrder() async throws {
+        let server = try NATSTestServer()
+        let bus = try await makeBus(maxPending: 64, url: server.url)
+        let topic = NATSTestEnvironment.uniqueTopic()
+        try await bus.publish(Self.message(topic, key: "warm-up", 0))
+        let sent = Counter()
+        let stop = Shared(false)
+        let acknowledged = Shared<[String: Set<Int>]>([:])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<3 {
+                group.addTask {
+                    let key = "k\(task)"
+                    var receipts: [(PublishReceipt, Range<Int>)] = []
+                    var acked: Set<Int> = []
+                    var index = 0
+                    while !stop.current {
+                        let range = index..<index + 1 + index % 2
+                        index = range.upperBound
+                        let messages = range.map { Self.message(topic, key: key, $0, size: $0 % 5 == 0 ? 12_000 : 200) }
+                        if task == 0 {
+                            if await Self.failure({ () async throws(EventBusError) in try await bus.publish(messages) })
+                                == nil
+                            {
+                                acked.formUnion(range)
+                            }
+                        } else if let receipt = try? await bus.publishPipelined(messages) {
+                            receipts.append((receipt, range))
+                        }
+                        sent.add(range.count)
+                        await Task.yield()
+                    }
+                    for (receipt, range) in receipts {
+                        if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() })
+                            == nil
+                        {
+                            acked.formUnion(range)
+                        }
+                    }
+                    let mine = acked
+                    acknowledged.update { $0[key] = mine }
+                }
+            }
+            try await NATSTestEnvironment.waitUntil("publishers under way") { sent.current >= 500 }
+            try server.restart()
+            let after = sent.current
+            try await NATSTestEnvironment.waitUntil("publishing after the restart", timeout: .seconds(60)) {
+                sent.current >= after + 500
+            }
+            stop.update { $0 = true }
+            try await group.waitForAll()
+        }
+        let reader = try await makeBus(url: server.url)
+        let arrivals = Arrivals()
+        let subscription = try await reader.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
+        await bus.shutdown()
+        for task in 0..<3 { try await reader.publish(Self.message(topic, key: "k\(task)", 99_999_999)) }
+        try await NATSTestEnvironment.waitUntil("every sentinel", timeout: .seconds(60)) {
+            let seen = arrivals.all
+            return (0..<3).allSatisfy { seen["k\($0)"]?.last == 99_999_999 }
+        }
+        let seen = arrivals.all
+        let acks = acknowledged.current
+        for task in 0..<3 {
+            let key = "k\(task)"
+            let stored = (seen[key] ?? []).dropLast()
+            XCTAssertEqual(Array(stored), stored.sorted(), "\(key): stored out of publish order")
+            XCTAssertEqual(Set(stored).count, stored.count, "\(key): stored twice")
+            let lost = (acks[key] ?? []).subtracting(stored)
+            XCTAssertTrue(lost.isEmpty, "\(key): acknowledged but not stored: \(lost.sorted().prefix(10))")
+            print("\(key): \(acks[key]?.count ?? 0) acknowledged, \(stored.count) stored")
+        }
+        await subscription.close()
+        await reader.shutdown()
+        server.stop()
+    }
 }

@@ -6,6 +6,11 @@ extension NATSConfiguration {
         public var maxPending: Int
         /// How long a publish waits for the server's PubAck before failing retriably (the event
         /// may be stored; publishing it again is deduplicated by its ID). Default 10 s.
+        ///
+        /// It is also the connection's write deadline: a socket write the server has not taken
+        /// for this long (a server that stopped reading) fails, and the connection reconnects,
+        /// since every publish, acknowledgement and pull waits behind that write. Rounded to
+        /// milliseconds, at least 1 ms.
         public var ackTimeout: Duration
 
         /// Creates settings with the defaults above.

@@ -46,15 +46,6 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         var current: Value { value.withLock { $0 } }
     }
 
-    private static func failure(_ body: () async throws(EventBusError) -> Void) async -> EventBusError? {
-        do throws(EventBusError) {
-            try await body()
-            return nil
-        } catch {
-            return error
-        }
-    }
-
     func testTinyMaxPendingWithSizesAroundTheInlineBudgetKeepsEveryKeysOrderOnTopicAndDeadLetters() async throws {
         // Sizes below, at and above half of nats.c's 32 KiB write buffer, and one far above: calls
         // are split between caller and thread at every message, and at the limit of 1 or 2 in flight.
@@ -157,7 +148,7 @@ final class NATSInlinePublishAttackTests: XCTestCase {
                         let messages = range.map { Self.message(topic, key: key, $0, size: $0 % 7 == 0 ? 17_000 : 64) }
                         index = range.upperBound
                         if task % 2 == 0 {
-                            let error = await Self.failure { () async throws(EventBusError) in
+                            let error = await NATSTestEnvironment.failure { () async throws(EventBusError) in
                                 try await bus.publish(messages)
                             }
                             if error == nil { acked.formUnion(range) } else if error?.code == .shutDown { break }
@@ -170,13 +161,7 @@ final class NATSInlinePublishAttackTests: XCTestCase {
                         }
                         sent.add(messages.count)
                     }
-                    for (receipt, range) in receipts {
-                        if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() })
-                            == nil
-                        {
-                            acked.formUnion(range)
-                        }
-                    }
+                    acked.formUnion(await NATSTestEnvironment.acknowledged(receipts))
                     let mine = acked
                     acknowledged.update { $0[key] = mine }
                 }
@@ -296,7 +281,9 @@ final class NATSInlinePublishAttackTests: XCTestCase {
                             let messages = (index..<index + 100).map {
                                 Self.message(topic, key: "k\(task)", $0, size: 8_000)
                             }
-                            _ = await Self.failure { () async throws(EventBusError) in try await bus.publish(messages) }
+                            _ = await NATSTestEnvironment.failure { () async throws(EventBusError) in
+                                try await bus.publish(messages)
+                            }
                             index += 100
                         }
                         calls.add()
@@ -353,12 +340,7 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         XCTAssertNil(stuck.current, "a pipelined call did not return for 5 s with the window not full")
         server.resume()
         // Every receipt settles; what was acknowledged is stored once, in publish order.
-        var acknowledged: Set<Int> = [0]
-        for (index, receipt) in receipts {
-            if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() }) == nil {
-                acknowledged.insert(index)
-            }
-        }
+        let acknowledged = await NATSTestEnvironment.acknowledged(receipts.map { ($1, $0..<$0 + 1) }).union([0])
         let reader = try await makeBus(url: server.url)
         let arrivals = Arrivals()
         let subscription = try await reader.subscribe(topic: topic, group: "g-\(topic)") { arrivals.append($0) }
@@ -398,7 +380,9 @@ final class NATSInlinePublishAttackTests: XCTestCase {
                         index = range.upperBound
                         let messages = range.map { Self.message(topic, key: key, $0, size: $0 % 5 == 0 ? 12_000 : 200) }
                         if task == 0 {
-                            if await Self.failure({ () async throws(EventBusError) in try await bus.publish(messages) })
+                            if await NATSTestEnvironment.failure({ () async throws(EventBusError) in
+                                try await bus.publish(messages)
+                            })
                                 == nil
                             {
                                 acked.formUnion(range)
@@ -409,13 +393,7 @@ final class NATSInlinePublishAttackTests: XCTestCase {
                         sent.add(range.count)
                         await Task.yield()
                     }
-                    for (receipt, range) in receipts {
-                        if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() })
-                            == nil
-                        {
-                            acked.formUnion(range)
-                        }
-                    }
+                    acked.formUnion(await NATSTestEnvironment.acknowledged(receipts))
                     let mine = acked
                     acknowledged.update { $0[key] = mine }
                 }

@@ -25,16 +25,6 @@ final class NATSPipelinedAttackTests: XCTestCase {
             payload: Array(String(index).utf8))
     }
 
-    /// The error `body` threw, or nil.
-    private static func failure(_ body: () async throws(EventBusError) -> Void) async -> EventBusError? {
-        do throws(EventBusError) {
-            try await body()
-            return nil
-        } catch {
-            return error
-        }
-    }
-
     /// The error a pipelined call threw, or nil.
     private static func pipelinedFailure(_ bus: NATSEventBus, _ messages: [OutgoingMessage]) async -> EventBusError? {
         do throws(EventBusError) {
@@ -66,7 +56,7 @@ final class NATSPipelinedAttackTests: XCTestCase {
         var reserved = Self.message(topic + ".dlq", key: "k", 3)
         reserved.headers.append(MessageHeader(name: "X-Key", value: "other"))
         for refused in [illegal, reserved] {
-            let error = await Self.failure { () async throws(EventBusError) in
+            let error = await NATSTestEnvironment.failure { () async throws(EventBusError) in
                 _ = try await bus.publishPipelined([Self.message(topic + ".dlq", key: "k", 1), refused])
             }
             XCTAssertEqual(error?.code, .invalidArgument, "a call with a header NATS cannot carry was queued")
@@ -250,7 +240,7 @@ final class NATSPipelinedAttackTests: XCTestCase {
         server.resume()
         // The paused PubAcks come late or never: either way the receipt settles within the ack timeout.
         let started = ContinuousClock.now
-        _ = await Self.failure { () async throws(EventBusError) in try await first.acknowledged() }
+        _ = await NATSTestEnvironment.failure { () async throws(EventBusError) in try await first.acknowledged() }
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
         try await NATSTestEnvironment.waitUntil("the window empties") { bus.pipelineWindow.outstanding == 0 }
         try await bus.publishPipelined([Self.message(topic, key: "k", 6)]).acknowledged()
@@ -365,7 +355,7 @@ final class NATSPipelinedAttackTests: XCTestCase {
                     }
                 }
                 for (receipt, ids) in receipts {
-                    if let error = await Self.failure({ () async throws(EventBusError) in
+                    if let error = await NATSTestEnvironment.failure({ () async throws(EventBusError) in
                         try await receipt.acknowledged()
                     }) {
                         codes.withLock { $0[error.code, default: 0] += 1 }
@@ -426,7 +416,9 @@ final class NATSPipelinedAttackTests: XCTestCase {
             await bus.shutdown()
             let error = try await group.next() ?? nil
             for receipt in receipts {
-                _ = await Self.failure { () async throws(EventBusError) in try await receipt.acknowledged() }
+                _ = await NATSTestEnvironment.failure { () async throws(EventBusError) in
+                    try await receipt.acknowledged()
+                }
             }
             return (error, ContinuousClock.now - started)
         }
@@ -456,7 +448,9 @@ final class NATSPipelinedAttackTests: XCTestCase {
         let started = ContinuousClock.now
         var failures = 0
         for receipt in receipts {
-            if await Self.failure({ () async throws(EventBusError) in try await receipt.acknowledged() }) != nil {
+            if await NATSTestEnvironment.failure({ () async throws(EventBusError) in try await receipt.acknowledged() })
+                != nil
+            {
                 failures += 1
             }
         }
@@ -469,7 +463,7 @@ final class NATSPipelinedAttackTests: XCTestCase {
         try server.start()
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
-            let error = await Self.failure { () async throws(EventBusError) in
+            let error = await NATSTestEnvironment.failure { () async throws(EventBusError) in
                 try await bus.publishPipelined([Self.message(topic, key: "k", 1000)]).acknowledged()
             }
             guard let error else { break }

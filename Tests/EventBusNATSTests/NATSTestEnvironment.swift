@@ -43,6 +43,28 @@ enum NATSTestEnvironment {
     }
 
     /// Waits until `condition` holds, failing after `timeout`.
+    /// The error `body` threw, or nil: a publish's outcome as a value, for attack tests that
+    /// count what was acknowledged.
+    static func failure(_ body: () async throws(EventBusError) -> Void) async -> EventBusError? {
+        do throws(EventBusError) {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The numbers of the messages whose receipts settled without an error.
+    static func acknowledged(_ receipts: [(PublishReceipt, Range<Int>)]) async -> Set<Int> {
+        var acknowledged: Set<Int> = []
+        for (receipt, range) in receipts {
+            if await failure({ () async throws(EventBusError) in try await receipt.acknowledged() }) == nil {
+                acknowledged.formUnion(range)
+            }
+        }
+        return acknowledged
+    }
+
     static func waitUntil(
         _ what: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line,
         _ condition: () async -> Bool

@@ -38,6 +38,29 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         var count: Int { values.withLock { $0.values.reduce(0) { $0 + $1.count } } }
     }
 
+    /// Checks what each key stored (its numbers as read back, the sentinel last and dropped): in
+    /// publish order, none twice, and every acknowledged number among them. Returns how many each
+    /// key stored.
+    @discardableResult
+    private static func assertStored(
+        _ seen: [String: [Int]], acknowledged: [String: Set<Int>], keys: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for key in keys {
+            let stored = (seen[key] ?? []).dropLast()
+            XCTAssertEqual(
+                Array(stored), stored.sorted(), "\(key): stored out of publish order", file: file, line: line)
+            XCTAssertEqual(Set(stored).count, stored.count, "\(key): stored twice", file: file, line: line)
+            let lost = (acknowledged[key] ?? []).subtracting(stored)
+            XCTAssertTrue(
+                lost.isEmpty, "\(key): acknowledged but not stored: \(lost.sorted().prefix(10))", file: file, line: line
+            )
+            counts[key] = stored.count
+        }
+        return counts
+    }
+
     /// A value tasks share.
     private final class Shared<Value: Sendable>: Sendable {
         private let value: Mutex<Value>
@@ -180,16 +203,7 @@ final class NATSInlinePublishAttackTests: XCTestCase {
             let seen = arrivals.all
             return (0..<tasks).allSatisfy { seen["k\($0)"]?.last == 99_999_999 }
         }
-        let seen = arrivals.all
-        let acks = acknowledged.current
-        for task in 0..<tasks {
-            let key = "k\(task)"
-            let stored = (seen[key] ?? []).dropLast()
-            XCTAssertEqual(Array(stored), stored.sorted(), "\(key): stored out of publish order")
-            XCTAssertEqual(Set(stored).count, stored.count, "\(key): stored twice")
-            let lost = (acks[key] ?? []).subtracting(stored)
-            XCTAssertTrue(lost.isEmpty, "\(key): acknowledged but not stored: \(lost.sorted().prefix(10))")
-        }
+        Self.assertStored(arrivals.all, acknowledged: acknowledged.current, keys: (0..<tasks).map { "k\($0)" })
         await subscription.close()
         await reader.shutdown()
     }
@@ -349,12 +363,8 @@ final class NATSInlinePublishAttackTests: XCTestCase {
         try await NATSTestEnvironment.waitUntil("the sentinel", timeout: .seconds(60)) {
             arrivals.all["k"]?.last == 99_999_999
         }
-        let stored = (arrivals.all["k"] ?? []).dropLast()
-        XCTAssertEqual(Array(stored), stored.sorted(), "stored out of publish order")
-        XCTAssertEqual(Set(stored).count, stored.count, "stored twice")
-        let lost = acknowledged.subtracting(stored)
-        XCTAssertTrue(lost.isEmpty, "acknowledged but not stored: \(lost.sorted().prefix(10))")
-        print("paused server: \(receipts.count) calls, \(acknowledged.count) acknowledged, \(stored.count) stored")
+        let stored = Self.assertStored(arrivals.all, acknowledged: ["k": acknowledged], keys: ["k"])["k"] ?? 0
+        print("paused server: \(receipts.count) calls, \(acknowledged.count) acknowledged, \(stored) stored")
         await subscription.close()
         await reader.shutdown()
         server.stop()
@@ -416,16 +426,9 @@ final class NATSInlinePublishAttackTests: XCTestCase {
             let seen = arrivals.all
             return (0..<3).allSatisfy { seen["k\($0)"]?.last == 99_999_999 }
         }
-        let seen = arrivals.all
-        let acks = acknowledged.current
-        for task in 0..<3 {
-            let key = "k\(task)"
-            let stored = (seen[key] ?? []).dropLast()
-            XCTAssertEqual(Array(stored), stored.sorted(), "\(key): stored out of publish order")
-            XCTAssertEqual(Set(stored).count, stored.count, "\(key): stored twice")
-            let lost = (acks[key] ?? []).subtracting(stored)
-            XCTAssertTrue(lost.isEmpty, "\(key): acknowledged but not stored: \(lost.sorted().prefix(10))")
-            print("\(key): \(acks[key]?.count ?? 0) acknowledged, \(stored.count) stored")
+        let stored = Self.assertStored(arrivals.all, acknowledged: acknowledged.current, keys: (0..<3).map { "k\($0)" })
+        for (key, count) in stored.sorted(by: { $0.key < $1.key }) {
+            print("\(key): \(acknowledged.current[key]?.count ?? 0) acknowledged, \(count) stored")
         }
         await subscription.close()
         await reader.shutdown()

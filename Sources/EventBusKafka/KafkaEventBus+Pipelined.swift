@@ -10,8 +10,10 @@ extension KafkaEventBus {
     /// (`queue.buffering.max.messages`): a task cancelled then throws `cancelled` if nothing of the
     /// call is enqueued yet (`shutDown` if the bus shuts down meanwhile), and otherwise waits on
     /// until the whole call is (librdkafka frees room within `message.timeout.ms`), so a call is
-    /// never left enqueued in part but by shutdown. The idempotent producer (the default) keeps
-    /// each partition's order through its own retries.
+    /// never left enqueued in part but by shutdown. A call of which nothing is enqueued when the
+    /// producer refuses it (the bus shut down while it waited for room, a fatal producer error)
+    /// throws that error rather than returning a failed receipt. The idempotent producer (the
+    /// default) keeps each partition's order through its own retries.
     public func publishPipelined(_ messages: [OutgoingMessage]) async throws(EventBusError) -> PublishReceipt {
         guard !messages.isEmpty else { return .settled }
         var messages = messages

@@ -48,7 +48,9 @@ extension KafkaEventBus {
     /// settled and this returns the error (`cancelled`, or `shutDown` when the bus shut down
     /// meanwhile) for the caller to throw. Once part of the call is enqueued, the rest waits for
     /// room whatever the task's cancellation: a bounded wait, since librdkafka fails what it could
-    /// not deliver within `message.timeout.ms` and so frees room.
+    /// not deliver within `message.timeout.ms` and so frees room. A whole call the producer
+    /// refuses before any of it is enqueued (stopped by a shutdown, a fatal error) likewise
+    /// returns the error and settles nothing.
     @discardableResult
     func enqueue(
         _ messages: [OutgoingMessage], on producer: RDKafkaProducer, completion: PublishCompletion,
@@ -95,6 +97,13 @@ extension KafkaEventBus {
                 // librdkafka's queue drains as the poll thread serves delivery reports.
                 try? await Task.sleep(for: .milliseconds(1))
             case .failed(let index, let error):
+                if wholeCall, index == 0 {
+                    // Nothing of the call was enqueued (a shutdown that stopped the producer
+                    // while this call waited for room lands here, not at `queueFull`): the
+                    // caller throws, as when the queue stays full past the shutdown.
+                    ticket.release()
+                    return error
+                }
                 settle(ticket, messages.count - index, error)
                 break produceLoop
             }

@@ -241,7 +241,10 @@ final class NativePublisher: Sendable {
                 if wakeUp.wait(timeout: .now() + .milliseconds(250)) == .timedOut {
                     state.withLock { $0.threadWaiting = false }
                 }
-                sweepOverdue()
+                // Only when due: the thread is woken for every call that queues, and a sweep
+                // looks at every publish in flight (it was ~4 % of a NATS run's CPU when it ran
+                // at each wake-up; `Docs/PerformanceLog.md`, "Session 13").
+                if ContinuousClock.now - lastSweep >= .milliseconds(250) { sweepOverdue() }
                 continue
             }
             sender.withLock { sender in

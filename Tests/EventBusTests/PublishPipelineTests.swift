@@ -1,7 +1,6 @@
+import EventBus
 import Synchronization
 import XCTest
-
-import EventBus
 
 /// The pieces behind `publishPipelined`: the receipt any number of tasks may await, and the window
 /// that bounds unacknowledged pipelined messages.
@@ -87,7 +86,15 @@ final class PublishPipelineTests: XCTestCase {
         }
         try await waitForWaiters(window, 2)
         XCTAssertEqual(admitted.values.withLock { $0 }, [])
-        window.release(8)
+        // Room for 5: the 5 takes all of it. The tasks record their admission when they run,
+        // so room for both at once would let the two records land in either order; only one fits.
+        window.release(3)
+        try await waitForAdmissions(admitted, 1)
+        XCTAssertEqual(admitted.values.withLock { $0 }, [5], "the 1 overtook the 5")
+        XCTAssertEqual(window.waiting, 1)
+        XCTAssertEqual(window.outstanding, 10)
+        // Room for the other either way, so neither task is left waiting.
+        window.release(5)
         try await large.value
         try await small.value
         XCTAssertEqual(admitted.values.withLock { $0 }, [5, 1])
@@ -167,6 +174,14 @@ final class PublishPipelineTests: XCTestCase {
 
     private final class Admissions: Sendable {
         let values = Mutex<[Int]>([])
+    }
+
+    private func waitForAdmissions(_ admitted: Admissions, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while admitted.values.withLock({ $0.count }) < count {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            await Task.yield()
+        }
     }
 
     private func waitForWaiters(_ window: PublishWindow, _ count: Int) async throws {

@@ -42,7 +42,6 @@ enum NATSTestEnvironment {
         return "\(base.prefix(40))-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Waits until `condition` holds, failing after `timeout`.
     /// The error `body` threw, or nil: a publish's outcome as a value, for attack tests that
     /// count what was acknowledged.
     static func failure(_ body: () async throws(EventBusError) -> Void) async -> EventBusError? {
@@ -65,6 +64,7 @@ enum NATSTestEnvironment {
         return acknowledged
     }
 
+    /// Waits until `condition` holds, failing after `timeout`.
     static func waitUntil(
         _ what: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line,
         _ condition: () async -> Bool
@@ -79,6 +79,7 @@ enum NATSTestEnvironment {
         }
     }
 
+    /// Waits until `condition` holds, failing after `timeout`.
     static func waitUntil(
         _ what: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line,
         _ condition: () -> Bool

@@ -89,7 +89,7 @@ final class PublishPipelineTests: XCTestCase {
         // Room for 5: the 5 takes all of it. The tasks record their admission when they run,
         // so room for both at once would let the two records land in either order; only one fits.
         window.release(3)
-        try await waitForAdmissions(admitted, 1)
+        await waitUntil("the first waiter is admitted") { admitted.values.withLock { !$0.isEmpty } }
         XCTAssertEqual(admitted.values.withLock { $0 }, [5], "the 1 overtook the 5")
         XCTAssertEqual(window.waiting, 1)
         XCTAssertEqual(window.outstanding, 10)
@@ -174,14 +174,6 @@ final class PublishPipelineTests: XCTestCase {
 
     private final class Admissions: Sendable {
         let values = Mutex<[Int]>([])
-    }
-
-    private func waitForAdmissions(_ admitted: Admissions, _ count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while admitted.values.withLock({ $0.count }) < count {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
-            await Task.yield()
-        }
     }
 
     private func waitForWaiters(_ window: PublishWindow, _ count: Int) async throws {

@@ -22,6 +22,9 @@ extension PressureTarget {
         if let partitions = environment["EVENTBUS_NATS_PARTITIONS"].flatMap(Int.init) {
             configuration.partitionsPerTopic = partitions
         }
+        if let actors = environment["EVENTBUS_POOL_ACTORS"].flatMap(Int.init) {
+            configuration.pool.actorCount = actors
+        }
         let settings = configuration
         return PressureTarget(
             backend: "nats",

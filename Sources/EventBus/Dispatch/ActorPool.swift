@@ -251,13 +251,13 @@ public final class ActorPool: Sendable {
             try Self.check(await inboxes[actorIndex(forKey: message.key)].put([message]))
             return
         }
-        var grouped = groupByActor(draining: &messages, actors: actorIndices(of: messages))
-        for slot in grouped.groups.indices {
+        var groups = groupByActor(draining: &messages)
+        for actor in groups.indices where !groups[actor].isEmpty {
             // Moved out of `groups`, so the inbox (and the actor that takes it) holds the only
             // reference and can reverse it in place.
-            let group = grouped.groups[slot]
-            grouped.groups[slot] = []
-            try Self.check(await inboxes[grouped.actors[slot]].put(consume group))
+            let group = groups[actor]
+            groups[actor] = []
+            try Self.check(await inboxes[actor].put(consume group))
         }
     }
 
@@ -296,25 +296,23 @@ public final class ActorPool: Sendable {
                 }
             }
         }
-        guard !messages.isEmpty else { return [] }
-        var grouped = groupByActor(draining: &messages, actors: actors)
-        var accepted = [Int](repeating: 0, count: grouped.groups.count)
+        var groups = groupByActor(draining: &messages, actors: actors)
+        var accepted = [Int](repeating: 0, count: inboxes.count)
         var anyRejected = false
-        for slot in grouped.groups.indices {
+        for actor in groups.indices where !groups[actor].isEmpty {
             // A group that fits is queued as it is and left empty here; of one that does not,
             // what did not fit stays.
-            accepted[slot] = inboxes[grouped.actors[slot]].offer(taking: &grouped.groups[slot])
-            anyRejected = anyRejected || !grouped.groups[slot].isEmpty
+            accepted[actor] = inboxes[actor].offer(taking: &groups[actor])
+            anyRejected = anyRejected || !groups[actor].isEmpty
         }
         guard anyRejected else { return [] }
         // Rebuild the rest in the original order; only messages that did not fit are copied.
-        var position = [Int](repeating: 0, count: grouped.groups.count)
+        var position = [Int](repeating: 0, count: inboxes.count)
         var rest: [ReceivedMessage] = []
         for actor in actors {
-            let slot = Int(grouped.slotOfActor[actor])
-            let index = position[slot]
-            position[slot] += 1
-            if index >= accepted[slot] { rest.append(grouped.groups[slot][index - accepted[slot]]) }
+            let index = position[actor]
+            position[actor] += 1
+            if index >= accepted[actor] { rest.append(groups[actor][index - accepted[actor]]) }
         }
         return rest
     }
@@ -330,52 +328,24 @@ public final class ActorPool: Sendable {
         }
     }
 
-    /// Messages grouped per actor: `groups[slot]` holds, in their original order, the messages of
-    /// actor `actors[slot]`; slots follow the order in which the actors first appear. Only the
-    /// actors a batch touches get a slot.
-    private struct ActorGroups {
-        var actors: [Int] = []
-        var groups: [[ReceivedMessage]] = []
-        /// The slot of each actor of the pool (indexed by actor), -1 for an actor without one.
-        var slotOfActor: [Int32]
-    }
-
     /// Groups messages per actor, keeping their order; moves them out of `messages` (left empty,
-    /// its capacity kept) rather than copying when the caller holds the only reference. `chosen[i]`
-    /// is the actor already chosen for `messages[i]` (keyless messages rotate, so choosing twice
-    /// would differ). Each group is allocated once at its final size: growing groups by appending
-    /// cost several reallocations each per batch.
-    ///
-    /// Sparse: only the actors a batch touches get a group. A NATS read of ~55 messages reaches
-    /// ~50 of 256 actors, and an (empty) group built, scanned and destroyed for every actor made
-    /// `offer(draining:actors:)` cost ~1,530 instructions a message against ~1,310 now (callgrind,
-    /// 20,000-message NATS end-to-end run, 2026-12-01; `Docs/PerformanceLog.md`, "Session 15").
-    private func groupByActor(draining messages: inout [ReceivedMessage], actors chosen: [Int]) -> ActorGroups {
-        var grouped = ActorGroups(slotOfActor: [Int32](repeating: -1, count: inboxes.count))
-        var counts: [Int] = []
-        for actor in chosen {
-            var slot = Int(grouped.slotOfActor[actor])
-            if slot < 0 {
-                slot = grouped.actors.count
-                grouped.slotOfActor[actor] = Int32(slot)
-                grouped.actors.append(actor)
-                counts.append(0)
-            }
-            counts[slot] += 1
-        }
-        grouped.groups.reserveCapacity(counts.count)
-        for count in counts {
-            var group: [ReceivedMessage] = []
-            group.reserveCapacity(count)
-            grouped.groups.append(group)
-        }
+    /// its capacity kept) rather than copying when the caller holds the only reference. `actors[i]`,
+    /// when given, is the actor already chosen for `messages[i]` (keyless messages rotate, so
+    /// choosing twice would differ). Each group is allocated once at its final size: growing 256
+    /// groups by appending cost several reallocations each per batch.
+    private func groupByActor(draining messages: inout [ReceivedMessage], actors: [Int]? = nil) -> [[ReceivedMessage]] {
+        let chosen = actors ?? actorIndices(of: messages)
+        var counts = [Int](repeating: 0, count: inboxes.count)
+        for actor in chosen { counts[actor] += 1 }
+        var groups = [[ReceivedMessage]](repeating: [], count: inboxes.count)
+        for actor in groups.indices where counts[actor] > 0 { groups[actor].reserveCapacity(counts[actor]) }
         messages.withUnsafeMutableBufferPointer { $0.reverse() }
         var index = 0
         while let message = messages.popLast() {
-            grouped.groups[Int(grouped.slotOfActor[chosen[index]])].append(message)
+            groups[chosen[index]].append(message)
             index += 1
         }
-        return grouped
+        return groups
     }
 
     /// Runs the actors until ``finish()`` or ``stop()``; returns when all of them have ended.
